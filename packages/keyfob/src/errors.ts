@@ -1,0 +1,216 @@
+/**
+ * Error classes and their stable codes.
+ *
+ * Every failure a caller can act on has its own class and a `code` that never changes between
+ * releases; the message names the fix. Messages never contain a token, a secret or a code:
+ * callers may log them as they are.
+ */
+
+/** Exit status the CLI uses for an error: 2 means "authentication required", 1 everything else. */
+export type ExitCode = 1 | 2 | 3;
+
+/** Stable codes, one per error class. */
+export type KeyfobErrorCode =
+  | 'AUTHENTICATION_REQUIRED'
+  | 'INSUFFICIENT_SCOPE'
+  | 'PERMISSION_DENIED'
+  | 'CONFLICTING_CREDENTIALS'
+  | 'PROFILE_NOT_FOUND'
+  | 'PROVIDER_NOT_FOUND'
+  | 'TENANT_NOT_FOUND'
+  | 'INVALID_CONFIG'
+  | 'INVALID_INPUT'
+  | 'TOKEN_INVALID'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_CORRUPT'
+  | 'UNSUPPORTED_SCHEMA_VERSION'
+  | 'UNSAFE_PATH'
+  | 'LOCK_TIMEOUT'
+  | 'LOGIN_FAILED'
+  | 'LOGIN_TIMEOUT'
+  | 'OAUTH_ERROR'
+  | 'INSECURE_URL'
+  | 'TLS_VERIFICATION_FAILED'
+  | 'NETWORK';
+
+/** Options every keyfob error accepts. */
+export interface KeyfobErrorOptions {
+  /** The underlying error; kept for `KEYFOB_DEBUG=1`, never shown in the first line. */
+  cause?: unknown;
+  /** What to run or change to get past this error, appended to the message. */
+  hint?: string;
+}
+
+/** Base class of every error keyfob throws on purpose. */
+export class KeyfobError extends Error {
+  readonly code: KeyfobErrorCode;
+  readonly exitCode: ExitCode;
+  readonly hint: string | undefined;
+
+  constructor(code: KeyfobErrorCode, message: string, options: KeyfobErrorOptions = {}, exitCode: ExitCode = 1) {
+    super(options.hint ? `${message}; ${options.hint}` : message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+    this.hint = options.hint;
+  }
+}
+
+/** No usable credential: nothing stored, expired and not renewable, revoked, or a final 401. */
+export class AuthenticationRequired extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('AUTHENTICATION_REQUIRED', message, options, 2);
+  }
+}
+
+/** The session lacks a scope the call requires. */
+export class InsufficientScope extends KeyfobError {
+  readonly missingScopes: readonly string[];
+  constructor(message: string, missingScopes: readonly string[], options?: KeyfobErrorOptions) {
+    super('INSUFFICIENT_SCOPE', message, options);
+    this.missingScopes = missingScopes;
+  }
+}
+
+/** The server answered 403. */
+export class PermissionDenied extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('PERMISSION_DENIED', message, options);
+  }
+}
+
+/** Two kinds of credential were given on the same level of the resolution chain. */
+export class ConflictingCredentials extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('CONFLICTING_CREDENTIALS', message, options);
+  }
+}
+
+export class ProfileNotFound extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('PROFILE_NOT_FOUND', message, options);
+  }
+}
+
+export class ProviderNotFound extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('PROVIDER_NOT_FOUND', message, options);
+  }
+}
+
+export class TenantNotFound extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('TENANT_NOT_FOUND', message, options);
+  }
+}
+
+/** `config.yaml` (or a config given in code) is malformed; the message names the file and the key. */
+export class InvalidConfig extends KeyfobError {
+  readonly file: string | undefined;
+  readonly key: string | undefined;
+  constructor(message: string, where: { file?: string; key?: string } = {}, options?: KeyfobErrorOptions) {
+    const prefix = [where.file, where.key].filter(Boolean).join(': ');
+    super('INVALID_CONFIG', prefix ? `${prefix}: ${message}` : message, options);
+    this.file = where.file;
+    this.key = where.key;
+  }
+}
+
+/** A command-line argument, flag value or piped input is not acceptable. */
+export class InvalidInput extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('INVALID_INPUT', message, options);
+  }
+}
+
+export class TokenInvalid extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('TOKEN_INVALID', message, options);
+  }
+}
+
+/** A credential store cannot be reached (no keychain on the bus, unwritable home, …). */
+export class StoreUnavailable extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('STORE_UNAVAILABLE', message, options);
+  }
+}
+
+/** Stored data could not be parsed; it has been moved aside to `movedTo`. */
+export class StoreCorrupt extends KeyfobError {
+  readonly movedTo: string;
+  constructor(message: string, movedTo: string, options?: KeyfobErrorOptions) {
+    super('STORE_CORRUPT', message, options);
+    this.movedTo = movedTo;
+  }
+}
+
+/** A file or payload was written by a newer keyfob; it is left exactly as it is. */
+export class UnsupportedSchemaVersion extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('UNSUPPORTED_SCHEMA_VERSION', message, options);
+  }
+}
+
+/** A path keyfob would write is a symlink, or a directory with unsafe ownership or mode. */
+export class UnsafePath extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('UNSAFE_PATH', message, options);
+  }
+}
+
+/** Another process held a profile's lock for longer than keyfob waits. */
+export class LockTimeout extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('LOCK_TIMEOUT', message, options);
+  }
+}
+
+/** A login did not complete: the user denied, the callback was forged, the code expired, … */
+export class LoginFailed extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('LOGIN_FAILED', message, options);
+  }
+}
+
+/** Nobody completed the login in time. */
+export class LoginTimeout extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('LOGIN_TIMEOUT', message, options);
+  }
+}
+
+/** The authorization server answered with an OAuth error this class does not map further. */
+export class OAuthError extends KeyfobError {
+  /** The `error` field of the server's response, e.g. `invalid_grant`. */
+  readonly error: string;
+  constructor(message: string, error: string, options?: KeyfobErrorOptions) {
+    super('OAUTH_ERROR', message, options);
+    this.error = error;
+  }
+}
+
+/** A plain-`http` URL that is not on a loopback address. */
+export class InsecureUrl extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('INSECURE_URL', message, options);
+  }
+}
+
+export class TlsVerificationFailed extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('TLS_VERIFICATION_FAILED', message, options);
+  }
+}
+
+/** The network failed before any answer arrived (refused, reset, DNS, timeout). */
+export class NetworkError extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('NETWORK', message, options);
+  }
+}
+
+/** True for errors keyfob raised on purpose (they carry a stable code and a safe message). */
+export function isKeyfobError(error: unknown): error is KeyfobError {
+  return error instanceof KeyfobError;
+}

@@ -1,0 +1,167 @@
+/**
+ * The session: what one login produces, and what every store keeps.
+ *
+ * One refresh token serves many access tokens, keyed by resource and scopes (RFC 8707), so a
+ * single login yields the userinfo token (no audience) and API tokens alike.
+ */
+
+/** Version of the session record; a reader meeting a newer one refuses and never rewrites it. */
+export const SESSION_SCHEMA_VERSION = 1;
+
+/** How a session was obtained. */
+export type ObtainedBy =
+  | 'browser'
+  | 'device'
+  | 'client_credentials'
+  | 'password'
+  | 'token'
+  | 'token_file'
+  | 'exchange'
+  | 'assume_user';
+
+/** A tenant of a multi-tenant control plane (some vendors say "account"). */
+export interface Tenant {
+  id: string;
+  name: string | null;
+  region: string | null;
+  server_url: string | null;
+}
+
+/** One access token and what it is good for. */
+export interface AccessToken {
+  token: string;
+  /** `Bearer`, or `DPoP` once sender-constrained tokens arrive. */
+  token_type: string;
+  /** ISO 8601 UTC, computed from `expires_in` on receipt; `null` when unknown. */
+  expires_at: string | null;
+  /** When the response arrived (ISO 8601 UTC): with `expires_at` it gives the token's lifetime. */
+  obtained_at: string;
+  /** The scopes granted for this token. */
+  scopes: string[];
+  /** The RFC 8707 resource (audience) the token was minted for; `null` for none. */
+  resource: string | null;
+}
+
+/** Room for sender-constrained tokens (DPoP, RFC 9449): the key pair kept with the session. */
+export interface ProofKey {
+  kind: 'dpop';
+  /** Private JWK; lives only in the store, like a refresh token. */
+  private_jwk: Record<string, unknown>;
+}
+
+/** A named session with its tokens. Stored whole by every store. */
+export interface Session {
+  schema_version: typeof SESSION_SCHEMA_VERSION;
+  /** Name of the provider in the configuration that produced it. */
+  provider: string;
+  obtained_by: ObtainedBy;
+  /** `sub` of the user or machine, when known. */
+  subject: string | null;
+  tenant: Tenant | null;
+  /** Scopes granted to the whole grant; access tokens may carry a subset. */
+  scopes: string[];
+  refresh_token: string | null;
+  id_token: string | null;
+  /** Keyed by {@link accessTokenKey}. */
+  access_tokens: Record<string, AccessToken>;
+  proof_key: ProofKey | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Splits a scope string given with commas or spaces into a sorted, unique list. */
+export function parseScopes(input: string | readonly string[] | undefined | null): string[] {
+  if (input == null) return [];
+  const parts = typeof input === 'string' ? input.split(/[\s,]+/) : input.flatMap((s) => s.split(/[\s,]+/));
+  return [...new Set(parts.filter((s) => s.length > 0))].sort();
+}
+
+/** The key an access token is stored under: resource and scopes. */
+export function accessTokenKey(resource: string | null, scopes: readonly string[]): string {
+  return `${resource ?? ''} ${parseScopes(scopes).join(' ')}`;
+}
+
+/** Builds an access-token record from a token response received at `receivedAt`. */
+export function accessTokenFromResponse(
+  response: { access_token: string; token_type?: string; expires_in?: number; scope?: string },
+  request: { resource: string | null; scopes: readonly string[] },
+  receivedAt: Date,
+): AccessToken {
+  const expiresIn = response.expires_in;
+  return {
+    token: response.access_token,
+    token_type: normalizeTokenType(response.token_type),
+    expires_at:
+      typeof expiresIn === 'number' && Number.isFinite(expiresIn)
+        ? new Date(receivedAt.getTime() + expiresIn * 1000).toISOString()
+        : null,
+    obtained_at: receivedAt.toISOString(),
+    scopes: response.scope !== undefined ? parseScopes(response.scope) : parseScopes(request.scopes),
+    resource: request.resource,
+  };
+}
+
+function normalizeTokenType(tokenType: string | undefined): string {
+  if (!tokenType) return 'Bearer';
+  const lower = tokenType.toLowerCase();
+  if (lower === 'bearer') return 'Bearer';
+  if (lower === 'dpop') return 'DPoP';
+  return tokenType;
+}
+
+/**
+ * Finds the stored access token for a resource that covers the requested scopes. An exact key
+ * match wins; otherwise any token for that resource whose scopes are a superset.
+ */
+export function findAccessToken(
+  session: Session,
+  resource: string | null,
+  scopes: readonly string[],
+): AccessToken | undefined {
+  const exact = session.access_tokens[accessTokenKey(resource, scopes)];
+  if (exact) return exact;
+  const wanted = parseScopes(scopes);
+  return Object.values(session.access_tokens).find(
+    (t) => t.resource === resource && wanted.every((s) => t.scopes.includes(s)),
+  );
+}
+
+/** Default minimum remaining lifetime a caller gets, in seconds. */
+export const DEFAULT_MIN_TTL_SECONDS = 60;
+
+/**
+ * DESIGN.md's rule: a token is fresh enough when its remaining lifetime is at least
+ * min(minTtl, half its lifetime). A token without a known expiry is always fresh enough.
+ */
+export function isFreshEnough(token: AccessToken, now: Date, minTtlSeconds = DEFAULT_MIN_TTL_SECONDS): boolean {
+  if (token.expires_at === null) return true;
+  const expiresAt = Date.parse(token.expires_at);
+  const obtainedAt = Date.parse(token.obtained_at);
+  const remaining = (expiresAt - now.getTime()) / 1000;
+  const lifetime = Number.isFinite(obtainedAt) ? (expiresAt - obtainedAt) / 1000 : remaining;
+  return remaining >= Math.min(minTtlSeconds, lifetime / 2) && remaining > 0;
+}
+
+/** True when the token's expiry has passed (unknown expiry: never). */
+export function isExpired(token: AccessToken, now: Date): boolean {
+  return token.expires_at !== null && Date.parse(token.expires_at) <= now.getTime();
+}
+
+/** A new, empty session for a provider. */
+export function newSession(provider: string, obtainedBy: ObtainedBy, now: Date): Session {
+  const iso = now.toISOString();
+  return {
+    schema_version: SESSION_SCHEMA_VERSION,
+    provider,
+    obtained_by: obtainedBy,
+    subject: null,
+    tenant: null,
+    scopes: [],
+    refresh_token: null,
+    id_token: null,
+    access_tokens: {},
+    proof_key: null,
+    created_at: iso,
+    updated_at: iso,
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * The one interface every credential store implements.
+ *
+ * A store keeps whole {@link Session} records by profile name. It does not lock: callers wrap
+ * every read-modify-write of a profile in that profile's lock (`lifecycle/lock.ts`), whatever
+ * the store, so the same discipline holds for files, the keychain and anything added later.
+ */
+import type { Session } from '../session.js';
+
+/** The kinds of store a profile can live in. */
+export type StoreKind = 'keychain' | 'encrypted-file' | 'file' | 'memory';
+
+export interface CredentialStore {
+  readonly kind: StoreKind;
+  /** Where the data lives, for messages (a path, a keychain service); never a secret. */
+  readonly location: string;
+  /**
+   * The profile's session, or `null` when none is stored.
+   * @throws StoreCorrupt when the data cannot be parsed (it has been moved aside first).
+   * @throws UnsupportedSchemaVersion when a newer keyfob wrote it (it is left untouched).
+   */
+  read(profile: string): Promise<Session | null>;
+  /** Replaces the profile's session atomically: a reader sees the old or the new record, whole. */
+  write(profile: string, session: Session): Promise<void>;
+  /** Removes the profile's session; `false` when there was none. */
+  delete(profile: string): Promise<boolean>;
+  /** Names of the profiles with a stored session. */
+  list(): Promise<string[]>;
+}
