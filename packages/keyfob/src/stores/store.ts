@@ -10,6 +10,10 @@ import type { Session } from '../session.js';
 /** The kinds of store a profile can live in. */
 export type StoreKind = 'keychain' | 'encrypted-file' | 'file' | 'memory';
 
+export interface StoreWriteOptions {
+  signal?: AbortSignal;
+}
+
 export interface CredentialStore {
   readonly kind: StoreKind;
   /** Where the data lives, for messages (a path, a keychain service); never a secret. */
@@ -20,8 +24,11 @@ export interface CredentialStore {
    * @throws UnsupportedSchemaVersion when a newer keyfob wrote it (it is left untouched).
    */
   read(profile: string): Promise<Session | null>;
-  /** Replaces the profile's session atomically: a reader sees the old or the new record, whole. */
-  write(profile: string, session: Session): Promise<void>;
+  /**
+   * Replaces the profile's session atomically: a reader sees the old or the new record, whole.
+   * With `signal` (the profile lock's), the write throws instead of committing once the lock is lost.
+   */
+  write(profile: string, session: Session, options?: StoreWriteOptions): Promise<void>;
   /** Removes the profile's session; `false` when there was none. */
   delete(profile: string): Promise<boolean>;
   /** Names of the profiles with a stored session. */

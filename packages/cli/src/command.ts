@@ -1,0 +1,75 @@
+/**
+ * What a command is: its flags (for `node:util` parseArgs and for `--help`), and a `run` that
+ * gets parsed values and injected streams. Commands stay thin over the library.
+ */
+import type { IO } from './io.js';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  /** Shown in `--help`; the value's name for string flags, e.g. `SECONDS`. */
+  value?: string;
+  description: string;
+}
+
+/** The app a command set runs as: `keyfob` itself, or an integrator's CLI. */
+export interface AppIdentity {
+  /** Lower-case app name used in paths, e.g. `acme`. */
+  name: string;
+  /** How the person types the auth commands, e.g. `keyfob` or `acme auth`. */
+  commandPrefix: string;
+  /** Prefix of environment variables, e.g. `ACME`. */
+  envPrefix: string;
+}
+
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface CommandContext {
+  io: IO;
+  app: AppIdentity;
+  values: FlagValues;
+  positionals: string[];
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Usage after the command name, e.g. `[PROVIDER] [flags]`. */
+  usage: string;
+  /** Paragraphs shown in `--help` after the usage line. */
+  description?: string;
+  flags: Record<string, FlagSpec>;
+  /** Most positional arguments accepted. */
+  maxPositionals: number;
+  run(context: CommandContext): Promise<number>;
+}
+
+/** Flags every command that touches profiles accepts. */
+export const profileFlags: Record<string, FlagSpec> = {
+  profile: { type: 'string', value: 'NAME', description: 'use this profile instead of the active one' },
+  config: { type: 'string', value: 'FILE', description: 'read this config file instead of the default' },
+};
+
+export const jsonFlag: Record<string, FlagSpec> = {
+  json: { type: 'boolean', description: 'print JSON instead of text' },
+};
+
+export const noInputFlag: Record<string, FlagSpec> = {
+  'no-input': { type: 'boolean', description: 'never prompt; fail instead' },
+};
+
+/** `--help` text of a command. */
+export function commandHelp(app: AppIdentity, command: Command): string {
+  const lines = [`${command.summary}`, '', `Usage: ${app.commandPrefix} ${command.name} ${command.usage}`.trimEnd()];
+  if (command.description) lines.push('', command.description);
+  const entries = Object.entries({ ...command.flags, help: { type: 'boolean', description: 'show this help' } as FlagSpec });
+  const rendered = entries.map(([name, spec]) => {
+    const short = spec.short ? `-${spec.short}, ` : '    ';
+    const value = spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : '';
+    return [`  ${short}--${name}${value}`, spec.description] as const;
+  });
+  const width = Math.max(...rendered.map(([left]) => left.length));
+  lines.push('', 'Flags:', ...rendered.map(([left, text]) => `${left.padEnd(width)}  ${text}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,46 @@
+/**
+ * `keyfob login [PROVIDER]`: a browser login (PKCE through a loopback redirect), the device
+ * flow, or a machine login, into the selected profile.
+ */
+import { InvalidInput, openInBrowser } from 'keyfob';
+import { type Command, noInputFlag, profileFlags } from '../command.js';
+import { cliInteraction } from '../interaction.js';
+import { personIsThere } from '../io.js';
+import { openKeyfob, optionalString } from './shared.js';
+
+export const login: Command = {
+  name: 'login',
+  summary: 'log in with a provider and store the session',
+  usage: '[PROVIDER] [flags]',
+  description: [
+    'Without a flow flag, the browser opens (through $BROWSER when set); on a remote session (SSH, or',
+    'no display) the device flow is used where the provider has it. The URL is always printed too.',
+    'A machine provider (client_credentials) logs in without any prompt.',
+  ].join('\n'),
+  maxPositionals: 1,
+  flags: {
+    ...profileFlags,
+    browser: { type: 'boolean', description: 'log in through the browser' },
+    'no-browser': { type: 'boolean', description: 'print the URL instead of opening a browser; still wait for the login' },
+    device: { type: 'boolean', description: 'use the device flow (a code to confirm on another device)' },
+    scopes: { type: 'string', value: 'LIST', description: 'scopes to request instead of the configured ones' },
+    ...noInputFlag,
+  },
+  async run({ io, app, values, positionals }) {
+    const chosen = ['browser', 'no-browser', 'device'].filter((flag) => values[flag]);
+    if (chosen.length > 1) throw new InvalidInput(`choose one of --${chosen.join(', --')}`);
+    const kf = await openKeyfob(io, app, values);
+    const result = await kf.login({
+      profile: optionalString(values.profile),
+      provider: positionals[0],
+      flow: values.device ? 'device' : values['no-browser'] ? 'no-browser' : values.browser ? 'browser' : 'auto',
+      scopes: optionalString(values.scopes),
+      interaction: cliInteraction(io, (url) => openInBrowser(url, io.env)),
+      personPresent: personIsThere(io, app.envPrefix, values['no-input'] === true),
+    });
+    for (const notice of result.notices) io.stderr.write(`${notice}\n`);
+    const who = result.subject ? ` as ${result.subject}` : '';
+    io.stderr.write(`Logged in to ${result.provider}${who} (profile ${result.profile}, stored in ${result.store}).\n`);
+    return 0;
+  },
+};

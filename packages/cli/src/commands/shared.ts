@@ -1,0 +1,32 @@
+/**
+ * What several commands share: opening the keyfob instance for the command line's flags, and
+ * reading flag values safely.
+ */
+import { InvalidInput, type Keyfob } from 'keyfob';
+import type { AppIdentity, FlagValues } from '../command.js';
+import type { IO } from '../io.js';
+import { cliLogger } from '../interaction.js';
+
+/** The keyfob instance for this command line (`--config` honoured). */
+export async function openKeyfob(io: IO, app: AppIdentity, values: FlagValues): Promise<Keyfob> {
+  const { createKeyfob } = await import('keyfob');
+  return createKeyfob({
+    appName: app.name,
+    env: io.env,
+    configPath: optionalString(values.config),
+    log: cliLogger(io, app),
+  });
+}
+
+export function optionalString(value: FlagValues[string]): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A whole number of seconds from a flag, or `undefined` when the flag is absent. */
+export function parseSeconds(value: FlagValues[string], flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) {
+    throw new InvalidInput(`${flag} takes a whole number of seconds`);
+  }
+  return Number(value);
+}

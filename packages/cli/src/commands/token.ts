@@ -1,0 +1,46 @@
+/**
+ * `keyfob token`: prints the access token only, refreshing it first when it would expire
+ * sooner than `--min-ttl`. It never starts a login.
+ */
+import { type Command, jsonFlag, profileFlags } from '../command.js';
+import { openKeyfob, optionalString, parseSeconds } from './shared.js';
+
+export const token: Command = {
+  name: 'token',
+  summary: 'print an access token, refreshing it first when needed',
+  usage: '[flags]',
+  description:
+    'Prints only the token, so `$(keyfob token)` works in scripts. Exits 2 when no session can give one; it never starts a login.',
+  maxPositionals: 0,
+  flags: {
+    ...profileFlags,
+    ...jsonFlag,
+    'min-ttl': { type: 'string', value: 'SECONDS', description: 'refresh first if the token lives shorter than this (default 60)' },
+    resource: { type: 'string', value: 'URL', description: "a token for this resource (RFC 8707) instead of the provider's default" },
+    scopes: { type: 'string', value: 'LIST', description: 'scopes the token must carry (commas or spaces)' },
+  },
+  async run({ io, app, values }) {
+    const kf = await openKeyfob(io, app, values);
+    const minTtl = parseSeconds(values['min-ttl'], '--min-ttl');
+    const result = await kf.getToken({
+      profile: optionalString(values.profile),
+      resource: optionalString(values.resource),
+      scopes: optionalString(values.scopes),
+      minTtl,
+    });
+    if (values.json) {
+      io.stdout.write(
+        `${JSON.stringify({
+          access_token: result.access_token,
+          token_type: result.token_type,
+          expires_at: result.expires_at,
+          scopes: result.scopes,
+          profile: result.profile,
+        })}\n`,
+      );
+    } else {
+      io.stdout.write(`${result.access_token}\n`);
+    }
+    return 0;
+  },
+};

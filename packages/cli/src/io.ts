@@ -1,0 +1,113 @@
+/**
+ * The streams a command talks through, injected so every command runs in tests without a
+ * terminal: standard streams, terminal detection, colour, the spinner and tables.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A stream that may be a terminal. */
+export type MaybeTty = Writable & { isTTY?: boolean; columns?: number };
+
+export interface IO {
+  stdin: Readable & { isTTY?: boolean };
+  stdout: MaybeTty;
+  stderr: MaybeTty;
+  env: Env;
+}
+
+/** The process's own streams and environment. */
+export function processIO(): IO {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/**
+ * DESIGN.md: a person is there when stdin and stderr are terminals, `CI` is unset, and neither
+ * `--no-input` nor `<PREFIX>_NO_PROMPT` is given.
+ */
+export function personIsThere(io: IO, envPrefix: string, noInputFlag: boolean): boolean {
+  if (noInputFlag) return false;
+  if (io.env.CI || isTruthy(io.env[`${envPrefix}_NO_PROMPT`])) return false;
+  return Boolean(io.stdin.isTTY && io.stderr.isTTY);
+}
+
+export function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && !/^(0|false|no|off)$/i.test(value);
+}
+
+/** Colour only on a terminal and never with `NO_COLOR` (https://no-color.org). */
+export function useColor(stream: MaybeTty, env: Env): boolean {
+  return Boolean(stream.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+}
+
+export interface Paint {
+  bold(text: string): string;
+  dim(text: string): string;
+  green(text: string): string;
+  red(text: string): string;
+  yellow(text: string): string;
+}
+
+const identity = (text: string) => text;
+const plain: Paint = { bold: identity, dim: identity, green: identity, red: identity, yellow: identity };
+
+/** ANSI styling for `stream`, or none at all when colour is off. */
+export function paint(stream: MaybeTty, env: Env): Paint {
+  if (!useColor(stream, env)) return plain;
+  const wrap = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
+  return { bold: wrap(1, 22), dim: wrap(2, 22), green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39) };
+}
+
+/**
+ * A spinner on stderr while waiting, only on a terminal; elsewhere it prints the message once so
+ * a log still shows what keyfob was waiting for. Returns the function that stops it.
+ */
+export function startSpinner(stream: MaybeTty, env: Env, message: string): () => void {
+  if (!stream.isTTY) return () => {};
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let frame = 0;
+  const draw = () => {
+    stream.write(`\r${frames[frame % frames.length]} ${message}`);
+    frame++;
+  };
+  draw();
+  const timer = setInterval(draw, 100);
+  timer.unref();
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    stream.write('\r\u001b[2K');
+  };
+}
+
+/** Two aligned columns of keys and values, for `whoami` and the like. */
+export function keyValueTable(rows: ReadonlyArray<readonly [string, string]>, colors: Paint): string {
+  const width = Math.max(0, ...rows.map(([key]) => key.length));
+  return rows.map(([key, value]) => `${colors.bold(key.padEnd(width))}  ${value}\n`).join('');
+}
+
+/** A table with a header row; columns padded to their widest cell. */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, colors: Paint): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [colors.bold(line(header)), ...rows.map(line)].map((l) => `${l}\n`).join('');
+}
+
+/** Reads all of stdin as text, up to `limit` bytes (larger input is refused, not truncated). */
+export async function readStdin(io: IO, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of io.stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > limit) throw new RangeError(`standard input is larger than ${limit} bytes`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

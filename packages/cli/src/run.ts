@@ -1,0 +1,117 @@
+/**
+ * Argument parsing, dispatch and exit codes, shared by the `keyfob` command and the command
+ * sets integrators mount. Commands are loaded lazily, one module each, so `token` on a cached
+ * token loads neither the OAuth client nor the browser opener nor the server.
+ */
+import { parseArgs } from 'node:util';
+import { type AppIdentity, type Command, commandHelp, type FlagValues } from './command.js';
+import { type IO, isTruthy } from './io.js';
+
+/** A command the dispatcher can load on demand. */
+export interface CommandEntry {
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export type CommandTable = Readonly<Record<string, CommandEntry>>;
+
+/** Runs one command line and returns the exit code; never throws. */
+export async function runCommandLine(argv: readonly string[], app: AppIdentity, table: CommandTable, io: IO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(overview(app, table));
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout.write('0.1.0\n');
+    return 0;
+  }
+  const entry = Object.hasOwn(table, name) ? table[name] : undefined;
+  if (!entry) {
+    // Echo only what looks like a command name: a mistyped argument may be a token.
+    const shown = /^[a-z][a-z-]{0,31}$/.test(name) ? ` "${name}"` : '';
+    io.stderr.write(`${app.name}: unknown command${shown}; run \`${app.commandPrefix} --help\`\n`);
+    return 1;
+  }
+  let command: Command;
+  try {
+    command = await entry.load();
+  } catch (error) {
+    return reportError(error, app, io);
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: { ...toParseArgs(command), help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    io.stderr.write(`${app.name} ${command.name}: ${message}; run \`${app.commandPrefix} ${command.name} --help\`\n`);
+    return 1;
+  }
+  if (parsed.values.help) {
+    io.stdout.write(commandHelp(app, command));
+    return 0;
+  }
+  if (parsed.positionals.length > command.maxPositionals) {
+    io.stderr.write(
+      `${app.name} ${command.name}: too many arguments; run \`${app.commandPrefix} ${command.name} --help\`\n`,
+    );
+    return 1;
+  }
+  try {
+    return await command.run({ io, app, values: parsed.values as FlagValues, positionals: parsed.positionals });
+  } catch (error) {
+    return reportError(error, app, io);
+  }
+}
+
+function toParseArgs(command: Command) {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [flag, spec] of Object.entries(command.flags)) {
+    options[flag] = {
+      type: spec.type,
+      ...(spec.short ? { short: spec.short } : {}),
+      ...(spec.multiple ? { multiple: true } : {}),
+    };
+  }
+  return options;
+}
+
+/**
+ * Prints the one-line error (what failed and what to run) and returns its exit code. keyfob's
+ * own errors carry safe messages; anything else is a bug, shown without details unless
+ * debugging is on, because its message may hold anything.
+ */
+export function reportError(error: unknown, app: AppIdentity, io: IO): number {
+  const debug = isTruthy(io.env[`${app.envPrefix}_DEBUG`]);
+  const known = isKnownError(error);
+  const message = known
+    ? rename(error.message, app)
+    : `unexpected error${error instanceof Error ? ` (${error.name})` : ''}; rerun with ${app.envPrefix}_DEBUG=1 for details`;
+  io.stderr.write(`${app.name}: ${message}\n`);
+  if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  return known ? error.exitCode : 1;
+}
+
+function isKnownError(error: unknown): error is Error & { code: string; exitCode: 1 | 2 | 3 } {
+  return (
+    error instanceof Error &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { exitCode?: unknown }).exitCode === 'number'
+  );
+}
+
+/** Library messages name `keyfob` commands; an integrator's users see their own. */
+function rename(message: string, app: AppIdentity): string {
+  return app.commandPrefix === 'keyfob' ? message : message.replaceAll('`keyfob ', `\`${app.commandPrefix} `);
+}
+
+function overview(app: AppIdentity, table: CommandTable): string {
+  const width = Math.max(...Object.keys(table).map((n) => n.length));
+  const rows = Object.entries(table).map(([n, e]) => `  ${n.padEnd(width)}  ${e.summary}`);
+  return `Usage: ${app.commandPrefix} COMMAND [flags]\n\nCommands:\n${rows.join('\n')}\n\nRun \`${app.commandPrefix} COMMAND --help\` for a command's flags.\n`;
+}

@@ -1,0 +1,193 @@
+/**
+ * `keyfob dev-idp`: argument parsing, the ready line on stdout, logs on stderr, and a clean stop
+ * on SIGINT, SIGTERM or an abort signal.
+ */
+import { USERS } from './accounts.js';
+import { CLI_CLIENT_ID, MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET } from './clients.js';
+import type { DevIdpOptions } from './contract.js';
+import { DEFAULT_LIFETIMES, startDevIdp } from './server.js';
+
+/** The port `keyfob dev-idp` uses without `--port`: fixed, so a config file can name the issuer. */
+export const DEFAULT_CLI_PORT = 9400;
+
+/** Streams and environment the runner uses; `env` defaults to `process.env`. */
+export interface DevIdpCliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env?: NodeJS.ProcessEnv;
+}
+
+type NumericOption = 'port' | 'accessTokenTtl' | 'idTokenTtl' | 'refreshTokenTtl' | 'deviceCodeTtl' | 'refreshReuseGraceSeconds';
+
+interface FlagSpec {
+  option: NumericOption | 'dataFile';
+  env: string;
+  /** Smallest accepted value. */
+  min?: number;
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  '--port': { option: 'port', env: 'KEYFOB_DEV_IDP_PORT', min: 0 },
+  '--data': { option: 'dataFile', env: 'KEYFOB_DEV_IDP_DATA' },
+  '--access-token-ttl': { option: 'accessTokenTtl', env: 'KEYFOB_DEV_IDP_ACCESS_TOKEN_TTL', min: 1 },
+  '--id-token-ttl': { option: 'idTokenTtl', env: 'KEYFOB_DEV_IDP_ID_TOKEN_TTL', min: 1 },
+  '--refresh-token-ttl': { option: 'refreshTokenTtl', env: 'KEYFOB_DEV_IDP_REFRESH_TOKEN_TTL', min: 1 },
+  '--device-code-ttl': { option: 'deviceCodeTtl', env: 'KEYFOB_DEV_IDP_DEVICE_CODE_TTL', min: 1 },
+  '--reuse-grace': { option: 'refreshReuseGraceSeconds', env: 'KEYFOB_DEV_IDP_REUSE_GRACE', min: 0 },
+};
+
+/** The `--help` text. Seeded credentials are documented dev values, shown on purpose. */
+export function usage(): string {
+  const users = USERS.map((user) => `    ${user.email} / ${user.password}`).join('\n');
+  return `Usage: keyfob dev-idp [options]
+
+Run a local OpenID provider with a protected demo API on 127.0.0.1, for development and tests.
+Prints one JSON line when ready (issuer, api, client ids), then logs requests to stderr.
+Stops on Ctrl-C or SIGTERM.
+
+Options:
+  --port N               TCP port (default ${DEFAULT_CLI_PORT}; 0 picks a free one)    env KEYFOB_DEV_IDP_PORT
+  --data FILE            keep keys, sessions and tokens in FILE across restarts  env KEYFOB_DEV_IDP_DATA
+  --access-token-ttl S   access token lifetime (default ${DEFAULT_LIFETIMES.accessToken})            env KEYFOB_DEV_IDP_ACCESS_TOKEN_TTL
+  --id-token-ttl S       ID token lifetime (default ${DEFAULT_LIFETIMES.idToken})               env KEYFOB_DEV_IDP_ID_TOKEN_TTL
+  --refresh-token-ttl S  refresh token lifetime (default ${DEFAULT_LIFETIMES.refreshToken})       env KEYFOB_DEV_IDP_REFRESH_TOKEN_TTL
+  --device-code-ttl S    device code lifetime (default ${DEFAULT_LIFETIMES.deviceCode})             env KEYFOB_DEV_IDP_DEVICE_CODE_TTL
+  --reuse-grace S        accept a spent refresh token again for S seconds (default 0: off; reuse revokes the grant)
+                                                                         env KEYFOB_DEV_IDP_REUSE_GRACE
+  --quiet                no request log on stderr
+  -h, --help             show this help
+
+Seeded (development values, not secrets):
+  users:
+${users}
+  clients: ${CLI_CLIENT_ID} (public, PKCE, loopback redirect http://127.0.0.1/callback on any port, device flow)
+           ${MACHINE_CLIENT_ID} / ${MACHINE_CLIENT_SECRET} (client_credentials)
+`;
+}
+
+/** Bad command line; the message is the one line printed. */
+class UsageError extends Error {}
+
+interface ParsedArgs {
+  help: boolean;
+  quiet: boolean;
+  options: DevIdpOptions;
+}
+
+function parseNumber(name: string, raw: string, min: number): number {
+  if (!/^\d+$/.test(raw)) throw new UsageError(`${name} needs a whole number, got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
+  if (value < min || (name.includes('port') && value > 65535)) {
+    throw new UsageError(`${name} is out of range: ${raw}`);
+  }
+  return value;
+}
+
+function setOption(options: DevIdpOptions, spec: FlagSpec, name: string, raw: string): void {
+  if (spec.option === 'dataFile') {
+    if (!raw) throw new UsageError(`${name} needs a file name`);
+    options.dataFile = raw;
+  } else {
+    options[spec.option] = parseNumber(name, raw, spec.min ?? 0);
+  }
+}
+
+function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
+  const options: DevIdpOptions = {};
+  const given = new Set<string>();
+  let help = false;
+  let quiet = false;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '-h' || arg === '--help') {
+      help = true;
+      continue;
+    }
+    if (arg === '--quiet') {
+      quiet = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = FLAGS[name];
+    if (!spec) {
+      throw new UsageError(
+        arg.startsWith('-') ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(arg)}`,
+      );
+    }
+    let value: string | undefined;
+    if (eq > 0 && arg.startsWith('--')) {
+      value = arg.slice(eq + 1);
+    } else {
+      value = argv[i + 1];
+      i += 1;
+    }
+    if (value === undefined) throw new UsageError(`${name} needs a value`);
+    setOption(options, spec, name, value);
+    given.add(spec.option);
+  }
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const raw = env[spec.env];
+    if (given.has(spec.option) || raw === undefined || raw === '') continue;
+    try {
+      setOption(options, spec, name, raw);
+    } catch (error) {
+      throw new UsageError(`${spec.env}: ${(error as Error).message.replace(`${name} `, '')}`);
+    }
+  }
+  options.port ??= DEFAULT_CLI_PORT;
+  return { help, quiet, options };
+}
+
+function writeLine(stream: NodeJS.WritableStream, line: string): void {
+  stream.write(`${line}\n`);
+}
+
+/**
+ * `keyfob dev-idp` entry: parses `argv` (without the command name), prints the ready JSON line
+ * to stdout, logs to stderr, and resolves with 0 after a clean stop on SIGINT, SIGTERM or
+ * `signal`; with 1 after one error line for bad flags or a failed start.
+ */
+export async function runDevIdpCli(argv: string[], io: DevIdpCliIo, signal?: AbortSignal): Promise<number> {
+  let parsed: ParsedArgs;
+  try {
+    parsed = parseArgs(argv, io.env ?? process.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    writeLine(io.stderr, `keyfob dev-idp: ${error.message} (see --help)`);
+    return 1;
+  }
+  if (parsed.help) {
+    io.stdout.write(usage());
+    return 0;
+  }
+
+  let stopRequested!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    stopRequested = resolve;
+  });
+  const onStop = () => stopRequested();
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  signal?.addEventListener('abort', onStop, { once: true });
+  if (signal?.aborted) onStop();
+
+  try {
+    const log = parsed.quiet ? undefined : (line: string) => writeLine(io.stderr, `dev-idp: ${line}`);
+    let idp: Awaited<ReturnType<typeof startDevIdp>>;
+    try {
+      idp = await startDevIdp({ ...parsed.options, log });
+    } catch (error) {
+      writeLine(io.stderr, `keyfob dev-idp: ${(error as Error).message}`);
+      return 1;
+    }
+    writeLine(io.stdout, JSON.stringify(idp.readyLine()));
+    await stopped;
+    await idp.close();
+    return 0;
+  } finally {
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
+    signal?.removeEventListener('abort', onStop);
+  }
+}

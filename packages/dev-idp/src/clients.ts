@@ -1,0 +1,41 @@
+/**
+ * The seeded OAuth clients.
+ *
+ * `keyfob-cli` is what a CLI registers at a real provider: a public native client with PKCE, a
+ * loopback redirect and the device grant. `keyfob-machine` is a service principal.
+ */
+
+/** client_id of the public CLI client. */
+export const CLI_CLIENT_ID = 'keyfob-cli';
+/** client_id of the confidential machine client. */
+export const MACHINE_CLIENT_ID = 'keyfob-machine';
+/** The machine client's secret: a documented dev value, printed in the ready line. */
+export const MACHINE_CLIENT_SECRET = 'dev-machine-secret';
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** Client metadata in oidc-provider's (RFC 7591) form. */
+export function seededClients(): Record<string, unknown>[] {
+  return [
+    {
+      client_id: CLI_CLIENT_ID,
+      client_name: 'keyfob CLI',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      // oidc-provider matches a loopback redirect of a native client on any port (RFC 8252 §7.3).
+      redirect_uris: ['http://127.0.0.1/callback'],
+      response_types: ['code'],
+      grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
+    },
+    {
+      client_id: MACHINE_CLIENT_ID,
+      client_name: 'keyfob machine',
+      client_secret: MACHINE_CLIENT_SECRET,
+      // Either basic or post authenticates: oidc-provider accepts both for this method.
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [],
+      response_types: [],
+      grant_types: ['client_credentials'],
+    },
+  ];
+}

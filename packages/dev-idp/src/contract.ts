@@ -1,0 +1,79 @@
+/**
+ * The public shapes of dev-idp: what `startDevIdp` takes and returns.
+ *
+ * Other packages (the keyfob library's tests, the CLI, the demo) code against exactly these
+ * names; change them only together with their callers.
+ */
+
+/** How to start a dev-idp. Every field is optional; the defaults suit an interactive session. */
+export interface DevIdpOptions {
+  /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Persist state (adapter records, signing and cookie keys) to this JSON file; else memory only. */
+  dataFile?: string;
+  /** Access token lifetime in seconds (default 600). */
+  accessTokenTtl?: number;
+  /** ID token lifetime in seconds (default 3600). */
+  idTokenTtl?: number;
+  /** Refresh token lifetime in seconds (default 14 days); every rotation starts a new lifetime. */
+  refreshTokenTtl?: number;
+  /** Device code lifetime in seconds (default 600). */
+  deviceCodeTtl?: number;
+  /**
+   * Seconds during which a spent (rotated) refresh token is still accepted, as Okta's "grace
+   * period" and Auth0's "reuse interval" do. 0 (the default) turns it off: any reuse revokes
+   * the whole grant.
+   */
+  refreshReuseGraceSeconds?: number;
+  /** Receives one line per request and per notable event; never a token or a secret. */
+  log?: (line: string) => void;
+}
+
+/** Counters for tests that assert how often keyfob talked to the provider. */
+export interface DevIdpStats {
+  /** Token endpoint POSTs by their `grant_type` body parameter (`unknown` when absent). */
+  tokenRequests: Record<string, number>;
+  /** Token endpoint POSTs with `grant_type=refresh_token` (also counted in `tokenRequests`). */
+  refreshRequests: number;
+  /** Revocation endpoint POSTs. */
+  revocations: number;
+  /** Requests to the protected API under `/api`. */
+  apiRequests: number;
+  /** Sets every counter back to zero. */
+  reset(): void;
+}
+
+/** A seeded end-user of the dev-idp. */
+export interface DevIdpUser {
+  readonly email: string;
+  readonly password: string;
+  readonly sub: string;
+  readonly name: string;
+}
+
+/** A running dev-idp. */
+export interface DevIdp {
+  /** Issuer identifier, e.g. `http://127.0.0.1:PORT` (no trailing slash). */
+  readonly issuer: string;
+  /** Base URL of the protected API; also its RFC 8707 resource indicator and JWT `aud`. */
+  readonly api: string;
+  /** Base URL of the control plane, or null while it has no endpoints. */
+  readonly controlPlane: string | null;
+  readonly clients: {
+    readonly cli: { readonly client_id: string };
+    readonly machine: { readonly client_id: string; readonly client_secret: string };
+  };
+  readonly users: ReadonlyArray<DevIdpUser>;
+  readonly stats: DevIdpStats;
+  /** What `keyfob dev-idp` prints as its one ready line. */
+  readyLine(): Record<string, unknown>;
+  /**
+   * Makes a new signing key current. The previous keys stay in the JWKS (so tokens signed
+   * before still verify) unless `keepOld` is false.
+   */
+  rotateKeys(options?: { keepOld?: boolean }): Promise<void>;
+  /** Revokes every grant (and so every token) of one end-user. */
+  revokeGrantsOf(sub: string): Promise<void>;
+  /** Stops listening, drops open connections and writes the data file one last time. */
+  close(): Promise<void>;
+}

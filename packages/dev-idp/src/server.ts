@@ -1,0 +1,229 @@
+/**
+ * Starting and stopping a dev-idp: one HTTP server on 127.0.0.1 that routes `/api` to the
+ * protected API, `/interaction/*` to the login and consent pages, and everything else to
+ * oidc-provider.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Provider } from 'oidc-provider';
+import { USERS } from './accounts.js';
+import { createAdapterFactory, revokeGrantsOfAccount } from './adapter.js';
+import { handleApi, isApiPath } from './api.js';
+import { CLI_CLIENT_ID, MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET } from './clients.js';
+import type { DevIdp, DevIdpOptions } from './contract.js';
+import { handleInteraction, isInteractionPath } from './interactions/router.js';
+import { generateCookieKey, generateSigningKey, publicJwk, rotatedKeys, type SigningJwk } from './keys.js';
+import {
+  buildProvider,
+  isRefreshGrantRequest,
+  type Lifetimes,
+  loadOidcProvider,
+  type ProviderSettings,
+} from './provider.js';
+import { createPersister, loadState, type Persister } from './state-file.js';
+import { createStats } from './stats.js';
+import { RecordStore } from './store.js';
+
+const HOST = '127.0.0.1';
+
+/** Defaults, in seconds. */
+export const DEFAULT_LIFETIMES: Readonly<Lifetimes> = Object.freeze({
+  accessToken: 600,
+  idToken: 3600,
+  refreshToken: 14 * 24 * 60 * 60,
+  deviceCode: 600,
+});
+
+/** The options were wrong; the message names the option. */
+export class DevIdpOptionError extends Error {
+  override name = 'DevIdpOptionError';
+}
+
+function positiveSeconds(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new DevIdpOptionError(`${name} must be a positive whole number of seconds, got ${value}`);
+  }
+  return value;
+}
+
+function checkedOptions(options: DevIdpOptions): { port: number; grace: number; lifetimes: Lifetimes } {
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new DevIdpOptionError(`port must be a whole number from 0 to 65535, got ${port}`);
+  }
+  const grace = options.refreshReuseGraceSeconds ?? 0;
+  if (!Number.isInteger(grace) || grace < 0) {
+    throw new DevIdpOptionError(`refreshReuseGraceSeconds must be a whole number of seconds ≥ 0, got ${grace}`);
+  }
+  return {
+    port,
+    grace,
+    lifetimes: {
+      accessToken: positiveSeconds('accessTokenTtl', options.accessTokenTtl, DEFAULT_LIFETIMES.accessToken),
+      idToken: positiveSeconds('idTokenTtl', options.idTokenTtl, DEFAULT_LIFETIMES.idToken),
+      refreshToken: positiveSeconds('refreshTokenTtl', options.refreshTokenTtl, DEFAULT_LIFETIMES.refreshToken),
+      deviceCode: positiveSeconds('deviceCodeTtl', options.deviceCodeTtl, DEFAULT_LIFETIMES.deviceCode),
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new DevIdpOptionError(`port ${port} on ${HOST} is already in use; choose another or use port 0`)
+          : error,
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, HOST, () => {
+      server.off('error', onError);
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        reject(new Error('dev-idp: the server has no TCP address'));
+        return;
+      }
+      resolve(address.port);
+    });
+  });
+}
+
+/**
+ * Starts a dev-idp and resolves once it accepts requests.
+ *
+ * Throws `DevIdpOptionError` for bad options or a busy port, and `DataFileError` for a data file
+ * it cannot use (it never overwrites one it could not read).
+ */
+export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> {
+  const { port, grace, lifetimes } = checkedOptions(options);
+  const log = options.log ?? (() => {});
+  const oidc = await loadOidcProvider();
+  const saved = options.dataFile ? await loadState(options.dataFile) : undefined;
+
+  let signingKeys: SigningJwk[] = saved?.signingKeys.length ? saved.signingKeys : [await generateSigningKey()];
+  const cookieKeys = saved?.cookieKeys.length ? saved.cookieKeys : [generateCookieKey()];
+
+  let persister: Persister | undefined;
+  const store = new RecordStore(Object.entries(saved?.records ?? {}), () => persister?.schedule());
+  if (options.dataFile) {
+    const file = options.dataFile;
+    persister = createPersister(
+      file,
+      () => ({ signingKeys, cookieKeys, records: store.snapshot() }),
+      (error) => log(`could not write the data file ${file}: ${error.message}`),
+    );
+    // Keys exist before the first token does: a crash must not orphan tokens signed with
+    // keys that were never written.
+    if (!saved) await persister.flush();
+  }
+
+  const stats = createStats();
+  const adapter = createAdapterFactory(store, {
+    seconds: grace,
+    isRefreshGrant: () => isRefreshGrantRequest(oidc),
+    onGraceUse: () => log('a spent refresh token was accepted within the reuse grace window'),
+  });
+
+  let current: { provider: Provider; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | undefined;
+  let publicKeys = { keys: signingKeys.map(publicJwk) };
+
+  const server = createServer((req, res) => {
+    void route(req, res);
+  });
+
+  const boundPort = await listen(server, port);
+  const issuer = `http://${HOST}:${boundPort}`;
+  const api = `${issuer}/api`;
+  const apiContext = { issuer, api, jwks: () => publicKeys };
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const rawUrl = req.url ?? '';
+    // Parse the path only: an absolute-form or `//host` target must not become another origin.
+    const url = rawUrl.startsWith('/') ? URL.parse(`${issuer}${rawUrl}`) : null;
+    res.on('finish', () => {
+      log(`${req.method} ${url?.pathname ?? '?'} ${res.statusCode} ${Date.now() - started}ms`);
+    });
+    try {
+      if (!url) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
+      } else if (!current) {
+        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('starting\n');
+      } else if (isApiPath(url.pathname)) {
+        stats.apiRequest();
+        await handleApi(apiContext, req, res, url);
+      } else if (isInteractionPath(url.pathname)) {
+        await handleInteraction(current.provider, req, res, url.pathname, log);
+      } else {
+        await current.handle(req, res);
+      }
+    } catch (error) {
+      log(`request failed: ${(error as Error).message}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end();
+    }
+  }
+
+  function build(): void {
+    const settings: ProviderSettings = { issuer, api, signingKeys, cookieKeys, adapter, lifetimes, stats, log };
+    const provider = buildProvider(oidc, settings);
+    current = { provider, handle: provider.callback() };
+    publicKeys = { keys: signingKeys.map(publicJwk) };
+  }
+
+  try {
+    build();
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+
+  return {
+    issuer,
+    api,
+    controlPlane: null,
+    clients: {
+      cli: { client_id: CLI_CLIENT_ID },
+      machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
+    },
+    users: USERS,
+    stats: stats.stats,
+    readyLine() {
+      return {
+        issuer,
+        api,
+        control_plane: null,
+        clients: {
+          cli: { client_id: CLI_CLIENT_ID },
+          machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
+        },
+        users: USERS.map((user) => user.email),
+      };
+    },
+    async rotateKeys({ keepOld = true } = {}) {
+      signingKeys = rotatedKeys(signingKeys, await generateSigningKey(), keepOld);
+      // oidc-provider fixes its keystore at construction; the new instance shares the store,
+      // so sessions, grants and tokens carry over.
+      build();
+      persister?.schedule();
+      log(`signing keys rotated (${keepOld ? 'old keys kept' : 'old keys dropped'})`);
+    },
+    async revokeGrantsOf(sub) {
+      const revoked = revokeGrantsOfAccount(store, sub);
+      log(`revoked ${revoked} grant(s) of ${sub}`);
+    },
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await persister?.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Request counters, so tests can assert how often keyfob called the provider (a cache that
+ * works, a single-flight refresh, a logout that revokes).
+ */
+import type { DevIdpStats } from './contract.js';
+
+/** Counters plus the recording side the server uses. */
+export interface StatsRecorder {
+  readonly stats: DevIdpStats;
+  tokenRequest(grantType: string): void;
+  revocation(): void;
+  apiRequest(): void;
+}
+
+/** Fresh counters, all zero. */
+export function createStats(): StatsRecorder {
+  const stats: DevIdpStats = {
+    tokenRequests: {},
+    refreshRequests: 0,
+    revocations: 0,
+    apiRequests: 0,
+    reset() {
+      // Replace the object rather than deleting keys: a caller holding the old one keeps a
+      // consistent picture of "before the reset".
+      stats.tokenRequests = {};
+      stats.refreshRequests = 0;
+      stats.revocations = 0;
+      stats.apiRequests = 0;
+    },
+  };
+  return {
+    stats,
+    tokenRequest(grantType) {
+      stats.tokenRequests[grantType] = (stats.tokenRequests[grantType] ?? 0) + 1;
+      if (grantType === 'refresh_token') stats.refreshRequests += 1;
+    },
+    revocation() {
+      stats.revocations += 1;
+    },
+    apiRequest() {
+      stats.apiRequests += 1;
+    },
+  };
+}

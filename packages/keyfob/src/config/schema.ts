@@ -1,0 +1,248 @@
+/**
+ * The typed configuration: what `config.yaml` (or a config object given in code) becomes once
+ * validated. One interface per provider type, discriminated by `type`.
+ *
+ * Conventions: optional settings are optional properties; lists and maps are always present
+ * (possibly empty); URLs are kept exactly as the user wrote them once they passed the URL rules,
+ * because an OpenID issuer is compared as a string and `https://x` is not `https://x/`.
+ */
+import type { StoreKind } from '../stores/store.js';
+
+/** The provider types, in the order DESIGN.md lists them. */
+export const PROVIDER_TYPES = [
+  'oidc',
+  'oauth2',
+  'client_credentials',
+  'password',
+  'firebase',
+  'exchange',
+  'assume_user',
+  'static',
+] as const;
+
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+/** Interactive login flows: authorization code + PKCE through the browser, or device code. */
+export const LOGIN_FLOWS = ['browser', 'device'] as const;
+export type LoginFlow = (typeof LOGIN_FLOWS)[number];
+
+// A Record over StoreKind fails to compile when stores/store.ts gains a kind that is missing here.
+const STORE_KIND_SET: Record<StoreKind, true> = { keychain: true, 'encrypted-file': true, file: true, memory: true };
+
+/** Every store kind, for `token_storage`. */
+export const STORE_KINDS: readonly StoreKind[] = Object.freeze(Object.keys(STORE_KIND_SET) as StoreKind[]);
+
+/** Signature algorithms accepted for `private_key_jwt` client assertions (asymmetric only). */
+export const PRIVATE_KEY_ALGS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+export type PrivateKeyAlg = (typeof PRIVATE_KEY_ALGS)[number];
+
+/** How a confidential client authenticates at the token endpoint. */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+/** Scopes an `oidc` provider asks for when its config names none. */
+export const DEFAULT_OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'offline_access'];
+
+/**
+ * Authorization-request parameters keyfob sets itself; `authorization_params` may not override
+ * them (PKCE, `state` and `nonce` are security checks, the others have their own settings).
+ */
+export const RESERVED_AUTHORIZATION_PARAMS: readonly string[] = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'response_mode',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'scope',
+  'resource',
+  'request',
+  'request_uri',
+];
+
+/** Settings every provider type has. */
+export interface ProviderConfigBase {
+  /** The provider's name: its key under `providers`. */
+  name: string;
+  type: ProviderType;
+  /** Base URL of the API the tokens are for; its origin is added to {@link allowed_origins}. */
+  api_base?: string;
+  /**
+   * Origins (`https://host[:port]`) the provider's tokens may be sent to: `api_base`'s origin
+   * and any listed in the config, deduplicated; `kf.fetch` refuses others.
+   */
+  allowed_origins: string[];
+  /** Sorted, unique (see `parseScopes`); `oidc` defaults to {@link DEFAULT_OIDC_SCOPES}. */
+  scopes: string[];
+  /** Extra authorization-request parameters (`prompt`, `access_type`, `audience`, …). */
+  authorization_params: Record<string, string>;
+  /** RFC 8707 resource indicator for the API; defaults to `api_base` when that is given. */
+  resource?: string;
+}
+
+/** OpenID Connect with discovery: browser (PKCE) and device flows, refresh. */
+export interface OidcProviderConfig extends ProviderConfigBase {
+  type: 'oidc';
+  issuer: string;
+  client_id: string;
+  /** For confidential clients; always from a `${VAR}` reference. */
+  client_secret?: string;
+  /** Flows offered; absent means every flow the issuer's discovery document supports. */
+  flows?: LoginFlow[];
+  /** For issuers whose discovery document omits the device endpoint. */
+  device_authorization_endpoint?: string;
+  /** Fixed port for the loopback redirect, for providers that match it exactly; absent: random. */
+  redirect_port?: number;
+}
+
+/** OAuth 2.0 with endpoints given by hand (e.g. GitHub). */
+export interface OAuth2ProviderConfig extends ProviderConfigBase {
+  type: 'oauth2';
+  client_id: string;
+  client_secret?: string;
+  /** Required unless `flows` is `['device']`. */
+  authorization_endpoint?: string;
+  token_endpoint: string;
+  /** Required when `flows` includes `device`. */
+  device_authorization_endpoint?: string;
+  revocation_endpoint?: string;
+  userinfo_endpoint?: string;
+  /** Checked against the `iss` authorization response parameter (RFC 9207) when present. */
+  issuer?: string;
+  /** Flows offered; absent means those the given endpoints allow. */
+  flows?: LoginFlow[];
+  redirect_port?: number;
+}
+
+/**
+ * A private key for `private_key_jwt`: a file path (absolute after validation, relative paths
+ * being taken from the config file's directory), or PEM text from a `${VAR}` reference.
+ */
+export type PrivateKeySource = { kind: 'file'; path: string } | { kind: 'pem'; pem: string };
+
+/** Machine login (service principal). At least one of `issuer` and `token_endpoint` is set. */
+export interface ClientCredentialsProviderConfig extends ProviderConfigBase {
+  type: 'client_credentials';
+  issuer?: string;
+  token_endpoint?: string;
+  client_id: string;
+  /** From a `${VAR}` reference; absent when it lives in the store (`login P --with-secret`). */
+  client_secret?: string;
+  private_key?: PrivateKeySource;
+  /** Only with `private_key`; absent means "infer from the key". */
+  private_key_alg?: PrivateKeyAlg;
+  /** `private_key_jwt` when a private key is configured, else `client_secret_basic` unless set. */
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+}
+
+/** Resource-owner password grant. At least one of `issuer` and `token_endpoint` is set. */
+export interface PasswordProviderConfig extends ProviderConfigBase {
+  type: 'password';
+  issuer?: string;
+  token_endpoint?: string;
+  client_id: string;
+  client_secret?: string;
+}
+
+/** Firebase Authentication's REST API. */
+export interface FirebaseProviderConfig extends ProviderConfigBase {
+  type: 'firebase';
+  /** The web API key; an identifier, not a secret, so it may be written literally. */
+  api_key: string;
+  /** `host:port` of the Auth emulator, which speaks plain http: loopback only. */
+  emulator_host?: string;
+  project_id?: string;
+}
+
+/** RFC 8693 token exchange on top of another provider's login. One of `issuer`/`token_endpoint`. */
+export interface ExchangeProviderConfig extends ProviderConfigBase {
+  type: 'exchange';
+  /** Name of the provider whose token is exchanged; checked to exist and not to loop. */
+  base: string;
+  issuer?: string;
+  token_endpoint?: string;
+  audience?: string;
+  /** Base URL of the control plane (tenant discovery, regional server URLs). */
+  control_plane: string;
+  client_id?: string;
+  client_secret?: string;
+}
+
+/** Admin impersonation through a control plane. */
+export interface AssumeUserProviderConfig extends ProviderConfigBase {
+  type: 'assume_user';
+  control_plane: string;
+  /** Always from a `${VAR}` reference. */
+  admin_api_key: string;
+}
+
+/** A token given from outside. Neither field set: it comes from `--with-token` or the environment. */
+export interface StaticProviderConfig extends ProviderConfigBase {
+  type: 'static';
+  /** Always from a `${VAR}` reference. */
+  token?: string;
+  /** Absolute path (relative ones are taken from the config file's directory). */
+  token_file?: string;
+}
+
+export type ProviderConfig =
+  | OidcProviderConfig
+  | OAuth2ProviderConfig
+  | ClientCredentialsProviderConfig
+  | PasswordProviderConfig
+  | FirebaseProviderConfig
+  | ExchangeProviderConfig
+  | AssumeUserProviderConfig
+  | StaticProviderConfig;
+
+/** The config interface of one provider type: `ProviderConfigOf<'oidc'>`. */
+export type ProviderConfigOf<T extends ProviderType> = Extract<ProviderConfig, { type: T }>;
+
+/** A profile declared in `config.yaml`. */
+export interface ProfileConfig {
+  /** Name of a configured provider. */
+  provider: string | null;
+  /** Tenant id to use with this profile. */
+  tenant: string | null;
+  /** Overrides the provider's `client_id`. */
+  client_id: string | null;
+}
+
+/**
+ * A validated configuration.
+ *
+ * `providers` and `profiles` have a `null` prototype, so a lookup by a user-supplied name
+ * (`providers[name]`) never finds `constructor` or `__proto__` from `Object.prototype`.
+ */
+export interface KeyfobConfig {
+  /** Absolute path of the file it came from; `null` for no file (missing default, or code). */
+  file: string | null;
+  default_provider: string | null;
+  token_storage: StoreKind | null;
+  providers: Record<string, ProviderConfig>;
+  profiles: Record<string, ProfileConfig>;
+}
+
+/** A configuration with nothing in it: what a missing default `config.yaml` means. */
+export function emptyConfig(file: string | null = null): KeyfobConfig {
+  return {
+    file,
+    default_provider: null,
+    token_storage: null,
+    providers: Object.create(null) as Record<string, ProviderConfig>,
+    profiles: Object.create(null) as Record<string, ProfileConfig>,
+  };
+}

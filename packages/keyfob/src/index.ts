@@ -1,0 +1,45 @@
+/**
+ * keyfob: authentication for command-line tools, SDKs and agent tools.
+ *
+ * Public exports only. Modules that load heavy dependencies (openid-client, undici) are not
+ * imported from here at module load: the instance loads them on first use.
+ */
+export * from './errors.js';
+export { createKeyfob } from './keyfob.js';
+export type {
+  GetTokenOptions,
+  Keyfob,
+  KeyfobOptions,
+  LoginOptions,
+  LoginResult,
+  LogoutResult,
+  ProfileStatus,
+  StatusReport,
+  TokenResult,
+} from './keyfob.js';
+export { createLogger, redactField, silentLogger } from './log.js';
+export type { Logger, LoggerOptions } from './log.js';
+export type {
+  CredentialProvider,
+  DeviceCodePrompt,
+  LoginFlow,
+  LoginInteraction,
+  LoginRequest,
+  ProviderRuntime,
+  RevocationResult,
+  TokenRequest,
+} from './providers/provider.js';
+export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
+export {
+  accessTokenKey,
+  DEFAULT_MIN_TTL_SECONDS,
+  findAccessToken,
+  isExpired,
+  isFreshEnough,
+  parseScopes,
+  SESSION_SCHEMA_VERSION,
+} from './session.js';
+export type { AccessToken, ObtainedBy, ProofKey, Session, Tenant } from './session.js';
+export type { CredentialStore, StoreKind } from './stores/store.js';
+export { FileStore } from './stores/file.js';
+export { MemoryStore } from './stores/memory.js';

@@ -1,0 +1,116 @@
+/**
+ * Getting a fresh-enough access token without ever spending a refresh token twice.
+ *
+ * In one process, concurrent callers for the same token share one renewal (single-flight).
+ * Across processes, the renewal runs under the profile's lock: after taking it the session is
+ * read again, and a token another process stored meanwhile is accepted as it is. The lock is
+ * held only around renew-and-write, never around a login.
+ */
+import { AuthenticationRequired } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { CredentialProvider, TokenRequest } from '../providers/provider.js';
+import {
+  type AccessToken,
+  accessTokenKey,
+  findAccessToken,
+  isExpired,
+  isFreshEnough,
+  parseScopes,
+  type Session,
+} from '../session.js';
+import type { CredentialStore } from '../stores/store.js';
+import type { HeldLock } from './lock.js';
+
+export interface FreshTokenRequest extends TokenRequest {
+  /** Minimum remaining lifetime in seconds (DESIGN.md's freshness rule applies). */
+  minTtlSeconds: number;
+  /** Renew even when the cached token looks fresh (after a 401). */
+  force?: boolean;
+}
+
+export interface LifecycleDeps {
+  profile: string;
+  store: CredentialStore;
+  /** Loads the profile's provider (lazily: a cached token never needs it). */
+  provider(): Promise<CredentialProvider>;
+  /** Runs `fn` under the profile's cross-process lock. */
+  withProfileLock<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T>;
+  now(): Date;
+  log: Logger;
+  /** The exact command that logs this profile in again, for error messages. */
+  loginCommand: string;
+}
+
+const inFlight = new Map<string, Promise<AccessToken>>();
+
+/**
+ * Returns an access token for the request that is fresh enough, renewing it when needed.
+ * @throws AuthenticationRequired when there is no session or it cannot be renewed.
+ */
+export async function getFreshToken(deps: LifecycleDeps, request: FreshTokenRequest): Promise<AccessToken> {
+  const session = await deps.store.read(deps.profile);
+  if (!session) throw notLoggedIn(deps);
+  const cached = findAccessToken(session, request.resource, request.scopes);
+  if (cached && !request.force && isFreshEnough(cached, deps.now(), request.minTtlSeconds)) return cached;
+
+  const key = `${deps.store.location}\u0000${deps.profile}\u0000${accessTokenKey(request.resource, request.scopes)}`;
+  const pending = inFlight.get(key);
+  if (pending) return pending;
+  const flight = renewUnderLock(deps, request, cached).finally(() => inFlight.delete(key));
+  inFlight.set(key, flight);
+  return flight;
+}
+
+async function renewUnderLock(
+  deps: LifecycleDeps,
+  request: FreshTokenRequest,
+  seen: AccessToken | undefined,
+): Promise<AccessToken> {
+  return deps.withProfileLock(async (lock) => {
+    const current = await deps.store.read(deps.profile);
+    if (!current) throw notLoggedIn(deps);
+    const stored = findAccessToken(current, request.resource, request.scopes);
+    // Another process renewed while this one waited for the lock: take its token as it is.
+    if (stored && stored.token !== seen?.token && !isExpired(stored, deps.now())) return stored;
+
+    const provider = await deps.provider();
+    let next: Session;
+    try {
+      next = await provider.renew(current, request);
+    } catch (error) {
+      if (stored && !isExpired(stored, deps.now()) && !request.force) {
+        deps.log.warn(
+          `could not refresh the token of profile ${deps.profile} early; using the one still valid`,
+        );
+        deps.log.debug('early refresh failed', { profile: deps.profile, reason: errorName(error) });
+        return stored;
+      }
+      throw asAuthenticationRequired(error, deps);
+    }
+    await deps.store.write(deps.profile, next, { signal: lock.signal });
+    const token = findAccessToken(next, request.resource, parseScopes(request.scopes));
+    if (!token)
+      throw new AuthenticationRequired(`the provider returned no access token for profile ${deps.profile}`);
+    return token;
+  });
+}
+
+function asAuthenticationRequired(error: unknown, deps: LifecycleDeps): unknown {
+  if (error instanceof AuthenticationRequired) {
+    return new AuthenticationRequired(
+      `profile ${deps.profile} can no longer be renewed (${error.message.replace(/;.*$/, '')})`,
+      { hint: `run \`${deps.loginCommand}\``, cause: error },
+    );
+  }
+  return error;
+}
+
+function notLoggedIn(deps: LifecycleDeps): AuthenticationRequired {
+  return new AuthenticationRequired(`not logged in (profile ${deps.profile})`, {
+    hint: `run \`${deps.loginCommand}\``,
+  });
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? ((error as { code?: string }).code ?? error.name) : 'unknown';
+}

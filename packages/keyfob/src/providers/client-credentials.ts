@@ -1,0 +1,102 @@
+/**
+ * The `client_credentials` provider: a machine (service principal) authenticates with its own
+ * secret. There is no refresh token; a new access token is simply acquired again, so `login`
+ * and `token` never need a person.
+ */
+import { decodeJwt } from 'jose';
+import { AuthenticationRequired } from '../errors.js';
+import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
+import {
+  client,
+  configurationLoader,
+  receivedTokens,
+  type ServerSource,
+  toKeyfobError,
+  tokenParameters,
+} from './oauth-client.js';
+import type { CredentialProvider, LoginRequest, ProviderRuntime, RevocationResult, TokenRequest } from './provider.js';
+
+export interface ClientCredentialsProviderOptions {
+  name: string;
+  server: ServerSource;
+  clientId: string;
+  /** `null` when the secret is missing: every acquisition then asks for it by name. */
+  clientSecret: string | null;
+  scopes: readonly string[];
+  resource: string | null;
+  allowedOrigins: readonly string[];
+  /** How to tell the person to supply the secret, e.g. "set ROBOT_SECRET". */
+  missingSecretHint: string;
+}
+
+/** Creates a machine provider. */
+export function createClientCredentialsProvider(
+  options: ClientCredentialsProviderOptions,
+  runtime: ProviderRuntime,
+): CredentialProvider {
+  const configuration = configurationLoader(
+    options.server,
+    { clientId: options.clientId, clientSecret: options.clientSecret },
+    runtime,
+  );
+
+  async function acquire(request: TokenRequest): Promise<Session> {
+    if (!options.clientSecret) {
+      throw new AuthenticationRequired(`provider ${options.name} has no client secret`, {
+        hint: options.missingSecretHint,
+      });
+    }
+    const scopes = request.scopes.length > 0 ? parseScopes(request.scopes) : parseScopes(options.scopes);
+    const config = await configuration();
+    runtime.log.debug('client_credentials', { provider: options.name, resource: request.resource, scopes });
+    const response = await client
+      .clientCredentialsGrant(config, tokenParameters(request.resource, scopes))
+      .catch((error: unknown) => {
+        throw toKeyfobError(error, { action: `authenticating client ${options.clientId}` });
+      });
+    const received = receivedTokens(response, { resource: request.resource, scopes }, runtime.now());
+    const session = newSession(options.name, 'client_credentials', runtime.now());
+    session.subject = subjectOf(received.access.token) ?? options.clientId;
+    session.scopes = received.scopes;
+    session.access_tokens[accessTokenKey(request.resource, scopes)] = received.access;
+    return session;
+  }
+
+  return {
+    name: options.name,
+    type: 'client_credentials',
+    loginFlows: ['client_credentials'],
+    allowedOrigins: options.allowedOrigins,
+    defaultResource: options.resource,
+    canReacquire: true,
+    login: (request: LoginRequest) => acquire({ resource: options.resource, scopes: request.scopes }),
+    async renew(session, request) {
+      const fresh = await acquire(request);
+      const next = structuredClone(session);
+      Object.assign(next.access_tokens, fresh.access_tokens);
+      next.updated_at = fresh.updated_at;
+      return next;
+    },
+    async revoke(): Promise<RevocationResult> {
+      return { revoked: false, detail: 'a machine session has no refresh token; its access tokens expire on their own' };
+    },
+    async userinfo(session, accessToken) {
+      const claims = tryDecode(accessToken);
+      return claims ?? { sub: session.subject, client_id: options.clientId, scope: session.scopes.join(' ') };
+    },
+  };
+}
+
+function subjectOf(token: string): string | null {
+  const sub = tryDecode(token)?.sub;
+  return typeof sub === 'string' ? sub : null;
+}
+
+/** Reads a JWT access token's claims for display; an opaque token yields `null`. */
+function tryDecode(token: string): Record<string, unknown> | null {
+  try {
+    return { ...decodeJwt(token) };
+  } catch {
+    return null;
+  }
+}

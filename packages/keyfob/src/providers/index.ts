@@ -1,0 +1,106 @@
+/**
+ * From a provider's validated configuration to the provider itself. Loaded lazily by the
+ * instance: importing it pulls in openid-client.
+ */
+import type { AppNames } from '../config/names.js';
+import type { ProviderConfig } from '../config/schema.js';
+import { ProviderNotFound } from '../errors.js';
+import { createClientCredentialsProvider } from './client-credentials.js';
+import type { ServerSource } from './oauth-client.js';
+import { createOidcProvider } from './oidc.js';
+import type { CredentialProvider, LoginFlow, ProviderRuntime } from './provider.js';
+
+export interface ProviderFactoryContext {
+  runtime: ProviderRuntime;
+  env: Readonly<Record<string, string | undefined>>;
+  names: AppNames;
+  /** How people run the auth commands, for messages. */
+  cliName: string;
+}
+
+/**
+ * Creates the provider a configuration describes.
+ * @throws ProviderNotFound for a type this version cannot log in with yet.
+ */
+export function createProvider(config: ProviderConfig, context: ProviderFactoryContext): CredentialProvider {
+  const allowedOrigins = config.allowed_origins;
+  const resource = config.resource ?? null;
+  switch (config.type) {
+    case 'oidc':
+      return createOidcProvider(
+        {
+          name: config.name,
+          type: 'oidc',
+          server: { kind: 'discovery', issuer: config.issuer },
+          clientId: config.client_id,
+          clientSecret: config.client_secret ?? null,
+          scopes: config.scopes,
+          resource,
+          allowedOrigins,
+          authorizationParams: config.authorization_params,
+          flows: config.flows ?? ['browser', 'device'],
+          appName: context.names.app,
+        },
+        context.runtime,
+      );
+    case 'oauth2': {
+      const server: ServerSource = {
+        kind: 'manual',
+        issuer: config.issuer ?? null,
+        token_endpoint: config.token_endpoint,
+        ...optional('authorization_endpoint', config.authorization_endpoint),
+        ...optional('device_authorization_endpoint', config.device_authorization_endpoint),
+        ...optional('revocation_endpoint', config.revocation_endpoint),
+        ...optional('userinfo_endpoint', config.userinfo_endpoint),
+      };
+      const flows: LoginFlow[] =
+        config.flows ??
+        [
+          config.authorization_endpoint ? ('browser' as const) : null,
+          config.device_authorization_endpoint ? ('device' as const) : null,
+        ].filter((f): f is 'browser' | 'device' => f !== null);
+      return createOidcProvider(
+        {
+          name: config.name,
+          type: 'oauth2',
+          server,
+          clientId: config.client_id,
+          clientSecret: config.client_secret ?? null,
+          scopes: config.scopes,
+          resource,
+          allowedOrigins,
+          authorizationParams: config.authorization_params,
+          flows,
+          appName: context.names.app,
+        },
+        context.runtime,
+      );
+    }
+    case 'client_credentials': {
+      const server: ServerSource = config.issuer
+        ? { kind: 'discovery', issuer: config.issuer }
+        : { kind: 'manual', issuer: null, token_endpoint: config.token_endpoint as string };
+      return createClientCredentialsProvider(
+        {
+          name: config.name,
+          server,
+          clientId: config.client_id,
+          clientSecret: config.client_secret ?? null,
+          scopes: config.scopes,
+          resource,
+          allowedOrigins,
+          missingSecretHint: `set client_secret: \${VAR} for provider ${config.name} in config.yaml and export VAR`,
+        },
+        context.runtime,
+      );
+    }
+    default:
+      throw new ProviderNotFound(`provider ${config.name} has type ${config.type}, which this version cannot log in with yet`, {
+        hint: 'use an oidc, oauth2 or client_credentials provider',
+      });
+  }
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}

@@ -1,0 +1,244 @@
+/**
+ * The `oidc` and `oauth2` providers: a person logs in through the browser (authorization code
+ * with PKCE S256, `state`, `nonce` and the RFC 9207 `iss` check, all done by openid-client) or
+ * the device flow (RFC 8628); access tokens for further resources come from the refresh token.
+ */
+import { decodeJwt } from 'jose';
+import { AuthenticationRequired, LoginFailed } from '../errors.js';
+import { startLoopbackServer } from '../flows/loopback.js';
+import { accessTokenKey, newSession, parseScopes, type ObtainedBy, type Session } from '../session.js';
+import {
+  client,
+  configurationLoader,
+  type ReceivedTokens,
+  receivedTokens,
+  renewalError,
+  type ServerSource,
+  toKeyfobError,
+  tokenParameters,
+} from './oauth-client.js';
+import type {
+  CredentialProvider,
+  LoginFlow,
+  LoginRequest,
+  ProviderRuntime,
+  RevocationResult,
+  TokenRequest,
+} from './provider.js';
+
+export interface OidcProviderOptions {
+  name: string;
+  type: 'oidc' | 'oauth2';
+  server: ServerSource;
+  clientId: string;
+  clientSecret: string | null;
+  /** Scopes requested at login. */
+  scopes: readonly string[];
+  /** RFC 8707 resource that `token` asks for by default. */
+  resource: string | null;
+  allowedOrigins: readonly string[];
+  /** Extra authorization request parameters (`prompt`, `audience`, …); never forced by keyfob. */
+  authorizationParams: Readonly<Record<string, string>>;
+  /** Flows the configuration allows; both by default. */
+  flows: readonly LoginFlow[];
+  /** Shown on the loopback page. */
+  appName: string;
+}
+
+/** Creates an `oidc` (discovery) or `oauth2` (endpoints by hand) provider. */
+export function createOidcProvider(options: OidcProviderOptions, runtime: ProviderRuntime): CredentialProvider {
+  const configuration = configurationLoader(
+    options.server,
+    { clientId: options.clientId, clientSecret: options.clientSecret },
+    runtime,
+  );
+
+  async function login(request: LoginRequest): Promise<Session> {
+    if (!options.flows.includes(request.flow)) {
+      throw new LoginFailed(`provider ${options.name} does not offer the ${request.flow} flow`, {
+        hint: `use one of: ${options.flows.join(', ')}`,
+      });
+    }
+    const scopes = request.scopes.length > 0 ? parseScopes(request.scopes) : parseScopes(options.scopes);
+    const config = await configuration();
+    const received =
+      request.flow === 'device' ? await deviceLogin(config, scopes, request) : await browserLogin(config, scopes, request);
+    return sessionFrom(received, request.flow === 'device' ? 'device' : 'browser');
+  }
+
+  async function browserLogin(
+    config: client.Configuration,
+    scopes: string[],
+    request: LoginRequest,
+  ): Promise<ReceivedTokens> {
+    if (!config.serverMetadata().authorization_endpoint) {
+      throw new LoginFailed(`provider ${options.name} has no authorization endpoint`, { hint: 'use --device' });
+    }
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const wantsIdToken = scopes.includes('openid');
+    const nonce = wantsIdToken ? client.randomNonce() : undefined;
+    const loopback = await startLoopbackServer({
+      timeoutMs: request.timeoutMs,
+      appName: options.appName,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    try {
+      const url = client.buildAuthorizationUrl(config, {
+        ...options.authorizationParams,
+        redirect_uri: loopback.redirectUri,
+        scope: scopes.join(' '),
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        ...(nonce ? { nonce } : {}),
+      });
+      const opened = request.openBrowser ? await request.interaction.openBrowser(url.href) : false;
+      request.interaction.showAuthorizationUrl(url.href, { opened });
+      const stopWaiting = request.interaction.waiting('Waiting for the login in the browser…');
+      let callback: Awaited<typeof loopback.callback>;
+      try {
+        callback = await loopback.callback;
+      } finally {
+        stopWaiting();
+      }
+      try {
+        const response = await client.authorizationCodeGrant(config, callback.url, {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+          ...(nonce ? { expectedNonce: nonce } : {}),
+          idTokenExpected: wantsIdToken,
+        });
+        const received = receivedTokens(response, { resource: null, scopes }, runtime.now());
+        callback.respond({ ok: true });
+        return received;
+      } catch (error) {
+        const mapped = toKeyfobError(error, { action: 'the browser login' });
+        callback.respond({ ok: false, message: mapped.message });
+        throw mapped instanceof LoginFailed
+          ? mapped
+          : new LoginFailed(mapped.message, { cause: error, hint: 'run the login again' });
+      }
+    } finally {
+      loopback.close();
+    }
+  }
+
+  async function deviceLogin(
+    config: client.Configuration,
+    scopes: string[],
+    request: LoginRequest,
+  ): Promise<ReceivedTokens> {
+    if (!config.serverMetadata().device_authorization_endpoint) {
+      throw new LoginFailed(`provider ${options.name} has no device authorization endpoint`, {
+        hint: 'use --browser',
+      });
+    }
+    const started = await client
+      .initiateDeviceAuthorization(config, { ...options.authorizationParams, scope: scopes.join(' ') })
+      .catch((error: unknown) => {
+        throw toKeyfobError(error, { action: 'starting the device login' });
+      });
+    request.interaction.showDeviceCode({
+      verificationUri: started.verification_uri,
+      verificationUriComplete: started.verification_uri_complete ?? null,
+      userCode: started.user_code,
+      expiresInSeconds: started.expires_in,
+    });
+    const stopWaiting = request.interaction.waiting('Waiting for the device login to be approved…');
+    const timeout = AbortSignal.timeout(Math.min(request.timeoutMs, started.expires_in * 1000));
+    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+    try {
+      const response = await client.pollDeviceAuthorizationGrant(config, started, undefined, { signal });
+      return receivedTokens(response, { resource: null, scopes }, runtime.now());
+    } catch (error) {
+      if (timeout.aborted) {
+        throw new LoginFailed('the device code expired before it was approved', { hint: 'run the login again' });
+      }
+      throw toKeyfobError(error, { action: 'the device login' });
+    } finally {
+      stopWaiting();
+    }
+  }
+
+  function sessionFrom(received: ReceivedTokens, obtainedBy: ObtainedBy): Session {
+    const session = newSession(options.name, obtainedBy, runtime.now());
+    session.subject = received.subject;
+    session.scopes = received.scopes;
+    session.refresh_token = received.refreshToken;
+    session.id_token = received.idToken;
+    session.access_tokens[accessTokenKey(received.access.resource, received.access.scopes)] = received.access;
+    return session;
+  }
+
+  async function renew(session: Session, request: TokenRequest): Promise<Session> {
+    if (!session.refresh_token) {
+      throw new AuthenticationRequired(`the session of provider ${options.name} has no refresh token`);
+    }
+    const config = await configuration();
+    const scopes = parseScopes(request.scopes);
+    runtime.log.debug('refresh', { provider: options.name, resource: request.resource, scopes });
+    const response = await client
+      .refreshTokenGrant(config, session.refresh_token, tokenParameters(request.resource, scopes))
+      .catch((error: unknown) => {
+        throw renewalError(error, `refreshing the token of provider ${options.name}`);
+      });
+    const received = receivedTokens(response, { resource: request.resource, scopes }, runtime.now());
+    const next = structuredClone(session);
+    next.refresh_token = received.refreshToken ?? session.refresh_token;
+    if (received.idToken) next.id_token = received.idToken;
+    next.access_tokens[accessTokenKey(request.resource, scopes)] = received.access;
+    next.updated_at = runtime.now().toISOString();
+    return next;
+  }
+
+  async function revoke(session: Session): Promise<RevocationResult> {
+    if (!session.refresh_token) return { revoked: false, detail: 'no refresh token to revoke' };
+    const config = await configuration();
+    if (!config.serverMetadata().revocation_endpoint) {
+      return { revoked: false, detail: `provider ${options.name} offers no revocation endpoint` };
+    }
+    await client
+      .tokenRevocation(config, session.refresh_token, { token_type_hint: 'refresh_token' })
+      .catch((error: unknown) => {
+        throw toKeyfobError(error, { action: 'revoking the refresh token' });
+      });
+    return { revoked: true, detail: 'refresh token revoked' };
+  }
+
+  async function userinfo(session: Session, accessToken: string): Promise<Record<string, unknown>> {
+    const config = await configuration();
+    if (config.serverMetadata().userinfo_endpoint) {
+      const claims = await client
+        .fetchUserInfo(config, accessToken, session.subject ?? client.skipSubjectCheck)
+        .catch((error: unknown) => {
+          throw toKeyfobError(error, { action: 'fetching userinfo' });
+        });
+      return { ...claims };
+    }
+    return idTokenClaims(session);
+  }
+
+  return {
+    name: options.name,
+    type: options.type,
+    loginFlows: options.flows,
+    allowedOrigins: options.allowedOrigins,
+    defaultResource: options.resource,
+    canReacquire: false,
+    login,
+    renew,
+    revoke,
+    userinfo,
+  };
+}
+
+/** The ID token's claims, read (not validated: it was validated when it was received). */
+export function idTokenClaims(session: Session): Record<string, unknown> {
+  if (!session.id_token) return session.subject ? { sub: session.subject } : {};
+  try {
+    return { ...decodeJwt(session.id_token) };
+  } catch {
+    return session.subject ? { sub: session.subject } : {};
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The one interface every credential provider implements.
+ *
+ * A provider knows one way of obtaining credentials (an OIDC issuer, a machine client, …) and
+ * nothing about profiles, stores or locks: the instance (`keyfob.ts`) and the lifecycle layer
+ * decide when to call it and where its sessions go.
+ */
+import type { Logger } from '../log.js';
+import type { Session } from '../session.js';
+
+/** The ways a person or machine can log in. */
+export type LoginFlow = 'browser' | 'device' | 'client_credentials';
+
+/** What a provider needs from the instance that hosts it. */
+export interface ProviderRuntime {
+  /** `fetch` through the instance's own dispatcher (CA bundle, proxy, TLS setting). */
+  fetch: typeof globalThis.fetch;
+  /** The clock; injectable so tests can move it. */
+  now(): Date;
+  log: Logger;
+}
+
+/** Device-flow instructions for the person. */
+export interface DeviceCodePrompt {
+  verificationUri: string;
+  verificationUriComplete: string | null;
+  userCode: string;
+  expiresInSeconds: number;
+}
+
+/**
+ * How a login talks to the person at the terminal. The CLI prints to stderr; a library caller
+ * may render it in its own UI.
+ */
+export interface LoginInteraction {
+  /** The authorization URL, always shown (a browser opener can fail silently). */
+  showAuthorizationUrl(url: string, info: { opened: boolean }): void;
+  /** The device-flow verification URL and user code. */
+  showDeviceCode(prompt: DeviceCodePrompt): void;
+  /** Opens a URL in the browser; resolves `false` when it could not. */
+  openBrowser(url: string): Promise<boolean>;
+  /** Shows that keyfob is waiting (a spinner on a terminal); the returned function stops it. */
+  waiting(message: string): () => void;
+  /** A one-line notice to the person ("using the device flow because …"). */
+  notice(message: string): void;
+}
+
+/** What `login` asks of a provider. */
+export interface LoginRequest {
+  flow: LoginFlow;
+  /** For `browser`: open the browser (false = only print the URL, still wait on the loopback). */
+  openBrowser: boolean;
+  /** Scopes to request; empty means the provider's configured scopes. */
+  scopes: readonly string[];
+  interaction: LoginInteraction;
+  /** How long to wait for the person, in milliseconds. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** An access token wanted for a resource (RFC 8707) and scopes. */
+export interface TokenRequest {
+  resource: string | null;
+  /** Empty means the session's own scopes. */
+  scopes: readonly string[];
+}
+
+export interface RevocationResult {
+  /** True when the provider confirmed revocation of the refresh token. */
+  revoked: boolean;
+  /** Why nothing was revoked (no refresh token, no revocation endpoint, …). */
+  detail: string;
+}
+
+export interface CredentialProvider {
+  /** Name in the configuration. */
+  readonly name: string;
+  readonly type: string;
+  /** Login flows this provider can perform, as configured (discovery may narrow them). */
+  readonly loginFlows: readonly LoginFlow[];
+  /** Origins this provider's tokens may be sent to. */
+  readonly allowedOrigins: readonly string[];
+  /** The RFC 8707 resource `token` asks for by default, or `null`. */
+  readonly defaultResource: string | null;
+  /** True when tokens can be re-acquired without a person (client credentials, token file). */
+  readonly canReacquire: boolean;
+
+  /** Performs a login and returns a new session holding at least one access token. */
+  login(request: LoginRequest): Promise<Session>;
+  /**
+   * Returns a copy of the session with a new access token for `request` (refreshing, or
+   * re-acquiring for machine clients). A rotated refresh token replaces the old one.
+   * @throws AuthenticationRequired when the session can no longer be renewed.
+   */
+  renew(session: Session, request: TokenRequest): Promise<Session>;
+  /** Revokes what can be revoked (the refresh token) at the provider. */
+  revoke(session: Session): Promise<RevocationResult>;
+  /** Who the token says the caller is: userinfo when the provider has it, else the ID token's claims. */
+  userinfo(session: Session, accessToken: string): Promise<Record<string, unknown>>;
+}

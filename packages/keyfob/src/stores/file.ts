@@ -1,0 +1,293 @@
+/**
+ * The `file` store: one JSON file per profile, `<home>/sessions/<profile>.json`, 0600 in a 0700
+ * directory.
+ *
+ * Each file is `{ "schema_version": 1, "profile": NAME, "session": Session }`. A file that
+ * cannot be parsed is moved aside (never rewritten) and reported once; a file written by a newer
+ * keyfob is refused and left exactly as it is. The store does not lock: callers hold the
+ * profile's lock (`lifecycle/lock.ts`) around every read-modify-write.
+ */
+import { type Dirent, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { InvalidInput, StoreCorrupt, UnsupportedSchemaVersion } from '../errors.js';
+import {
+  assertProfileName,
+  checkPrivateDir,
+  ensurePrivateDir,
+  errorCode,
+  fsError,
+  moveAside,
+  PRIVATE_FILE_MODE,
+  PROFILE_NAME_PATTERN,
+  readFileNoFollow,
+  syncDir,
+  writeFileAtomic,
+} from '../fs/secure.js';
+import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
+import type { CredentialStore } from './store.js';
+
+/** Version of the file envelope around a session. */
+export const SESSION_FILE_SCHEMA_VERSION = 1;
+
+const SESSION_FILE_SUFFIX = '.json';
+
+const OBTAINED_BY: ReadonlySet<string> = new Set([
+  'browser',
+  'device',
+  'client_credentials',
+  'password',
+  'token',
+  'token_file',
+  'exchange',
+  'assume_user',
+]);
+
+/** Options of {@link FileStore}. */
+export interface FileStoreOptions {
+  /** keyfob's home directory; sessions go to `<home>/sessions`. */
+  home: string;
+  /** The command users run, for messages (an integrator's CLI name). Default `keyfob`. */
+  cliName?: string;
+}
+
+/** Options of {@link FileStore.write}. */
+export interface FileWriteOptions {
+  /** The held lock's signal: when it is aborted the write throws instead of landing. */
+  signal?: AbortSignal;
+}
+
+/** What is on disk for a profile. */
+type Inspection =
+  | { status: 'missing' }
+  | { status: 'ok'; session: Session }
+  | { status: 'corrupt'; reason: string }
+  | { status: 'newer'; version: number };
+
+/** Sessions as plain JSON files, for machines with neither a keychain nor an encryption key. */
+export class FileStore implements CredentialStore {
+  readonly kind = 'file' as const;
+  /** The sessions directory. */
+  readonly location: string;
+  readonly #cliName: string;
+
+  /** @throws InvalidInput when `home` is not a non-empty path. */
+  constructor(options: FileStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidInput('FileStore needs { home }');
+    const { home, cliName = 'keyfob' } = options;
+    if (typeof home !== 'string' || home.length === 0 || home.includes('\0')) {
+      throw new InvalidInput('FileStore home must be a non-empty path');
+    }
+    if (typeof cliName !== 'string' || cliName.length === 0) {
+      throw new InvalidInput('cliName must be a string');
+    }
+    this.location = path.join(path.resolve(home), 'sessions');
+    this.#cliName = cliName;
+  }
+
+  /**
+   * The file a profile's session lives in.
+   * @throws InvalidInput when the profile name is not acceptable.
+   */
+  sessionPath(profile: string): string {
+    assertProfileName(profile);
+    return path.join(this.location, `${profile}${SESSION_FILE_SUFFIX}`);
+  }
+
+  /**
+   * @returns the profile's session, or `null` when none is stored.
+   * @throws StoreCorrupt when the file cannot be parsed; it has been moved aside first, so the
+   *   next read returns `null`.
+   * @throws UnsupportedSchemaVersion when a newer keyfob wrote it; it is left untouched.
+   * @throws UnsafePath when the file or the sessions directory is a symlink.
+   */
+  async read(profile: string): Promise<Session | null> {
+    const file = this.sessionPath(profile);
+    if (!(await checkPrivateDir(this.location))) return null;
+    const found = await inspectSessionFile(file);
+    switch (found.status) {
+      case 'missing':
+        return null;
+      case 'ok':
+        return found.session;
+      case 'newer':
+        throw this.#newer(file, found.version);
+      case 'corrupt': {
+        const movedTo = await moveAside(file, new Date());
+        throw new StoreCorrupt(
+          `The stored session of profile "${profile}" in ${file} could not be read (${found.reason}); ` +
+            `it was moved to ${movedTo}`,
+          movedTo,
+          { hint: `run \`${this.#cliName} login --profile ${profile}\` to sign in again` },
+        );
+      }
+    }
+  }
+
+  /**
+   * Replaces the profile's session atomically (temp file, fsync, rename). A corrupt file in its
+   * place is moved aside first, never overwritten.
+   *
+   * @throws UnsupportedSchemaVersion when a newer keyfob wrote the current file (left untouched).
+   * @throws InvalidInput when `session` does not have the shape of a session.
+   * @throws UnsafePath when the file or the sessions directory is a symlink.
+   */
+  async write(profile: string, session: Session, options: FileWriteOptions = {}): Promise<void> {
+    const file = this.sessionPath(profile);
+    const problem = sessionShapeProblem(session);
+    if (problem) {
+      throw new InvalidInput(`Refusing to store an invalid session for profile "${profile}": ${problem}`);
+    }
+    await ensurePrivateDir(this.location);
+    const current = await inspectSessionFile(file);
+    if (current.status === 'newer') throw this.#newer(file, current.version);
+    if (current.status === 'corrupt') await moveAside(file, new Date());
+    const envelope = { schema_version: SESSION_FILE_SCHEMA_VERSION, profile, session };
+    await writeFileAtomic(file, `${JSON.stringify(envelope, null, 2)}\n`, {
+      mode: PRIVATE_FILE_MODE,
+      signal: options.signal,
+    });
+  }
+
+  /** Removes the profile's session; `false` when there was none. */
+  async delete(profile: string): Promise<boolean> {
+    const file = this.sessionPath(profile);
+    if (!(await checkPrivateDir(this.location))) return false;
+    try {
+      // unlink removes a planted symlink itself, never what it points at.
+      await fsp.unlink(file);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false;
+      throw fsError(error, 'remove', file);
+    }
+    await syncDir(this.location);
+    return true;
+  }
+
+  /** Profiles with a session file, sorted; moved-aside and temp files are not profiles. */
+  async list(): Promise<string[]> {
+    if (!(await checkPrivateDir(this.location))) return [];
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(this.location, { withFileTypes: true });
+    } catch (error) {
+      throw fsError(error, 'list', this.location);
+    }
+    return entries
+      .filter((entry) => entry.isFile() && entry.name.endsWith(SESSION_FILE_SUFFIX))
+      .map((entry) => entry.name.slice(0, -SESSION_FILE_SUFFIX.length))
+      .filter((name) => PROFILE_NAME_PATTERN.test(name) && name !== '.' && name !== '..')
+      .sort();
+  }
+
+  #newer(file: string, version: number): UnsupportedSchemaVersion {
+    return new UnsupportedSchemaVersion(
+      `${file} was written by a newer version (schema_version ${version}; this one reads up to ` +
+        `${SESSION_FILE_SCHEMA_VERSION}); it was left untouched`,
+      { hint: `upgrade ${this.#cliName}, or use another profile` },
+    );
+  }
+}
+
+async function inspectSessionFile(file: string): Promise<Inspection> {
+  const text = await readFileNoFollow(file);
+  if (text === null) return { status: 'missing' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { status: 'corrupt', reason: 'not valid JSON' };
+  }
+  if (!isRecord(parsed)) return { status: 'corrupt', reason: 'not a JSON object' };
+  const version = newerVersion(parsed.schema_version, SESSION_FILE_SCHEMA_VERSION);
+  if (version !== null) return { status: 'newer', version };
+  if (parsed.schema_version !== SESSION_FILE_SCHEMA_VERSION) {
+    return { status: 'corrupt', reason: 'schema_version is missing or invalid' };
+  }
+  if (typeof parsed.profile !== 'string') return { status: 'corrupt', reason: 'profile is not a string' };
+  const session = parsed.session;
+  const sessionVersion = isRecord(session)
+    ? newerVersion(session.schema_version, SESSION_SCHEMA_VERSION)
+    : null;
+  if (sessionVersion !== null) return { status: 'newer', version: sessionVersion };
+  const problem = sessionShapeProblem(session);
+  if (problem) return { status: 'corrupt', reason: problem };
+  return { status: 'ok', session: session as Session };
+}
+
+/** The version when `value` is a schema_version above `supported`, else `null`. */
+function newerVersion(value: unknown, supported: number): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value > supported ? value : null;
+}
+
+/**
+ * Describes the first way `value` falls short of a {@link Session}, or returns `null` when it
+ * has every required field with the right type. Unknown extra fields are allowed: they may come
+ * from a newer keyfob of the same schema version.
+ */
+export function sessionShapeProblem(value: unknown): string | null {
+  if (!isRecord(value)) return 'session is not an object';
+  if (value.schema_version !== SESSION_SCHEMA_VERSION) return 'session.schema_version is not 1';
+  if (!isNonEmptyString(value.provider)) return 'session.provider is not a non-empty string';
+  if (typeof value.obtained_by !== 'string' || !OBTAINED_BY.has(value.obtained_by)) {
+    return 'session.obtained_by is not a known method';
+  }
+  for (const key of ['subject', 'refresh_token', 'id_token'] as const) {
+    if (!isNullableString(value[key])) return `session.${key} is neither a string nor null`;
+  }
+  for (const key of ['created_at', 'updated_at'] as const) {
+    if (typeof value[key] !== 'string') return `session.${key} is not a string`;
+  }
+  if (!isStringArray(value.scopes)) return 'session.scopes is not a list of strings';
+  const tenant = tenantShapeProblem(value.tenant);
+  if (tenant) return `session.${tenant}`;
+  if (value.proof_key !== null && !isProofKey(value.proof_key)) return 'session.proof_key is malformed';
+  if (!isRecord(value.access_tokens)) return 'session.access_tokens is not an object';
+  for (const [key, token] of Object.entries(value.access_tokens)) {
+    const problem = accessTokenShapeProblem(token);
+    if (problem) return `session.access_tokens[${JSON.stringify(key)}].${problem}`;
+  }
+  return null;
+}
+
+/** Like {@link sessionShapeProblem}, for a tenant or `null`. */
+export function tenantShapeProblem(value: unknown): string | null {
+  if (value === null) return null;
+  if (!isRecord(value)) return 'tenant is neither an object nor null';
+  if (!isNonEmptyString(value.id)) return 'tenant.id is not a non-empty string';
+  for (const key of ['name', 'region', 'server_url'] as const) {
+    if (!isNullableString(value[key])) return `tenant.${key} is neither a string nor null`;
+  }
+  return null;
+}
+
+function accessTokenShapeProblem(value: unknown): string | null {
+  if (!isRecord(value)) return 'is not an object';
+  if (typeof value.token !== 'string') return 'token is not a string';
+  if (typeof value.token_type !== 'string') return 'token_type is not a string';
+  if (!isNullableString(value.expires_at)) return 'expires_at is neither a string nor null';
+  if (typeof value.obtained_at !== 'string') return 'obtained_at is not a string';
+  if (!isStringArray(value.scopes)) return 'scopes is not a list of strings';
+  if (!isNullableString(value.resource)) return 'resource is neither a string nor null';
+  return null;
+}
+
+function isProofKey(value: unknown): boolean {
+  return isRecord(value) && value.kind === 'dpop' && isRecord(value.private_jwk);
+}
+
+/** A plain object (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function isNullableString(value: unknown): value is string | null {
+  return value === null || typeof value === 'string';
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}

@@ -1,0 +1,34 @@
+// Bundles the CLI into packages/cli/dist: one small entry plus a chunk per lazily loaded part,
+// so `keyfob token` on a cached token reads a few files and never loads openid-client, undici
+// or the identity server. Third-party packages stay external (installed by npm as usual).
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outdir = `${root}packages/cli/dist`;
+rmSync(outdir, { recursive: true, force: true });
+
+await build({
+  absWorkingDir: root,
+  entryPoints: { main: 'packages/cli/src/main.ts' },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  chunkNames: 'chunks/[name]-[hash]',
+  external: [
+    '@napi-rs/keyring',
+    'age-encryption',
+    'jose',
+    'oauth4webapi',
+    'oidc-provider',
+    'openid-client',
+    'proper-lockfile',
+    'undici',
+  ],
+  logLevel: 'warning',
+});

@@ -1,0 +1,123 @@
+/**
+ * Running the built `keyfob` command as a whole process, against a temporary home and a
+ * config that points at an in-process dev-idp.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DevIdp } from '@keyfob/dev-idp';
+
+export const KEYFOB_BIN = fileURLToPath(new URL('../../packages/cli/bin/keyfob.js', import.meta.url));
+
+export interface TestHome {
+  home: string;
+  /** Environment for the CLI: the home, no terminal, no inherited keyfob variables. */
+  env: Record<string, string>;
+}
+
+/** A fresh, empty keyfob home with a config for `idp` (providers `dev` and `robot`). */
+export function makeHome(idp: DevIdp, extraYaml = ''): TestHome {
+  const home = mkdtempSync(join(tmpdir(), 'keyfob-home-'));
+  writeFileSync(
+    join(home, 'config.yaml'),
+    [
+      'default_provider: dev',
+      'providers:',
+      '  dev:',
+      '    type: oidc',
+      `    issuer: ${idp.issuer}`,
+      `    client_id: ${idp.clients.cli.client_id}`,
+      '    scopes: [openid, profile, email, offline_access]',
+      `    api_base: ${idp.api}`,
+      `    resource: ${idp.api}`,
+      '  robot:',
+      '    type: client_credentials',
+      `    issuer: ${idp.issuer}`,
+      `    client_id: ${idp.clients.machine.client_id}`,
+      '    client_secret: ${ROBOT_SECRET}',
+      `    api_base: ${idp.api}`,
+      `    resource: ${idp.api}`,
+      extraYaml,
+    ].join('\n'),
+  );
+  return { home, env: cliEnv(home, { ROBOT_SECRET: idp.clients.machine.client_secret }) };
+}
+
+/** The environment of a CLI process: PATH and HOME kept, nothing else of the runner's. */
+export function cliEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    KEYFOB_HOME: home,
+    ...extra,
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `keyfob ARGS` to its end. */
+export function runCli(
+  args: readonly string[],
+  options: { env: Record<string, string>; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
+  const child = startCli(args, options);
+  return child.done;
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** Resolves with stderr so far once it matches `pattern`. */
+  waitForStderr(pattern: RegExp): Promise<string>;
+}
+
+/** Starts `keyfob ARGS` and lets the test watch its stderr while it runs. */
+export function startCli(
+  args: readonly string[],
+  options: { env: Record<string, string>; input?: string; timeoutMs?: number },
+): RunningCli {
+  const child = spawn(process.execPath, [KEYFOB_BIN, ...args], {
+    env: options.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers: Array<{ pattern: RegExp; resolve(text: string): void }> = [];
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    for (const w of [...watchers]) {
+      if (w.pattern.test(stderr)) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve(stderr);
+      }
+    }
+  });
+  child.stdin.end(options.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return {
+    child,
+    done,
+    waitForStderr(pattern) {
+      if (pattern.test(stderr)) return Promise.resolve(stderr);
+      return new Promise((resolve, reject) => {
+        watchers.push({ pattern, resolve });
+        done.then((r) => reject(new Error(`keyfob exited (${r.code}) before stderr matched ${pattern}:\n${r.stderr}`)));
+      });
+    },
+  };
+}
