@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}packages/cli/dist`;
 rmSync(outdir, { recursive: true, force: true });
 
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: { main: 'packages/cli/src/main.ts' },
   outdir,
@@ -30,5 +30,15 @@ await build({
     'proper-lockfile',
     'undici',
   ],
+  // yaml is CommonJS: give bundled CJS a real `require` for Node's built-in modules.
+  banner: {
+    js: "import { createRequire as __keyfobRequire } from 'node:module'; const require = __keyfobRequire(import.meta.url);",
+  },
+  metafile: true,
   logLevel: 'warning',
 });
+
+if (process.argv.includes('--analyze')) {
+  const { analyzeMetafile } = await import('esbuild');
+  console.log(await analyzeMetafile(result.metafile));
+}

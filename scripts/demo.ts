@@ -14,7 +14,8 @@ import { approveDeviceLogin, startDevIdp } from '@keyfob/dev-idp';
 
 const bin = fileURLToPath(new URL('../packages/cli/bin/keyfob.js', import.meta.url));
 const personIsThere = Boolean(process.stdin.isTTY && process.stderr.isTTY && !process.env.CI);
-const bold = (text: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\u001b[1m${text}\u001b[22m` : text);
+const bold = (text: string) =>
+  process.stdout.isTTY && !process.env.NO_COLOR ? `\u001b[1m${text}\u001b[22m` : text;
 
 const idp = await startDevIdp({ accessTokenTtl: 300 });
 const home = mkdtempSync(join(tmpdir(), 'keyfob-demo-'));
@@ -56,14 +57,21 @@ try {
   step('keyfob whoami', 'Userinfo, fetched with a token that has no audience:');
   await keyfob(['whoami', '--json'], env);
 
-  step(`keyfob token --json`, `A token for the API resource (${idp.api}), minted from the same login's refresh token:`);
+  step(
+    `keyfob token --json`,
+    `A token for the API resource (${idp.api}), minted from the same login's refresh token:`,
+  );
   const issued = JSON.parse(await keyfob(['token', '--json'], env, { quiet: true })) as {
     access_token: string;
     expires_at: string;
     scopes: string[];
   };
-  console.log(`  token_type Bearer, expires_at ${issued.expires_at}, scopes ${issued.scopes.join(' ') || '-'}`);
-  const answer = await fetch(`${idp.api}/hello`, { headers: { authorization: `Bearer ${issued.access_token}` } });
+  console.log(
+    `  token_type Bearer, expires_at ${issued.expires_at}, scopes ${issued.scopes.join(' ') || '-'}`,
+  );
+  const answer = await fetch(`${idp.api}/hello`, {
+    headers: { authorization: `Bearer ${issued.access_token}` },
+  });
   console.log(`  GET ${idp.api}/hello -> ${answer.status} ${await answer.text()}`);
 
   step('keyfob refresh', 'Refreshing now; dev-idp rotates the refresh token on every use:');
@@ -75,7 +83,9 @@ try {
   step('keyfob token', 'After logout there is nothing to give: exit 2 and what to run.');
   const code = await keyfob(['token'], env, { expectFailure: true });
   console.log(`  exit code ${code}`);
-  console.log(`\n${bold('Done.')} Every step above ran the real keyfob command against a real OpenID provider.`);
+  console.log(
+    `\n${bold('Done.')} Every step above ran the real keyfob command against a real OpenID provider.`,
+  );
 } finally {
   await idp.close();
   rmSync(home, { recursive: true, force: true });
@@ -87,7 +97,10 @@ function step(title: string, detail: string) {
 }
 
 async function deviceLogin(env: Record<string, string>, person: { email: string; password: string }) {
-  const child = spawn(process.execPath, [bin, 'login', '--device'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'login', '--device'], {
+    env,
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
   let stderr = '';
   let approving: Promise<void> | undefined;
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -124,7 +137,9 @@ async function keyfob(
     stdout += chunk;
     if (!options.quiet) process.stdout.write(chunk.replace(/^(?=.)/gm, '  '));
   });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => process.stderr.write(chunk.replace(/^(?=.)/gm, '  ')));
+  child.stderr
+    ?.setEncoding('utf8')
+    .on('data', (chunk: string) => process.stderr.write(chunk.replace(/^(?=.)/gm, '  ')));
   const exit = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (options.expectFailure) {
     if (exit === 0) throw new Error(`keyfob ${args.join(' ')} should have failed`);
@@ -135,5 +150,7 @@ async function keyfob(
 }
 
 function stringEnv(source: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(source).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(source).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
 }

@@ -83,13 +83,18 @@ describe('browser login (authorization code + PKCE through the loopback)', () =>
     const parsed = JSON.parse(token.stdout) as { access_token: string; profile: string };
     assertMatchesSchema('token', parsed);
     assert.equal(parsed.profile, 'default');
-    const api = await fetch(`${idp.api}/hello`, { headers: { authorization: `Bearer ${parsed.access_token}` } });
+    const api = await fetch(`${idp.api}/hello`, {
+      headers: { authorization: `Bearer ${parsed.access_token}` },
+    });
     assert.equal(api.status, 200);
     assert.equal(((await api.json()) as { sub: string }).sub, alice().sub);
 
     const status = await runCli(['status', '--json'], { env: home.env });
     assert.equal(status.code, 0, status.stderr);
-    const report = JSON.parse(status.stdout) as { active_profile: string; profiles: Array<Record<string, unknown>> };
+    const report = JSON.parse(status.stdout) as {
+      active_profile: string;
+      profiles: Array<Record<string, unknown>>;
+    };
     assertMatchesSchema('status', report);
     assert.equal(report.active_profile, 'default');
     assert.equal(report.profiles[0]?.subject, alice().sub);
@@ -140,7 +145,10 @@ describe('the loopback callback', () => {
   for (const [name, query] of [
     ['a wrong state', (s: string) => `code=abc&state=${s}x&iss=${encodeURIComponent(idp.issuer)}`],
     ['a missing state', () => `code=abc&iss=${encodeURIComponent(idp.issuer)}`],
-    ['a wrong iss', (s: string) => `code=abc&state=${s}&iss=${encodeURIComponent('http://127.0.0.1:1/evil')}`],
+    [
+      'a wrong iss',
+      (s: string) => `code=abc&state=${s}&iss=${encodeURIComponent('http://127.0.0.1:1/evil')}`,
+    ],
   ] as const) {
     it(`refuses ${name} without any token request, then refuses a second callback`, async () => {
       const home = makeHome(idp);
@@ -211,7 +219,9 @@ describe('machine login (client credentials)', () => {
     const second = await runCli(['token', '--profile', 'ci'], { env: home.env });
     assert.equal(second.stdout, first.stdout, 'the cached token is reused');
     assert.equal((idp.stats.tokenRequests.client_credentials ?? 0) - before, 1);
-    const api = await fetch(`${idp.api}/hello`, { headers: { authorization: `Bearer ${first.stdout.trim()}` } });
+    const api = await fetch(`${idp.api}/hello`, {
+      headers: { authorization: `Bearer ${first.stdout.trim()}` },
+    });
     assert.equal(api.status, 200);
   });
 
@@ -264,7 +274,13 @@ describe('token after expiry', () => {
       const user = shortIdp.users[0];
       assert.ok(user);
       const url = /open (\S+)/.exec(stderr)?.[1] ?? '';
-      await approveDeviceLogin({ verificationUri: url, verificationUriComplete: url, userCode: /code: (\S+)/.exec(stderr)?.[1] ?? '', email: user.email, password: user.password });
+      await approveDeviceLogin({
+        verificationUri: url,
+        verificationUriComplete: url,
+        userCode: /code: (\S+)/.exec(stderr)?.[1] ?? '',
+        email: user.email,
+        password: user.password,
+      });
       assert.equal((await run.done).code, 0);
       const first = await runCli(['token'], { env: home.env });
       assert.equal(first.code, 0, first.stderr);
@@ -274,7 +290,9 @@ describe('token after expiry', () => {
       assert.equal(second.code, 0, second.stderr);
       assert.notEqual(second.stdout, first.stdout);
       assert.equal(shortIdp.stats.refreshRequests - refreshesBefore, 1);
-      const api = await fetch(`${shortIdp.api}/hello`, { headers: { authorization: `Bearer ${second.stdout.trim()}` } });
+      const api = await fetch(`${shortIdp.api}/hello`, {
+        headers: { authorization: `Bearer ${second.stdout.trim()}` },
+      });
       assert.equal(api.status, 200);
     } finally {
       await shortIdp.close();

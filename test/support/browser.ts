@@ -37,7 +37,9 @@ export interface TestBrowser {
 /** Launches Chromium; fails loudly when it is not installed (the suite needs it). */
 export async function launchBrowser(): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does`);
+    throw new Error(
+      `${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does`,
+    );
   }
   const profileDir = mkdtempSync(join(tmpdir(), 'keyfob-chromium-'));
   const context = await chromium.launchPersistentContext(profileDir, {
@@ -102,5 +104,8 @@ export async function signIn(
 /** Waits for keyfob's loopback page and returns whether it reported success. */
 export async function loopbackResult(page: Page): Promise<{ ok: boolean; text: string }> {
   const heading = await page.waitForSelector('#result', { timeout: 15_000 });
-  return { ok: (await heading.getAttribute('data-ok')) === 'true', text: (await page.textContent('body')) ?? '' };
+  return {
+    ok: (await heading.getAttribute('data-ok')) === 'true',
+    text: (await page.textContent('body')) ?? '',
+  };
 }

@@ -62,10 +62,15 @@ export interface CliResult {
 }
 
 /** Runs `keyfob ARGS` to its end. */
-export function runCli(
-  args: readonly string[],
-  options: { env: Record<string, string>; input?: string; timeoutMs?: number },
-): Promise<CliResult> {
+export interface CliOptions {
+  env: Record<string, string>;
+  input?: string;
+  timeoutMs?: number;
+  /** Flags for node itself, before the script. */
+  nodeArgs?: string[];
+}
+
+export function runCli(args: readonly string[], options: CliOptions): Promise<CliResult> {
   const child = startCli(args, options);
   return child.done;
 }
@@ -78,11 +83,8 @@ export interface RunningCli {
 }
 
 /** Starts `keyfob ARGS` and lets the test watch its stderr while it runs. */
-export function startCli(
-  args: readonly string[],
-  options: { env: Record<string, string>; input?: string; timeoutMs?: number },
-): RunningCli {
-  const child = spawn(process.execPath, [KEYFOB_BIN, ...args], {
+export function startCli(args: readonly string[], options: CliOptions): RunningCli {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), KEYFOB_BIN, ...args], {
     env: options.env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -116,7 +118,9 @@ export function startCli(
       if (pattern.test(stderr)) return Promise.resolve(stderr);
       return new Promise((resolve, reject) => {
         watchers.push({ pattern, resolve });
-        done.then((r) => reject(new Error(`keyfob exited (${r.code}) before stderr matched ${pattern}:\n${r.stderr}`)));
+        done.then((r) =>
+          reject(new Error(`keyfob exited (${r.code}) before stderr matched ${pattern}:\n${r.stderr}`)),
+        );
       });
     },
   };

@@ -61,9 +61,16 @@ export const noInputFlag: Record<string, FlagSpec> = {
 
 /** `--help` text of a command. */
 export function commandHelp(app: AppIdentity, command: Command): string {
-  const lines = [`${command.summary}`, '', `Usage: ${app.commandPrefix} ${command.name} ${command.usage}`.trimEnd()];
+  const lines = [
+    `${command.summary}`,
+    '',
+    `Usage: ${app.commandPrefix} ${command.name} ${command.usage}`.trimEnd(),
+  ];
   if (command.description) lines.push('', command.description);
-  const entries = Object.entries({ ...command.flags, help: { type: 'boolean', description: 'show this help' } as FlagSpec });
+  const entries = Object.entries({
+    ...command.flags,
+    help: { type: 'boolean', description: 'show this help' } as FlagSpec,
+  });
   const rendered = entries.map(([name, spec]) => {
     const short = spec.short ? `-${spec.short}, ` : '    ';
     const value = spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : '';

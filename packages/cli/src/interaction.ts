@@ -2,7 +2,7 @@
  * How the CLI talks to the person during a login and where the library's log lines go: all of
  * it on stderr, so stdout stays clean for data.
  */
-import { createLogger, type LoginInteraction, type Logger } from 'keyfob';
+import { createLogger, type Logger, type LoginInteraction } from 'keyfob';
 import type { AppIdentity } from './command.js';
 import { type IO, isTruthy, paint, startSpinner } from './io.js';
 
@@ -33,7 +33,7 @@ export function cliInteraction(io: IO, openBrowser: (url: string) => Promise<boo
     },
     openBrowser,
     waiting(message) {
-      return startSpinner(io.stderr, io.env, message);
+      return startSpinner(io.stderr, message);
     },
     notice(message) {
       io.stderr.write(`${message}\n`);

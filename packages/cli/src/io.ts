@@ -55,14 +55,20 @@ const plain: Paint = { bold: identity, dim: identity, green: identity, red: iden
 export function paint(stream: MaybeTty, env: Env): Paint {
   if (!useColor(stream, env)) return plain;
   const wrap = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
-  return { bold: wrap(1, 22), dim: wrap(2, 22), green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39) };
+  return {
+    bold: wrap(1, 22),
+    dim: wrap(2, 22),
+    green: wrap(32, 39),
+    red: wrap(31, 39),
+    yellow: wrap(33, 39),
+  };
 }
 
 /**
  * A spinner on stderr while waiting, only on a terminal; elsewhere it prints the message once so
  * a log still shows what keyfob was waiting for. Returns the function that stops it.
  */
-export function startSpinner(stream: MaybeTty, env: Env, message: string): () => void {
+export function startSpinner(stream: MaybeTty, message: string): () => void {
   if (!stream.isTTY) return () => {};
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   let frame = 0;
@@ -89,7 +95,11 @@ export function keyValueTable(rows: ReadonlyArray<readonly [string, string]>, co
 }
 
 /** A table with a header row; columns padded to their widest cell. */
-export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, colors: Paint): string {
+export function table(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  colors: Paint,
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

@@ -10,7 +10,10 @@ const app: AppIdentity = { name: 'keyfob', commandPrefix: 'keyfob', envPrefix: '
 
 const table: CommandTable = {
   ...authCommands,
-  'dev-idp': { summary: 'run the local identity server', load: async () => (await import('./commands/dev-idp.js')).devIdp },
+  'dev-idp': {
+    summary: 'run the local identity server',
+    load: async () => (await import('./commands/dev-idp.js')).devIdp,
+  },
 };
 
 process.exitCode = await runCommandLine(process.argv.slice(2), app, table, processIO());

@@ -16,7 +16,12 @@ export interface CommandEntry {
 export type CommandTable = Readonly<Record<string, CommandEntry>>;
 
 /** Runs one command line and returns the exit code; never throws. */
-export async function runCommandLine(argv: readonly string[], app: AppIdentity, table: CommandTable, io: IO): Promise<number> {
+export async function runCommandLine(
+  argv: readonly string[],
+  app: AppIdentity,
+  table: CommandTable,
+  io: IO,
+): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(overview(app, table));
@@ -49,7 +54,9 @@ export async function runCommandLine(argv: readonly string[], app: AppIdentity, 
     });
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    io.stderr.write(`${app.name} ${command.name}: ${message}; run \`${app.commandPrefix} ${command.name} --help\`\n`);
+    io.stderr.write(
+      `${app.name} ${command.name}: ${message}; run \`${app.commandPrefix} ${command.name} --help\`\n`,
+    );
     return 1;
   }
   if (parsed.values.help) {
@@ -63,7 +70,12 @@ export async function runCommandLine(argv: readonly string[], app: AppIdentity, 
     return 1;
   }
   try {
-    return await command.run({ io, app, values: parsed.values as FlagValues, positionals: parsed.positionals });
+    return await command.run({
+      io,
+      app,
+      values: parsed.values as FlagValues,
+      positionals: parsed.positionals,
+    });
   } catch (error) {
     return reportError(error, app, io);
   }

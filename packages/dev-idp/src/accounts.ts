@@ -15,7 +15,12 @@ export const USERS: ReadonlyArray<DevIdpUser> = Object.freeze([
     sub: 'user-alice',
     name: 'Alice Example',
   }),
-  Object.freeze({ email: 'bob@example.com', password: 'bob-password-2', sub: 'user-bob', name: 'Bob Example' }),
+  Object.freeze({
+    email: 'bob@example.com',
+    password: 'bob-password-2',
+    sub: 'user-bob',
+    name: 'Bob Example',
+  }),
 ]);
 
 /** The account object oidc-provider's `findAccount` must return. */

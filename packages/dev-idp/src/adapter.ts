@@ -36,7 +36,10 @@ export interface GraceWindow {
 }
 
 /** The adapter factory oidc-provider's `adapter` setting takes: one adapter per model name. */
-export function createAdapterFactory(store: RecordStore, grace: GraceWindow): (model: string) => ProviderAdapter {
+export function createAdapterFactory(
+  store: RecordStore,
+  grace: GraceWindow,
+): (model: string) => ProviderAdapter {
   return (model) => new StoreAdapter(model, store, grace);
 }
 

@@ -9,7 +9,13 @@
  * - `GET /api/echo-auth`  says whether an Authorization header arrived, never its value
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  type JSONWebKeySet,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
 import { sendJson } from './http.js';
 import { SIGNING_ALG } from './keys.js';
 
@@ -111,7 +117,9 @@ function reject(res: ServerResponse, description: string): undefined {
     res,
     401,
     { error: 'invalid_token', error_description: description },
-    { 'www-authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${description}"` },
+    {
+      'www-authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${description}"`,
+    },
   );
   return undefined;
 }
@@ -119,9 +127,12 @@ function reject(res: ServerResponse, description: string): undefined {
 /** A short reason for the challenge; never echoes the token. */
 function describe(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'the access token expired';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `the access token has a bad ${error.claim} claim`;
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'the access token was not signed by a current key';
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the access token signature is invalid';
+  if (error instanceof joseErrors.JWTClaimValidationFailed)
+    return `the access token has a bad ${error.claim} claim`;
+  if (error instanceof joseErrors.JWKSNoMatchingKey)
+    return 'the access token was not signed by a current key';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return 'the access token signature is invalid';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the access token uses a refused algorithm';
   return 'the access token is not a JWT for this API';
 }
@@ -130,7 +141,11 @@ function redirect(res: ServerResponse, url: URL): void {
   const to = url.searchParams.get('to');
   const status = Number(url.searchParams.get('status') ?? '302');
   const target = to ? URL.parse(to) : null;
-  if (!target || (target.protocol !== 'http:' && target.protocol !== 'https:') || !REDIRECT_STATUSES.has(status)) {
+  if (
+    !target ||
+    (target.protocol !== 'http:' && target.protocol !== 'https:') ||
+    !REDIRECT_STATUSES.has(status)
+  ) {
     sendJson(res, 400, {
       error: 'invalid_request',
       error_description: 'to must be an absolute http(s) URL; status one of 301 302 303 307 308',

@@ -17,7 +17,13 @@ export interface DevIdpCliIo {
   env?: NodeJS.ProcessEnv;
 }
 
-type NumericOption = 'port' | 'accessTokenTtl' | 'idTokenTtl' | 'refreshTokenTtl' | 'deviceCodeTtl' | 'refreshReuseGraceSeconds';
+type NumericOption =
+  | 'port'
+  | 'accessTokenTtl'
+  | 'idTokenTtl'
+  | 'refreshTokenTtl'
+  | 'deviceCodeTtl'
+  | 'refreshReuseGraceSeconds';
 
 interface FlagSpec {
   option: NumericOption | 'dataFile';

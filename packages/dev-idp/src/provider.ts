@@ -146,7 +146,8 @@ export function buildProvider(oidc: OidcModule, settings: ProviderSettings): Pro
           return false;
         },
         async getResourceServerInfo(_ctx: ProviderContext, resource: string) {
-          if (resource !== api) throw new oidc.errors.InvalidTarget(`unknown resource; this server has ${api}`);
+          if (resource !== api)
+            throw new oidc.errors.InvalidTarget(`unknown resource; this server has ${api}`);
           return resourceServer;
         },
       },
@@ -174,7 +175,9 @@ export function buildProvider(oidc: OidcModule, settings: ProviderSettings): Pro
       if (ctx.method === 'POST' && ctx.path === '/token/revocation') settings.stats.revocation();
     }
   });
-  provider.on('server_error', (_ctx, error) => log(`oidc-provider server error: ${(error as Error).message}`));
+  provider.on('server_error', (_ctx, error) =>
+    log(`oidc-provider server error: ${(error as Error).message}`),
+  );
   // Koa logs errors to the console when nobody listens; route them to our log instead.
   provider.on('error', (error) => log(`oidc-provider error: ${(error as Error).message}`));
   return provider;

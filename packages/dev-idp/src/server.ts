@@ -53,7 +53,9 @@ function checkedOptions(options: DevIdpOptions): { port: number; grace: number; 
   }
   const grace = options.refreshReuseGraceSeconds ?? 0;
   if (!Number.isInteger(grace) || grace < 0) {
-    throw new DevIdpOptionError(`refreshReuseGraceSeconds must be a whole number of seconds ≥ 0, got ${grace}`);
+    throw new DevIdpOptionError(
+      `refreshReuseGraceSeconds must be a whole number of seconds ≥ 0, got ${grace}`,
+    );
   }
   return {
     port,
@@ -61,7 +63,11 @@ function checkedOptions(options: DevIdpOptions): { port: number; grace: number; 
     lifetimes: {
       accessToken: positiveSeconds('accessTokenTtl', options.accessTokenTtl, DEFAULT_LIFETIMES.accessToken),
       idToken: positiveSeconds('idTokenTtl', options.idTokenTtl, DEFAULT_LIFETIMES.idToken),
-      refreshToken: positiveSeconds('refreshTokenTtl', options.refreshTokenTtl, DEFAULT_LIFETIMES.refreshToken),
+      refreshToken: positiveSeconds(
+        'refreshTokenTtl',
+        options.refreshTokenTtl,
+        DEFAULT_LIFETIMES.refreshToken,
+      ),
       deviceCode: positiveSeconds('deviceCodeTtl', options.deviceCodeTtl, DEFAULT_LIFETIMES.deviceCode),
     },
   };
@@ -101,7 +107,9 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const oidc = await loadOidcProvider();
   const saved = options.dataFile ? await loadState(options.dataFile) : undefined;
 
-  let signingKeys: SigningJwk[] = saved?.signingKeys.length ? saved.signingKeys : [await generateSigningKey()];
+  let signingKeys: SigningJwk[] = saved?.signingKeys.length
+    ? saved.signingKeys
+    : [await generateSigningKey()];
   const cookieKeys = saved?.cookieKeys.length ? saved.cookieKeys : [generateCookieKey()];
 
   let persister: Persister | undefined;
@@ -125,7 +133,9 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     onGraceUse: () => log('a spent refresh token was accepted within the reuse grace window'),
   });
 
-  let current: { provider: Provider; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | undefined;
+  let current:
+    | { provider: Provider; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> }
+    | undefined;
   let publicKeys = { keys: signingKeys.map(publicJwk) };
 
   const server = createServer((req, res) => {
@@ -166,7 +176,16 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   }
 
   function build(): void {
-    const settings: ProviderSettings = { issuer, api, signingKeys, cookieKeys, adapter, lifetimes, stats, log };
+    const settings: ProviderSettings = {
+      issuer,
+      api,
+      signingKeys,
+      cookieKeys,
+      adapter,
+      lifetimes,
+      stats,
+      log,
+    };
     const provider = buildProvider(oidc, settings);
     current = { provider, handle: provider.callback() };
     publicKeys = { keys: signingKeys.map(publicJwk) };

@@ -40,7 +40,9 @@ export async function loadState(file: string): Promise<PersistedState | undefine
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new DataFileError(`the dev-idp data file ${file} is not valid JSON; move it aside or pass another --data`);
+    throw new DataFileError(
+      `the dev-idp data file ${file} is not valid JSON; move it aside or pass another --data`,
+    );
   }
   return parseState(parsed, file);
 }
@@ -61,7 +63,8 @@ function parseState(value: unknown, file: string): PersistedState {
   if (!Array.isArray(cookies) || !cookies.every((key) => typeof key === 'string' && key.length > 0)) {
     throw bad('has malformed cookie_keys');
   }
-  if (records === null || typeof records !== 'object' || Array.isArray(records)) throw bad('has malformed records');
+  if (records === null || typeof records !== 'object' || Array.isArray(records))
+    throw bad('has malformed records');
   const parsedRecords: Record<string, StoredRecord> = {};
   for (const [key, record] of Object.entries(records as Record<string, unknown>)) {
     if (!isStoredRecord(record)) throw bad(`has a malformed record ${JSON.stringify(key)}`);
@@ -91,7 +94,10 @@ export async function saveState(file: string, state: PersistedState): Promise<vo
   };
   const directory = path.dirname(file);
   await fsp.mkdir(directory, { recursive: true, mode: 0o700 });
-  const temp = path.join(directory, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(
+    directory,
+    `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   const handle = await fsp.open(temp, 'wx', 0o600);
   try {
     await handle.writeFile(`${JSON.stringify(document)}\n`, 'utf8');

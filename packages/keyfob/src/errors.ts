@@ -47,7 +47,12 @@ export class KeyfobError extends Error {
   readonly exitCode: ExitCode;
   readonly hint: string | undefined;
 
-  constructor(code: KeyfobErrorCode, message: string, options: KeyfobErrorOptions = {}, exitCode: ExitCode = 1) {
+  constructor(
+    code: KeyfobErrorCode,
+    message: string,
+    options: KeyfobErrorOptions = {},
+    exitCode: ExitCode = 1,
+  ) {
     super(options.hint ? `${message}; ${options.hint}` : message, { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

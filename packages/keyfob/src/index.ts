@@ -5,7 +5,7 @@
  * imported from here at module load: the instance loads them on first use.
  */
 export * from './errors.js';
-export { createKeyfob } from './keyfob.js';
+export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
 export type {
   GetTokenOptions,
   Keyfob,
@@ -17,8 +17,9 @@ export type {
   StatusReport,
   TokenResult,
 } from './keyfob.js';
-export { createLogger, redactField, silentLogger } from './log.js';
+export { createKeyfob } from './keyfob.js';
 export type { Logger, LoggerOptions } from './log.js';
+export { createLogger, redactField, silentLogger } from './log.js';
 export type {
   CredentialProvider,
   DeviceCodePrompt,
@@ -29,7 +30,7 @@ export type {
   RevocationResult,
   TokenRequest,
 } from './providers/provider.js';
-export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
+export type { AccessToken, ObtainedBy, ProofKey, Session, Tenant } from './session.js';
 export {
   accessTokenKey,
   DEFAULT_MIN_TTL_SECONDS,
@@ -39,7 +40,6 @@ export {
   parseScopes,
   SESSION_SCHEMA_VERSION,
 } from './session.js';
-export type { AccessToken, ObtainedBy, ProofKey, Session, Tenant } from './session.js';
-export type { CredentialStore, StoreKind } from './stores/store.js';
 export { FileStore } from './stores/file.js';
 export { MemoryStore } from './stores/memory.js';
+export type { CredentialStore, StoreKind } from './stores/store.js';

@@ -4,15 +4,22 @@
  * loaded on first use, so a cached token costs a config read and a file read.
  */
 import { homedir } from 'node:os';
-import { loadConfig, configFromObject } from './config/load.js';
-import { appNames, type AppNames, envVar } from './config/names.js';
+import { configFromObject, loadConfig } from './config/load.js';
+import { type AppNames, appNames, envVar } from './config/names.js';
 import { resolveConfigPath, resolveHome } from './config/paths.js';
 import type { KeyfobConfig, ProviderConfig } from './config/schema.js';
 import { type KeyfobState, readState, updateState } from './config/state.js';
-import { AuthenticationRequired, InvalidInput, KeyfobError, ProfileNotFound, StoreCorrupt, StoreUnavailable } from './errors.js';
+import {
+  AuthenticationRequired,
+  InvalidInput,
+  KeyfobError,
+  ProfileNotFound,
+  StoreCorrupt,
+  StoreUnavailable,
+} from './errors.js';
 import { chooseLoginFlow } from './flows/browser.js';
 import { createFetch, httpSettings } from './http/dispatcher.js';
-import { withLock, profileLockPath, type HeldLock } from './lifecycle/lock.js';
+import { type HeldLock, profileLockPath, withLock } from './lifecycle/lock.js';
 import { getFreshToken } from './lifecycle/refresh.js';
 import { type Logger, silentLogger } from './log.js';
 import type {
@@ -22,7 +29,7 @@ import type {
   ProviderRuntime,
   RevocationResult,
 } from './providers/provider.js';
-import { selectLoginProvider, selectProfile, type SelectedProfile } from './resolve/select.js';
+import { type SelectedProfile, selectLoginProvider, selectProfile } from './resolve/select.js';
 import {
   DEFAULT_MIN_TTL_SECONDS,
   findAccessToken,
@@ -217,7 +224,9 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     const fromEnv = env[envVar(names, 'STORAGE')];
     if (fromEnv) {
       if (!isStoreKind(fromEnv)) {
-        throw new InvalidInput(`${envVar(names, 'STORAGE')} must be one of keychain, encrypted-file, file, memory`);
+        throw new InvalidInput(
+          `${envVar(names, 'STORAGE')} must be one of keychain, encrypted-file, file, memory`,
+        );
       }
       return { kind: fromEnv, explicit: true };
     }
@@ -268,7 +277,9 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     });
     const chosen = await provider(providerName);
     const notices: string[] = [];
-    let flow: LoginFlow | undefined = chosen.loginFlows.includes('client_credentials') ? 'client_credentials' : undefined;
+    let flow: LoginFlow | undefined = chosen.loginFlows.includes('client_credentials')
+      ? 'client_credentials'
+      : undefined;
     let openBrowser = false;
     if (!flow) {
       const choice = chooseLoginFlow({
@@ -302,7 +313,9 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     }
     const replacedProvider = binding.provider && binding.provider !== providerName ? binding.provider : null;
     if (replacedProvider) {
-      notices.push(`Profile ${selected.name} was bound to provider ${replacedProvider}; its session was replaced.`);
+      notices.push(
+        `Profile ${selected.name} was bound to provider ${replacedProvider}; its session was replaced.`,
+      );
     }
     await withLock(profileLockPath(home, selected.name), async (lock) => {
       await store.write(selected.name, session, { signal: lock.signal });
@@ -356,7 +369,8 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     const resource = opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null);
     const scopes = parseScopes(opts.scopes);
     const minTtl = opts.minTtl ?? DEFAULT_MIN_TTL_SECONDS;
-    if (minTtl < 0 || !Number.isFinite(minTtl)) throw new InvalidInput('minTtl must be a non-negative number of seconds');
+    if (minTtl < 0 || !Number.isFinite(minTtl))
+      throw new InvalidInput('minTtl must be a non-negative number of seconds');
 
     if (providerConfig.type === 'client_credentials' && !(await store.read(selected.name))) {
       await acquireMachineSession(selected.name, providerName, store);
@@ -408,23 +422,28 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     for (const profile of targets) {
       const binding = profileBinding(cfg, st, profile);
       const store = openStore(binding.store ?? configuredStoreKind(cfg).kind);
-      const result = await withLock(profileLockPath(home, profile), async (): Promise<LogoutResult | null> => {
-        const session = await readTolerant(store, profile);
-        if (!session) return null;
-        const warnings: string[] = [];
-        let revocation: RevocationResult = { revoked: false, detail: 'provider no longer configured' };
-        if (Object.hasOwn(cfg.providers, session.provider)) {
-          try {
-            revocation = await (await provider(session.provider)).revoke(session);
-          } catch (error) {
-            const reason = error instanceof KeyfobError ? error.message : 'unexpected error';
-            revocation = { revoked: false, detail: 'revocation failed' };
-            warnings.push(`Could not revoke the refresh token at ${session.provider}: ${reason}. The local session was removed anyway.`);
+      const result = await withLock(
+        profileLockPath(home, profile),
+        async (): Promise<LogoutResult | null> => {
+          const session = await readTolerant(store, profile);
+          if (!session) return null;
+          const warnings: string[] = [];
+          let revocation: RevocationResult = { revoked: false, detail: 'provider no longer configured' };
+          if (Object.hasOwn(cfg.providers, session.provider)) {
+            try {
+              revocation = await (await provider(session.provider)).revoke(session);
+            } catch (error) {
+              const reason = error instanceof KeyfobError ? error.message : 'unexpected error';
+              revocation = { revoked: false, detail: 'revocation failed' };
+              warnings.push(
+                `Could not revoke the refresh token at ${session.provider}: ${reason}. The local session was removed anyway.`,
+              );
+            }
           }
-        }
-        await store.delete(profile);
-        return { profile, revocation, warnings };
-      });
+          await store.delete(profile);
+          return { profile, revocation, warnings };
+        },
+      );
       if (result) results.push(result);
     }
     if (results.length > 0) {
@@ -458,7 +477,11 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     const [cfg, st] = await Promise.all([config(), state()]);
     const active = pickProfile(undefined, st).name;
     const file = new FileStore({ home });
-    const names_ = new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...(await file.list())]);
+    const names_ = new Set([
+      ...Object.keys(st.profiles),
+      ...Object.keys(cfg.profiles),
+      ...(await file.list()),
+    ]);
     const notes: string[] = [];
     const profiles: ProfileStatus[] = [];
     for (const name of [...names_].sort()) {
@@ -474,7 +497,10 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
         notes.push(error.message);
       }
       const providerName = session?.provider ?? binding.provider;
-      const providerType = providerName && Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName]?.type : undefined;
+      const providerType =
+        providerName && Object.hasOwn(cfg.providers, providerName)
+          ? cfg.providers[providerName]?.type
+          : undefined;
       const defaultResource = providerName ? (cfg.providers[providerName]?.resource ?? null) : null;
       const token = session ? (findAccessToken(session, defaultResource, []) ?? latest(session)) : undefined;
       profiles.push({
@@ -489,7 +515,9 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
         logged_in: session !== null,
       });
     }
-    const overrides = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID'].map((v) => envVar(names, v)).filter((v) => Boolean(env[v]));
+    const overrides = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID']
+      .map((v) => envVar(names, v))
+      .filter((v) => Boolean(env[v]));
     return { active_profile: active, profiles, overridden_by: overrides[0] ?? null, notes };
   }
 
@@ -498,7 +526,9 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     const { store, binding } = await openProfile(opts.profile);
     const session = await store.read(result.profile);
     if (!session || !binding.provider) {
-      throw new AuthenticationRequired(`not logged in (profile ${result.profile})`, { hint: `run \`${cliName} login\`` });
+      throw new AuthenticationRequired(`not logged in (profile ${result.profile})`, {
+        hint: `run \`${cliName} login\``,
+      });
     }
     return (await provider(session.provider)).userinfo(session, result.access_token);
   }

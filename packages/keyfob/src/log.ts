@@ -44,7 +44,8 @@ export function redactField(name: string, value: unknown): string {
   if (URL_FIELDS.has(name) && typeof value === 'string') return stripUrl(value);
   if (!SAFE_FIELDS.has(name)) return '[redacted]';
   if (Array.isArray(value)) return value.map(String).join(',');
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return String(value);
   if (value === null || value === undefined) return String(value);
   return '[redacted]';
 }

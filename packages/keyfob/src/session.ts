@@ -133,7 +133,11 @@ export const DEFAULT_MIN_TTL_SECONDS = 60;
  * DESIGN.md's rule: a token is fresh enough when its remaining lifetime is at least
  * min(minTtl, half its lifetime). A token without a known expiry is always fresh enough.
  */
-export function isFreshEnough(token: AccessToken, now: Date, minTtlSeconds = DEFAULT_MIN_TTL_SECONDS): boolean {
+export function isFreshEnough(
+  token: AccessToken,
+  now: Date,
+  minTtlSeconds = DEFAULT_MIN_TTL_SECONDS,
+): boolean {
   if (token.expires_at === null) return true;
   const expiresAt = Date.parse(token.expires_at);
   const obtainedAt = Date.parse(token.obtained_at);

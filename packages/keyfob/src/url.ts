@@ -27,9 +27,6 @@ export type SecureUrlCheck =
 const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 // An IPv4-mapped 127.0.0.0/8 address as the WHATWG URL parser serialises it: [::ffff:7fXX:XXXX].
 const MAPPED_LOOPBACK = /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/;
-// Whitespace and controls: the URL parser silently strips tabs and newlines inside a URL, so a
-// value that looks like one host could be parsed as another.
-const WHITESPACE_OR_CONTROL = /[\u0000-\u0020\u007f-\u009f]/;
 
 /**
  * Whether `hostname` is a loopback address: `localhost`, an IPv4 address in 127.0.0.0/8, or
@@ -48,7 +45,9 @@ export function isLoopbackHost(hostname: string): boolean {
   if (host === 'localhost') return true;
   const quad = DOTTED_QUAD.exec(host);
   if (quad) {
-    const octets = quad.slice(1).map((part) => (part.length > 1 && part.startsWith('0') ? Number.NaN : Number(part)));
+    const octets = quad
+      .slice(1)
+      .map((part) => (part.length > 1 && part.startsWith('0') ? Number.NaN : Number(part)));
     return octets.every((o) => o >= 0 && o <= 255) && octets[0] === 127;
   }
   if (!host.includes(':')) return false;
@@ -73,7 +72,7 @@ export function checkSecureUrl(value: string): SecureUrlCheck {
   if (typeof value !== 'string' || value.length === 0) {
     return { ok: false, problem: 'malformed', message: 'must be a URL' };
   }
-  if (WHITESPACE_OR_CONTROL.test(value)) {
+  if (hasWhitespaceOrControl(value)) {
     return { ok: false, problem: 'malformed', message: 'must not contain spaces or control characters' };
   }
   let url: URL;
@@ -93,7 +92,8 @@ export function checkSecureUrl(value: string): SecureUrlCheck {
     return {
       ok: false,
       problem: 'credentials',
-      message: 'must not contain a user name or password; remove them from the URL and configure the credential on its own',
+      message:
+        'must not contain a user name or password; remove them from the URL and configure the credential on its own',
     };
   }
   // `URL.hash` is '' for a bare trailing '#', so look at the text as well.
@@ -108,6 +108,16 @@ export function checkSecureUrl(value: string): SecureUrlCheck {
     };
   }
   return { ok: true, url };
+}
+
+// The URL parser silently strips tabs and newlines inside a URL, so a value that looks like one
+// host could be parsed as another; refuse them (and spaces, and C0/C1 controls) outright.
+function hasWhitespaceOrControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code <= 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
 }
 
 /**

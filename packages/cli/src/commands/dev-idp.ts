@@ -15,11 +15,17 @@ export const devIdp: Command = {
     data: { type: 'string', value: 'FILE', description: 'keep state in this file across restarts' },
     'access-token-ttl': { type: 'string', value: 'SECONDS', description: 'access token lifetime' },
     'refresh-token-ttl': { type: 'string', value: 'SECONDS', description: 'refresh token lifetime' },
-    'reuse-grace': { type: 'string', value: 'SECONDS', description: 'accept a spent refresh token again within this window' },
+    'reuse-grace': {
+      type: 'string',
+      value: 'SECONDS',
+      description: 'accept a spent refresh token again within this window',
+    },
   },
   async run({ io, values }) {
     const { runDevIdpCli } = await import('@keyfob/dev-idp');
-    const argv = Object.entries(values).flatMap(([flag, value]) => (typeof value === 'string' ? [`--${flag}`, value] : []));
+    const argv = Object.entries(values).flatMap(([flag, value]) =>
+      typeof value === 'string' ? [`--${flag}`, value] : [],
+    );
     return runDevIdpCli(argv, { stdout: io.stdout, stderr: io.stderr });
   },
 };

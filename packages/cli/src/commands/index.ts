@@ -5,10 +5,28 @@
 import type { CommandTable } from '../run.js';
 
 export const authCommands: CommandTable = {
-  login: { summary: 'log in with a provider and store the session', load: async () => (await import('./login.js')).login },
-  logout: { summary: 'revoke and remove a stored session', load: async () => (await import('./logout.js')).logout },
-  refresh: { summary: 'refresh the access token now', load: async () => (await import('./refresh.js')).refresh },
-  status: { summary: 'show every profile, its session and the active one', load: async () => (await import('./status.js')).status },
-  token: { summary: 'print an access token, refreshing it first when needed', load: async () => (await import('./token.js')).token },
-  whoami: { summary: 'show who the token says you are', load: async () => (await import('./whoami.js')).whoami },
+  login: {
+    summary: 'log in with a provider and store the session',
+    load: async () => (await import('./login.js')).login,
+  },
+  logout: {
+    summary: 'revoke and remove a stored session',
+    load: async () => (await import('./logout.js')).logout,
+  },
+  refresh: {
+    summary: 'refresh the access token now',
+    load: async () => (await import('./refresh.js')).refresh,
+  },
+  status: {
+    summary: 'show every profile, its session and the active one',
+    load: async () => (await import('./status.js')).status,
+  },
+  token: {
+    summary: 'print an access token, refreshing it first when needed',
+    load: async () => (await import('./token.js')).token,
+  },
+  whoami: {
+    summary: 'show who the token says you are',
+    load: async () => (await import('./whoami.js')).whoami,
+  },
 };

@@ -21,9 +21,16 @@ export const login: Command = {
   flags: {
     ...profileFlags,
     browser: { type: 'boolean', description: 'log in through the browser' },
-    'no-browser': { type: 'boolean', description: 'print the URL instead of opening a browser; still wait for the login' },
+    'no-browser': {
+      type: 'boolean',
+      description: 'print the URL instead of opening a browser; still wait for the login',
+    },
     device: { type: 'boolean', description: 'use the device flow (a code to confirm on another device)' },
-    scopes: { type: 'string', value: 'LIST', description: 'scopes to request instead of the configured ones' },
+    scopes: {
+      type: 'string',
+      value: 'LIST',
+      description: 'scopes to request instead of the configured ones',
+    },
     ...noInputFlag,
   },
   async run({ io, app, values, positionals }) {
@@ -33,14 +40,22 @@ export const login: Command = {
     const result = await kf.login({
       profile: optionalString(values.profile),
       provider: positionals[0],
-      flow: values.device ? 'device' : values['no-browser'] ? 'no-browser' : values.browser ? 'browser' : 'auto',
+      flow: values.device
+        ? 'device'
+        : values['no-browser']
+          ? 'no-browser'
+          : values.browser
+            ? 'browser'
+            : 'auto',
       scopes: optionalString(values.scopes),
       interaction: cliInteraction(io, (url) => openInBrowser(url, io.env)),
       personPresent: personIsThere(io, app.envPrefix, values['no-input'] === true),
     });
     for (const notice of result.notices) io.stderr.write(`${notice}\n`);
     const who = result.subject ? ` as ${result.subject}` : '';
-    io.stderr.write(`Logged in to ${result.provider}${who} (profile ${result.profile}, stored in ${result.store}).\n`);
+    io.stderr.write(
+      `Logged in to ${result.provider}${who} (profile ${result.profile}, stored in ${result.store}).\n`,
+    );
     return 0;
   },
 };

@@ -13,7 +13,11 @@ export const refresh: Command = {
   flags: {
     ...profileFlags,
     ...jsonFlag,
-    resource: { type: 'string', value: 'URL', description: "refresh the token for this resource instead of the provider's default" },
+    resource: {
+      type: 'string',
+      value: 'URL',
+      description: "refresh the token for this resource instead of the provider's default",
+    },
   },
   async run({ io, app, values }) {
     const kf = await openKeyfob(io, app, values);
@@ -23,9 +27,13 @@ export const refresh: Command = {
       forceRefresh: true,
     });
     if (values.json) {
-      io.stdout.write(`${JSON.stringify({ profile: result.profile, expires_at: result.expires_at, scopes: result.scopes })}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ profile: result.profile, expires_at: result.expires_at, scopes: result.scopes })}\n`,
+      );
     } else {
-      io.stderr.write(`Refreshed profile ${result.profile}; the new token expires at ${result.expires_at ?? 'an unknown time'}.\n`);
+      io.stderr.write(
+        `Refreshed profile ${result.profile}; the new token expires at ${result.expires_at ?? 'an unknown time'}.\n`,
+      );
     }
     return 0;
   },

@@ -4,8 +4,8 @@
  */
 import { InvalidInput, type Keyfob } from 'keyfob';
 import type { AppIdentity, FlagValues } from '../command.js';
-import type { IO } from '../io.js';
 import { cliLogger } from '../interaction.js';
+import type { IO } from '../io.js';
 
 /** The keyfob instance for this command line (`--config` honoured). */
 export async function openKeyfob(io: IO, app: AppIdentity, values: FlagValues): Promise<Keyfob> {

@@ -34,12 +34,18 @@ export const status: Command = {
         p.store ?? '-',
       ]);
       io.stdout.write(
-        table(['  PROFILE', 'PROVIDER', 'SUBJECT', 'TENANT', 'SCOPES', 'EXPIRES', 'REFRESH', 'STORE'], rows, colors),
+        table(
+          ['  PROFILE', 'PROVIDER', 'SUBJECT', 'TENANT', 'SCOPES', 'EXPIRES', 'REFRESH', 'STORE'],
+          rows,
+          colors,
+        ),
       );
     }
     for (const note of report.notes) io.stdout.write(`${note}\n`);
     if (report.overridden_by) {
-      io.stdout.write(`${colors.yellow('Note:')} ${report.overridden_by} is set and takes precedence over these profiles.\n`);
+      io.stdout.write(
+        `${colors.yellow('Note:')} ${report.overridden_by} is set and takes precedence over these profiles.\n`,
+      );
     }
     return 0;
   },

@@ -15,8 +15,16 @@ export const token: Command = {
   flags: {
     ...profileFlags,
     ...jsonFlag,
-    'min-ttl': { type: 'string', value: 'SECONDS', description: 'refresh first if the token lives shorter than this (default 60)' },
-    resource: { type: 'string', value: 'URL', description: "a token for this resource (RFC 8707) instead of the provider's default" },
+    'min-ttl': {
+      type: 'string',
+      value: 'SECONDS',
+      description: 'refresh first if the token lives shorter than this (default 60)',
+    },
+    resource: {
+      type: 'string',
+      value: 'URL',
+      description: "a token for this resource (RFC 8707) instead of the provider's default",
+    },
     scopes: { type: 'string', value: 'LIST', description: 'scopes the token must carry (commas or spaces)' },
   },
   async run({ io, app, values }) {

@@ -15,7 +15,17 @@ export interface Tenant {
 /** Two tenants in different regions; `base` is the server's origin, used for `server_url`. */
 export function seededTenants(base: string): ReadonlyArray<Tenant> {
   return [
-    { tenant_id: 'acme-eu', tenant_name: 'Acme Europe', region: 'eu-west-1', server_url: `${base}/regions/eu-west-1` },
-    { tenant_id: 'acme-us', tenant_name: 'Acme US', region: 'us-east-1', server_url: `${base}/regions/us-east-1` },
+    {
+      tenant_id: 'acme-eu',
+      tenant_name: 'Acme Europe',
+      region: 'eu-west-1',
+      server_url: `${base}/regions/eu-west-1`,
+    },
+    {
+      tenant_id: 'acme-us',
+      tenant_name: 'Acme US',
+      region: 'us-east-1',
+      server_url: `${base}/regions/us-east-1`,
+    },
   ];
 }

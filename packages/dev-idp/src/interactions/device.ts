@@ -27,7 +27,9 @@ function parseProviderForm(form: string): ProviderForm {
 }
 
 function hiddenInputs(form: ProviderForm): string {
-  return form.hidden.map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`).join('\n');
+  return form.hidden
+    .map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`)
+    .join('\n');
 }
 
 function respond(ctx: ProviderContext, title: string, body: string): void {
@@ -54,7 +56,8 @@ function errorLine(err: DeviceFlowError | undefined, out: Record<string, unknown
     case 'NotFoundError':
       return '<p id="error" class="error" role="alert">The code you entered is incorrect. Try again.</p>';
     default: {
-      const detail = typeof out?.error_description === 'string' ? ` (${escapeHtml(out.error_description)})` : '';
+      const detail =
+        typeof out?.error_description === 'string' ? ` (${escapeHtml(out.error_description)})` : '';
       return `<p id="error" class="error" role="alert">There was an error processing your request${detail}.</p>`;
     }
   }

@@ -49,7 +49,11 @@ export function interactionPolicyWithOfflineAccess(policyApi: PolicyApi): Policy
   policy.add(
     new Prompt(
       { name: 'dev_idp_offline_access', requestable: false },
-      new Check('offline_access_requested', 'restores offline_access dropped without prompt=consent', restoreOfflineAccess),
+      new Check(
+        'offline_access_requested',
+        'restores offline_access dropped without prompt=consent',
+        restoreOfflineAccess,
+      ),
     ),
     0,
   );

@@ -34,7 +34,11 @@ export async function handleInteraction(
   try {
     const details = await provider.interactionDetails(req, res);
     if (details.uid !== uid) {
-      sendHtml(res, 400, errorPage('Sign-in expired', 'This page belongs to another sign-in request. Start again.'));
+      sendHtml(
+        res,
+        400,
+        errorPage('Sign-in expired', 'This page belongs to another sign-in request. Start again.'),
+      );
       return;
     }
     switch (action) {
@@ -97,7 +101,11 @@ async function show(provider: Provider, details: InteractionDetails, res: Server
     );
     return;
   }
-  sendHtml(res, 400, errorPage('Unsupported step', `dev-idp has no page for the "${details.prompt.name}" step.`));
+  sendHtml(
+    res,
+    400,
+    errorPage('Unsupported step', `dev-idp has no page for the "${details.prompt.name}" step.`),
+  );
 }
 
 async function login(
@@ -119,7 +127,12 @@ async function login(
     sendHtml(res, 200, loginPage({ uid: details.uid, clientName: name, email, failed: true }));
     return;
   }
-  await provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId: user.sub } },
+    { mergeWithLastSubmission: false },
+  );
 }
 
 async function consent(

@@ -58,7 +58,9 @@ export function appNames(appName: string = DEFAULT_APP_NAME, overrides: AppNameO
   }
   const envPrefix = overrides.envPrefix ?? appName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
   if (!ENV_PREFIX.test(envPrefix)) {
-    throw new InvalidInput('envPrefix must be upper-case letters, digits or "_", starting with a letter (e.g. "ACME")');
+    throw new InvalidInput(
+      'envPrefix must be upper-case letters, digits or "_", starting with a letter (e.g. "ACME")',
+    );
   }
   const homeDirName = overrides.homeDirName ?? appName;
   if (!HOME_DIR_NAME.test(homeDirName) || homeDirName === '.' || homeDirName === '..') {
@@ -112,7 +114,11 @@ export function envVar(names: AppNames, suffix: KnownEnvSuffix | (string & {})):
  *
  * @returns The value, or `undefined` when unset or empty.
  */
-export function readEnvVar(env: Env, names: AppNames, suffix: KnownEnvSuffix | (string & {})): string | undefined {
+export function readEnvVar(
+  env: Env,
+  names: AppNames,
+  suffix: KnownEnvSuffix | (string & {}),
+): string | undefined {
   const value = env[envVar(names, suffix)];
   return value === undefined || value === '' ? undefined : value;
 }

@@ -89,12 +89,21 @@ export function resolveConfigPath(options: ResolveConfigPathOptions): ConfigPath
   }
   const fromEnv = readEnvVar(env, names, 'CONFIG');
   if (fromEnv !== undefined) {
-    return { path: absolutePath(fromEnv, homedir, cwd, envVar(names, 'CONFIG')), explicit: true, source: 'env' };
+    return {
+      path: absolutePath(fromEnv, homedir, cwd, envVar(names, 'CONFIG')),
+      explicit: true,
+      source: 'env',
+    };
   }
   return { path: join(home, CONFIG_FILE_NAME), explicit: false, source: 'default' };
 }
 
-function absolutePath(value: string, homedir: string | undefined, cwd: string | undefined, what: string): string {
+function absolutePath(
+  value: string,
+  homedir: string | undefined,
+  cwd: string | undefined,
+  what: string,
+): string {
   if (value.includes('\0')) throw new InvalidInput(`${what} must not contain a NUL character`);
   if ((value === '~' || value.startsWith('~/')) && homedir !== undefined && isAbsolute(homedir)) {
     return join(homedir, value.slice(1));

@@ -27,7 +27,12 @@ export const LOGIN_FLOWS = ['browser', 'device'] as const;
 export type LoginFlow = (typeof LOGIN_FLOWS)[number];
 
 // A Record over StoreKind fails to compile when stores/store.ts gains a kind that is missing here.
-const STORE_KIND_SET: Record<StoreKind, true> = { keychain: true, 'encrypted-file': true, file: true, memory: true };
+const STORE_KIND_SET: Record<StoreKind, true> = {
+  keychain: true,
+  'encrypted-file': true,
+  file: true,
+  memory: true,
+};
 
 /** Every store kind, for `token_storage`. */
 export const STORE_KINDS: readonly StoreKind[] = Object.freeze(Object.keys(STORE_KIND_SET) as StoreKind[]);
@@ -48,7 +53,11 @@ export const PRIVATE_KEY_ALGS = [
 export type PrivateKeyAlg = (typeof PRIVATE_KEY_ALGS)[number];
 
 /** How a confidential client authenticates at the token endpoint. */
-export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
 /** Scopes an `oidc` provider asks for when its config names none. */

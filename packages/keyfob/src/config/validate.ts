@@ -22,9 +22,9 @@ import {
   type LoginFlow,
   type OAuth2ProviderConfig,
   type OidcProviderConfig,
+  type PasswordProviderConfig,
   PRIVATE_KEY_ALGS,
   PROVIDER_TYPES,
-  type PasswordProviderConfig,
   type PrivateKeySource,
   type ProfileConfig,
   type ProviderConfig,
@@ -68,7 +68,14 @@ export const SECRET_KEYS: readonly string[] = [
 export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 const TOP_LEVEL_KEYS = ['default_provider', 'token_storage', 'providers', 'profiles'] as const;
-const BASE_KEYS = ['type', 'api_base', 'allowed_origins', 'scopes', 'authorization_params', 'resource'] as const;
+const BASE_KEYS = [
+  'type',
+  'api_base',
+  'allowed_origins',
+  'scopes',
+  'authorization_params',
+  'resource',
+] as const;
 const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
   oidc: ['issuer', 'client_id', 'client_secret', 'flows', 'device_authorization_endpoint', 'redirect_port'],
   oauth2: [
@@ -141,7 +148,11 @@ export function validateConfig(raw: unknown, options: ValidateOptions): KeyfobCo
   };
   if (raw === null || raw === undefined) return config;
   if (!isMapping(raw)) {
-    fail(ctx, [], `the top level must be a mapping of settings (${TOP_LEVEL_KEYS.join(', ')}), not ${describe(raw)}`);
+    fail(
+      ctx,
+      [],
+      `the top level must be a mapping of settings (${TOP_LEVEL_KEYS.join(', ')}), not ${describe(raw)}`,
+    );
   }
 
   // Before anything else, so that no later message can be about a literal secret's neighbour first.
@@ -200,7 +211,12 @@ function checkSecret(ctx: Context, path: Path, key: string, value: unknown): voi
     fail(ctx, path, 'a literal secret is not allowed here', secretHint(ctx, path, key));
   }
   if (!ref.whole) {
-    fail(ctx, path, 'a secret must be exactly one ${VAR} reference, with no text around it', secretHint(ctx, path, key));
+    fail(
+      ctx,
+      path,
+      `a secret must be exactly one \${VAR} reference, with no text around it`,
+      secretHint(ctx, path, key),
+    );
   }
   if (value === '') {
     const variable = ref.variables[0] ?? 'the variable';
@@ -213,8 +229,10 @@ function secretHint(ctx: Context, path: Path, key: string): string {
   const named = typeof provider === 'string' && NAME_PATTERN.test(provider) ? provider : undefined;
   const variable = envName(named ? `${named}_${key}` : key);
   const write = `write \${${variable}} and set it in the environment`;
-  if (named && key === 'client_secret') return `${write}, or run \`${ctx.command} login ${named} --with-secret\``;
-  if (named && key === 'token') return `${write}, or pipe it to \`${ctx.command} login ${named} --with-token\``;
+  if (named && key === 'client_secret')
+    return `${write}, or run \`${ctx.command} login ${named} --with-secret\``;
+  if (named && key === 'token')
+    return `${write}, or pipe it to \`${ctx.command} login ${named} --with-token\``;
   if (key === 'private_key') return `${write}, or give the path of the key file`;
   return write;
 }
@@ -234,25 +252,25 @@ function validateProvider(ctx: Context, name: string, raw: unknown): ProviderCon
   if (!isMapping(raw)) fail(ctx, path, `must be a mapping of settings, not ${describe(raw)}`);
   const type = requiredEnumType(ctx, raw, path);
   checkKnownKeys(ctx, raw, path, [...BASE_KEYS, ...TYPE_KEYS[type]], `setting for type ${type}`);
-  const base = readBase(ctx, raw, path, name, type);
+  const base = readBase(ctx, raw, path, type);
   const r = new Reader(ctx, raw, path, type);
   switch (type) {
     case 'oidc':
-      return oidcProvider(r, base);
+      return oidcProvider(r, name, base);
     case 'oauth2':
-      return oauth2Provider(r, base);
+      return oauth2Provider(r, name, base);
     case 'client_credentials':
-      return clientCredentialsProvider(r, base);
+      return clientCredentialsProvider(r, name, base);
     case 'password':
-      return passwordProvider(r, base);
+      return passwordProvider(r, name, base);
     case 'firebase':
-      return firebaseProvider(r, base);
+      return firebaseProvider(r, name, base);
     case 'exchange':
-      return exchangeProvider(r, base);
+      return exchangeProvider(r, name, base);
     case 'assume_user':
-      return assumeUserProvider(r, base);
+      return assumeUserProvider(r, name, base);
     case 'static':
-      return staticProvider(r, base);
+      return staticProvider(r, name, base);
   }
 }
 
@@ -263,14 +281,18 @@ function requiredEnumType(ctx: Context, raw: Mapping, path: Path): ProviderType 
   if (value === undefined || value === null) fail(ctx, at, `required; one of ${known}`);
   if (typeof value !== 'string') fail(ctx, at, `must be a string, one of ${known}; not ${describe(value)}`);
   if (!(PROVIDER_TYPES as readonly string[]).includes(value)) {
-    fail(ctx, at, `unknown provider type ${quote(value)}${suggestion(value, PROVIDER_TYPES)}; the types are ${known}`);
+    fail(
+      ctx,
+      at,
+      `unknown provider type ${quote(value)}${suggestion(value, PROVIDER_TYPES)}; the types are ${known}`,
+    );
   }
   return value as ProviderType;
 }
 
-type Base = Omit<ProviderConfigBase, 'type'>;
+type Base = Omit<ProviderConfigBase, 'type' | 'name'>;
 
-function readBase(ctx: Context, raw: Mapping, path: Path, name: string, type: ProviderType): Base {
+function readBase(ctx: Context, raw: Mapping, path: Path, type: ProviderType): Base {
   const r = new Reader(ctx, raw, path, type);
   const apiBase = r.url('api_base');
   const origins: string[] = [];
@@ -278,7 +300,6 @@ function readBase(ctx: Context, raw: Mapping, path: Path, name: string, type: Pr
   for (const origin of r.origins('allowed_origins')) if (!origins.includes(origin)) origins.push(origin);
   const resource = r.resource('resource') ?? apiBase;
   return withoutUndefined({
-    name,
     api_base: apiBase,
     allowed_origins: origins,
     scopes: r.scopes('scopes', type === 'oidc' ? DEFAULT_OIDC_SCOPES : []),
@@ -287,10 +308,11 @@ function readBase(ctx: Context, raw: Mapping, path: Path, name: string, type: Pr
   });
 }
 
-function oidcProvider(r: Reader, base: Base): OidcProviderConfig {
+function oidcProvider(r: Reader, name: string, base: Base): OidcProviderConfig {
   return withoutUndefined({
-    ...base,
+    name,
     type: 'oidc' as const,
+    ...base,
     issuer: r.required('issuer', r.issuer('issuer')),
     client_id: r.required('client_id', r.string('client_id')),
     client_secret: r.string('client_secret'),
@@ -300,13 +322,16 @@ function oidcProvider(r: Reader, base: Base): OidcProviderConfig {
   });
 }
 
-function oauth2Provider(r: Reader, base: Base): OAuth2ProviderConfig {
+function oauth2Provider(r: Reader, name: string, base: Base): OAuth2ProviderConfig {
   const flows = r.flows('flows');
   const authorizationEndpoint = r.url('authorization_endpoint');
   const deviceEndpoint = r.url('device_authorization_endpoint');
   if (flows === undefined) {
     if (authorizationEndpoint === undefined && deviceEndpoint === undefined) {
-      r.fail('authorization_endpoint', `required for type oauth2 (or give device_authorization_endpoint and flows: [device])`);
+      r.fail(
+        'authorization_endpoint',
+        `required for type oauth2 (or give device_authorization_endpoint and flows: [device])`,
+      );
     }
   } else {
     if (flows.includes('browser') && authorizationEndpoint === undefined) {
@@ -317,8 +342,9 @@ function oauth2Provider(r: Reader, base: Base): OAuth2ProviderConfig {
     }
   }
   return withoutUndefined({
-    ...base,
+    name,
     type: 'oauth2' as const,
+    ...base,
     client_id: r.required('client_id', r.string('client_id')),
     client_secret: r.string('client_secret'),
     authorization_endpoint: authorizationEndpoint,
@@ -332,7 +358,7 @@ function oauth2Provider(r: Reader, base: Base): OAuth2ProviderConfig {
   });
 }
 
-function clientCredentialsProvider(r: Reader, base: Base): ClientCredentialsProviderConfig {
+function clientCredentialsProvider(r: Reader, name: string, base: Base): ClientCredentialsProviderConfig {
   const { issuer, token_endpoint } = r.issuerOrTokenEndpoint();
   const clientSecret = r.string('client_secret');
   const privateKey = r.privateKey('private_key');
@@ -348,26 +374,32 @@ function clientCredentialsProvider(r: Reader, base: Base): ClientCredentialsProv
     r.fail('private_key', 'required with token_endpoint_auth_method: private_key_jwt');
   }
   if (method !== undefined && method !== 'private_key_jwt' && privateKey !== undefined) {
-    r.fail('token_endpoint_auth_method', `${method} does not use private_key; write private_key_jwt or remove private_key`);
+    r.fail(
+      'token_endpoint_auth_method',
+      `${method} does not use private_key; write private_key_jwt or remove private_key`,
+    );
   }
   return withoutUndefined({
-    ...base,
+    name,
     type: 'client_credentials' as const,
+    ...base,
     issuer,
     token_endpoint,
     client_id: r.required('client_id', r.string('client_id')),
     client_secret: clientSecret,
     private_key: privateKey,
     private_key_alg: alg,
-    token_endpoint_auth_method: method ?? (privateKey !== undefined ? 'private_key_jwt' : 'client_secret_basic'),
+    token_endpoint_auth_method:
+      method ?? (privateKey !== undefined ? 'private_key_jwt' : 'client_secret_basic'),
   });
 }
 
-function passwordProvider(r: Reader, base: Base): PasswordProviderConfig {
+function passwordProvider(r: Reader, name: string, base: Base): PasswordProviderConfig {
   const { issuer, token_endpoint } = r.issuerOrTokenEndpoint();
   return withoutUndefined({
-    ...base,
+    name,
     type: 'password' as const,
+    ...base,
     issuer,
     token_endpoint,
     client_id: r.required('client_id', r.string('client_id')),
@@ -375,22 +407,24 @@ function passwordProvider(r: Reader, base: Base): PasswordProviderConfig {
   });
 }
 
-function firebaseProvider(r: Reader, base: Base): FirebaseProviderConfig {
+function firebaseProvider(r: Reader, name: string, base: Base): FirebaseProviderConfig {
   return withoutUndefined({
-    ...base,
+    name,
     type: 'firebase' as const,
+    ...base,
     api_key: r.required('api_key', r.string('api_key')),
     emulator_host: r.emulatorHost('emulator_host'),
     project_id: r.string('project_id'),
   });
 }
 
-function exchangeProvider(r: Reader, base: Base): ExchangeProviderConfig {
+function exchangeProvider(r: Reader, name: string, base: Base): ExchangeProviderConfig {
   const baseProvider = r.required('base', r.string('base'));
   const { issuer, token_endpoint } = r.issuerOrTokenEndpoint();
   return withoutUndefined({
-    ...base,
+    name,
     type: 'exchange' as const,
+    ...base,
     base: baseProvider,
     issuer,
     token_endpoint,
@@ -401,20 +435,28 @@ function exchangeProvider(r: Reader, base: Base): ExchangeProviderConfig {
   });
 }
 
-function assumeUserProvider(r: Reader, base: Base): AssumeUserProviderConfig {
+function assumeUserProvider(r: Reader, name: string, base: Base): AssumeUserProviderConfig {
   return {
-    ...base,
+    name,
     type: 'assume_user',
+    ...base,
     control_plane: r.required('control_plane', r.url('control_plane')),
     admin_api_key: r.required('admin_api_key', r.string('admin_api_key')),
   };
 }
 
-function staticProvider(r: Reader, base: Base): StaticProviderConfig {
+function staticProvider(r: Reader, name: string, base: Base): StaticProviderConfig {
   const token = r.string('token');
   const tokenFile = r.filePath('token_file');
-  if (token !== undefined && tokenFile !== undefined) r.fail('token_file', 'give either token or token_file, not both');
-  return withoutUndefined({ ...base, type: 'static' as const, token, token_file: tokenFile });
+  if (token !== undefined && tokenFile !== undefined)
+    r.fail('token_file', 'give either token or token_file, not both');
+  return withoutUndefined({
+    name,
+    type: 'static' as const,
+    ...base,
+    token,
+    token_file: tokenFile,
+  });
 }
 
 function checkExchangeBases(ctx: Context, config: KeyfobConfig): void {
@@ -426,7 +468,11 @@ function checkExchangeBases(ctx: Context, config: KeyfobConfig): void {
     let next: ProviderConfig | undefined = config.providers[provider.base];
     while (next?.type === 'exchange') {
       if (seen.has(next.name)) {
-        fail(ctx, at, `exchange providers form a loop (${[...seen, next.name].join(' → ')}); base must end at a login provider`);
+        fail(
+          ctx,
+          at,
+          `exchange providers form a loop (${[...seen, next.name].join(' → ')}); base must end at a login provider`,
+        );
       }
       seen.add(next.name);
       next = config.providers[next.base];
@@ -438,7 +484,11 @@ function requireProvider(ctx: Context, config: KeyfobConfig, path: Path, name: s
   if (Object.hasOwn(config.providers, name)) return;
   const names = Object.keys(config.providers);
   const known = names.length > 0 ? `the providers are ${names.join(', ')}` : 'no providers are configured';
-  fail(ctx, path, `names provider ${quote(name)}, which is not configured${suggestion(name, names)}; ${known}`);
+  fail(
+    ctx,
+    path,
+    `names provider ${quote(name)}, which is not configured${suggestion(name, names)}; ${known}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,7 +500,12 @@ function validateProfile(ctx: Context, config: KeyfobConfig, name: string, raw: 
     fail(ctx, path, 'a profile name must be 1 to 64 letters, digits, ".", "_" or "-"');
   }
   // `ci:` with nothing under it is a profile with no settings.
-  const settings: Mapping = raw === null ? {} : isMapping(raw) ? raw : fail(ctx, path, `must be a mapping of settings, not ${describe(raw)}`);
+  const settings: Mapping =
+    raw === null
+      ? {}
+      : isMapping(raw)
+        ? raw
+        : fail(ctx, path, `must be a mapping of settings, not ${describe(raw)}`);
   checkKnownKeys(ctx, settings, path, PROFILE_KEYS, 'profile setting');
   const provider = optionalString(ctx, settings, path, 'provider') ?? null;
   if (provider !== null) requireProvider(ctx, config, [...path, 'provider'], provider);
@@ -542,7 +597,11 @@ class Reader {
         throw new InvalidConfig(check.message, { file: this.ctx.label, key: formatKeyPath(at) }, { cause });
       }
       if (check.url.pathname !== '/' || check.url.search !== '') {
-        fail(this.ctx, at, `must be an origin (scheme://host[:port]) without a path or query; write ${check.url.origin}`);
+        fail(
+          this.ctx,
+          at,
+          `must be an origin (scheme://host[:port]) without a path or query; write ${check.url.origin}`,
+        );
       }
       return check.url.origin;
     });
@@ -565,7 +624,11 @@ class Reader {
       if (typeof item !== 'string') fail(this.ctx, at, `must be a string, not ${describe(item)}`);
       for (const scope of parseScopes(item)) {
         if (!SCOPE_TOKEN.test(scope)) {
-          fail(this.ctx, at, 'contains a character a scope cannot have (RFC 6749 §3.3: printable ASCII, no " or \\)');
+          fail(
+            this.ctx,
+            at,
+            'contains a character a scope cannot have (RFC 6749 §3.3: printable ASCII, no " or \\)',
+          );
         }
       }
     });
@@ -596,7 +659,8 @@ class Reader {
       if (name === '') fail(this.ctx, at, 'a parameter name must not be empty');
       if (name === 'scope') fail(this.ctx, at, 'is set by keyfob; list scopes under scopes instead');
       if (name === 'resource') fail(this.ctx, at, 'is set by keyfob; write resource (or api_base) instead');
-      if (RESERVED_AUTHORIZATION_PARAMS.includes(name)) fail(this.ctx, at, 'is set by keyfob and cannot be overridden');
+      if (RESERVED_AUTHORIZATION_PARAMS.includes(name))
+        fail(this.ctx, at, 'is set by keyfob and cannot be overridden');
       // Request parameters are text on the wire; a number or boolean here means what it says.
       if (typeof item === 'string') out[name] = item;
       else if (typeof item === 'number' && Number.isFinite(item)) out[name] = String(item);
@@ -642,9 +706,13 @@ class Reader {
     } catch {
       url = undefined;
     }
-    if (url === undefined) return this.fail(key, 'must be host:port, e.g. 127.0.0.1:9099 (no scheme or path)');
+    if (url === undefined)
+      return this.fail(key, 'must be host:port, e.g. 127.0.0.1:9099 (no scheme or path)');
     if (!isLoopbackHost(url.hostname)) {
-      this.fail(key, 'the emulator speaks plain http, which is allowed only on loopback (127.0.0.1, [::1], localhost)');
+      this.fail(
+        key,
+        'the emulator speaks plain http, which is allowed only on loopback (127.0.0.1, [::1], localhost)',
+      );
     }
     return url.host;
   }
@@ -652,7 +720,7 @@ class Reader {
   private absolute(key: string, value: string): string {
     if (value.includes('\0')) this.fail(key, 'must not contain a NUL character');
     if (value === '~' || value.startsWith('~/')) {
-      this.fail(key, '~ is not expanded in config.yaml', 'write ${HOME}/… or an absolute path');
+      this.fail(key, '~ is not expanded in config.yaml', `write \${HOME}/… or an absolute path`);
     }
     return isAbsolute(value) ? value : resolve(this.ctx.baseDir, value);
   }
@@ -666,7 +734,8 @@ function optionalString(ctx: Context, raw: Mapping, path: Path, key: string): st
   const value = own(raw, key);
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
-    const hint = typeof value === 'number' || typeof value === 'boolean' ? 'put the value in quotes' : undefined;
+    const hint =
+      typeof value === 'number' || typeof value === 'boolean' ? 'put the value in quotes' : undefined;
     fail(ctx, [...path, key], `must be a string, not ${describe(value)}`, hint);
   }
   if (value === '') fail(ctx, [...path, key], 'must not be empty');
@@ -683,7 +752,11 @@ function optionalEnum<T extends string>(
   const value = optionalString(ctx, raw, path, key);
   if (value === undefined) return undefined;
   if (!(values as readonly string[]).includes(value)) {
-    fail(ctx, [...path, key], `must be one of ${values.join(', ')}, not ${quote(value)}${suggestion(value, values)}`);
+    fail(
+      ctx,
+      [...path, key],
+      `must be one of ${values.join(', ')}, not ${quote(value)}${suggestion(value, values)}`,
+    );
   }
   return value as T;
 }
@@ -695,10 +768,20 @@ function optionalMapping(ctx: Context, raw: Mapping, path: Path, key: string): M
   return value;
 }
 
-function checkKnownKeys(ctx: Context, raw: Mapping, path: Path, known: readonly string[], what: string): void {
+function checkKnownKeys(
+  ctx: Context,
+  raw: Mapping,
+  path: Path,
+  known: readonly string[],
+  what: string,
+): void {
   for (const key of Object.keys(raw)) {
     if (known.includes(key)) continue;
-    fail(ctx, [...path, key], `unknown ${what}${suggestion(key, known)}; the known ones are ${known.join(', ')}`);
+    fail(
+      ctx,
+      [...path, key],
+      `unknown ${what}${suggestion(key, known)}; the known ones are ${known.join(', ')}`,
+    );
   }
 }
 
@@ -706,7 +789,11 @@ function checkKnownKeys(ctx: Context, raw: Mapping, path: Path, known: readonly 
 // Small helpers
 
 function fail(ctx: Context, path: Path, message: string, hint?: string): never {
-  throw new InvalidConfig(message, { file: ctx.label, key: formatKeyPath(path) }, hint ? { hint } : undefined);
+  throw new InvalidConfig(
+    message,
+    { file: ctx.label, key: formatKeyPath(path) },
+    hint ? { hint } : undefined,
+  );
 }
 
 function isMapping(value: unknown): value is Mapping {

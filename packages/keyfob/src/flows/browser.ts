@@ -27,7 +27,10 @@ export interface FlowChoice {
 }
 
 /** True when the session looks remote: SSH, or Linux without a display. */
-export function isRemoteSession(env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform): boolean {
+export function isRemoteSession(
+  env: Readonly<Record<string, string | undefined>>,
+  platform: NodeJS.Platform,
+): boolean {
   if (env.SSH_CONNECTION || env.SSH_CLIENT || env.SSH_TTY) return true;
   return platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY;
 }
@@ -37,7 +40,8 @@ export function chooseLoginFlow(input: FlowChoiceInput): FlowChoice {
   if (input.deviceFlag) return { flow: 'device', openBrowser: false, reason: null };
   if (input.noBrowserFlag) return { flow: 'browser', openBrowser: false, reason: null };
   if (input.browserFlag || input.env.BROWSER) return { flow: 'browser', openBrowser: true, reason: null };
-  if (!input.browserAvailable) return { flow: 'device', openBrowser: false, reason: 'the provider has no browser login' };
+  if (!input.browserAvailable)
+    return { flow: 'device', openBrowser: false, reason: 'the provider has no browser login' };
   if (input.deviceAvailable && isRemoteSession(input.env, input.platform)) {
     const why = input.env.SSH_CONNECTION ? 'this is an SSH session' : 'no display was found';
     return {

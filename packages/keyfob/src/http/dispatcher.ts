@@ -45,10 +45,13 @@ export function createFetch(settings: HttpSettings, envPrefix: string, log: Logg
   const load = async (): Promise<typeof globalThis.fetch> => {
     const undici = await import('undici');
     const tls = await import('node:tls');
-    const ca = settings.caFiles.length > 0 ? [...tls.rootCertificates, ...settings.caFiles.map(readCa)] : undefined;
+    const ca =
+      settings.caFiles.length > 0 ? [...tls.rootCertificates, ...settings.caFiles.map(readCa)] : undefined;
     if (!settings.verifyTls && !insecureWarned) {
       insecureWarned = true;
-      log.warn(`TLS certificate verification is off (${envPrefix}_VERIFY_TLS=false); use this only for development`);
+      log.warn(
+        `TLS certificate verification is off (${envPrefix}_VERIFY_TLS=false); use this only for development`,
+      );
     }
     const connect = { ...(ca ? { ca } : {}), rejectUnauthorized: settings.verifyTls };
     const dispatcher = settings.useProxy
@@ -70,7 +73,11 @@ export function createFetch(settings: HttpSettings, envPrefix: string, log: Logg
     try {
       return readFileSync(file, 'utf8');
     } catch (error) {
-      throw new InvalidConfig(`cannot read the CA bundle ${file}`, {}, { cause: error, hint: 'check the path' });
+      throw new InvalidConfig(
+        `cannot read the CA bundle ${file}`,
+        {},
+        { cause: error, hint: 'check the path' },
+      );
     }
   }
 }

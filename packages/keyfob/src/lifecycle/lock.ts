@@ -9,7 +9,6 @@
  */
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
 import { InvalidInput, LockTimeout } from '../errors.js';
 import { assertProfileName, ensurePrivateDir, errorCode, fsError } from '../fs/secure.js';
 
@@ -166,6 +165,8 @@ async function acquire(
       }),
     );
   };
+  // Loaded on first use: a cached token is read without any lock.
+  const { default: lockfile } = await import('proper-lockfile');
   for (let attempt = 0; ; attempt++) {
     settings.signal?.throwIfAborted();
     try {

@@ -14,7 +14,13 @@ import {
   toKeyfobError,
   tokenParameters,
 } from './oauth-client.js';
-import type { CredentialProvider, LoginRequest, ProviderRuntime, RevocationResult, TokenRequest } from './provider.js';
+import type {
+  CredentialProvider,
+  LoginRequest,
+  ProviderRuntime,
+  RevocationResult,
+  TokenRequest,
+} from './provider.js';
 
 export interface ClientCredentialsProviderOptions {
   name: string;
@@ -78,7 +84,10 @@ export function createClientCredentialsProvider(
       return next;
     },
     async revoke(): Promise<RevocationResult> {
-      return { revoked: false, detail: 'a machine session has no refresh token; its access tokens expire on their own' };
+      return {
+        revoked: false,
+        detail: 'a machine session has no refresh token; its access tokens expire on their own',
+      };
     },
     async userinfo(session, accessToken) {
       const claims = tryDecode(accessToken);

@@ -95,9 +95,12 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
       );
     }
     default:
-      throw new ProviderNotFound(`provider ${config.name} has type ${config.type}, which this version cannot log in with yet`, {
-        hint: 'use an oidc, oauth2 or client_credentials provider',
-      });
+      throw new ProviderNotFound(
+        `provider ${config.name} has type ${config.type}, which this version cannot log in with yet`,
+        {
+          hint: 'use an oidc, oauth2 or client_credentials provider',
+        },
+      );
   }
 }
 

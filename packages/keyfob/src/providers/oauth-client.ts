@@ -189,10 +189,13 @@ export function toKeyfobError(error: unknown, context: { action: string }): Keyf
   }
   const networkCode = findCauseCode(error);
   if (networkCode && TLS_ERROR_CODES.has(networkCode)) {
-    return new TlsVerificationFailed(`${context.action} failed: TLS certificate verification failed (${networkCode})`, {
-      hint: TLS_FIXES,
-      cause: error,
-    });
+    return new TlsVerificationFailed(
+      `${context.action} failed: TLS certificate verification failed (${networkCode})`,
+      {
+        hint: TLS_FIXES,
+        cause: error,
+      },
+    );
   }
   if (networkCode) {
     return new NetworkError(`${context.action} failed: ${networkCode}`, {
@@ -200,7 +203,10 @@ export function toKeyfobError(error: unknown, context: { action: string }): Keyf
       cause: error,
     });
   }
-  if (error instanceof client.ClientError || (error instanceof Error && error.name === 'OperationProcessingError')) {
+  if (
+    error instanceof client.ClientError ||
+    (error instanceof Error && error.name === 'OperationProcessingError')
+  ) {
     return new OAuthError(`${context.action} failed: ${safeText(error.message)}`, 'invalid_response', {
       cause: error,
     });
@@ -211,9 +217,13 @@ export function toKeyfobError(error: unknown, context: { action: string }): Keyf
   if (error instanceof Error && (error.name === 'TimeoutError' || error.message.includes('timeout'))) {
     return new NetworkError(`${context.action} failed: timed out`, { cause: error });
   }
-  return new OAuthError(`${context.action} failed: ${safeText(error instanceof Error ? error.message : String(error))}`, 'unknown', {
-    cause: error,
-  });
+  return new OAuthError(
+    `${context.action} failed: ${safeText(error instanceof Error ? error.message : String(error))}`,
+    'unknown',
+    {
+      cause: error,
+    },
+  );
 }
 
 /** Wraps a renewal failure: `invalid_grant` means the session is gone, whatever the server said. */

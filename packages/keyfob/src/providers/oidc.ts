@@ -6,7 +6,7 @@
 import { decodeJwt } from 'jose';
 import { AuthenticationRequired, LoginFailed } from '../errors.js';
 import { startLoopbackServer } from '../flows/loopback.js';
-import { accessTokenKey, newSession, parseScopes, type ObtainedBy, type Session } from '../session.js';
+import { accessTokenKey, newSession, type ObtainedBy, parseScopes, type Session } from '../session.js';
 import {
   client,
   configurationLoader,
@@ -46,7 +46,10 @@ export interface OidcProviderOptions {
 }
 
 /** Creates an `oidc` (discovery) or `oauth2` (endpoints by hand) provider. */
-export function createOidcProvider(options: OidcProviderOptions, runtime: ProviderRuntime): CredentialProvider {
+export function createOidcProvider(
+  options: OidcProviderOptions,
+  runtime: ProviderRuntime,
+): CredentialProvider {
   const configuration = configurationLoader(
     options.server,
     { clientId: options.clientId, clientSecret: options.clientSecret },
@@ -62,7 +65,9 @@ export function createOidcProvider(options: OidcProviderOptions, runtime: Provid
     const scopes = request.scopes.length > 0 ? parseScopes(request.scopes) : parseScopes(options.scopes);
     const config = await configuration();
     const received =
-      request.flow === 'device' ? await deviceLogin(config, scopes, request) : await browserLogin(config, scopes, request);
+      request.flow === 'device'
+        ? await deviceLogin(config, scopes, request)
+        : await browserLogin(config, scopes, request);
     return sessionFrom(received, request.flow === 'device' ? 'device' : 'browser');
   }
 
@@ -72,7 +77,9 @@ export function createOidcProvider(options: OidcProviderOptions, runtime: Provid
     request: LoginRequest,
   ): Promise<ReceivedTokens> {
     if (!config.serverMetadata().authorization_endpoint) {
-      throw new LoginFailed(`provider ${options.name} has no authorization endpoint`, { hint: 'use --device' });
+      throw new LoginFailed(`provider ${options.name} has no authorization endpoint`, {
+        hint: 'use --device',
+      });
     }
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
@@ -153,7 +160,9 @@ export function createOidcProvider(options: OidcProviderOptions, runtime: Provid
       return receivedTokens(response, { resource: null, scopes }, runtime.now());
     } catch (error) {
       if (timeout.aborted) {
-        throw new LoginFailed('the device code expired before it was approved', { hint: 'run the login again' });
+        throw new LoginFailed('the device code expired before it was approved', {
+          hint: 'run the login again',
+        });
       }
       throw toKeyfobError(error, { action: 'the device login' });
     } finally {

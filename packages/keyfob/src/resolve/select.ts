@@ -28,8 +28,10 @@ export function selectProfile(input: {
   envName: string;
   active: string | null;
 }): SelectedProfile {
-  if (input.explicit !== undefined) return { name: assertProfileName(input.explicit, '--profile'), source: 'flag' };
-  if (input.envValue) return { name: assertProfileName(input.envValue, input.envName), source: 'environment' };
+  if (input.explicit !== undefined)
+    return { name: assertProfileName(input.explicit, '--profile'), source: 'flag' };
+  if (input.envValue)
+    return { name: assertProfileName(input.envValue, input.envName), source: 'environment' };
   if (input.active) return { name: input.active, source: 'active' };
   return { name: 'default', source: 'default' };
 }
@@ -74,5 +76,7 @@ export async function selectLoginProvider(input: ProviderChoiceInput): Promise<s
 function unknownProvider(name: string, configured: readonly string[]): ProviderNotFound {
   const shown = PROFILE_NAME.test(name) ? `"${name}"` : 'given';
   const list = configured.length > 0 ? configured.join(', ') : 'none';
-  return new ProviderNotFound(`the provider ${shown} is not configured`, { hint: `configured providers: ${list}` });
+  return new ProviderNotFound(`the provider ${shown} is not configured`, {
+    hint: `configured providers: ${list}`,
+  });
 }

@@ -1,0 +1,9 @@
+/**
+ * @keyfob/dev-idp: a local OpenID provider with a protected demo API, for development, demos
+ * and tests. Public exports only.
+ */
+
+export { runDevIdpCli } from './cli.js';
+export type { DevIdp, DevIdpOptions, DevIdpStats, DevIdpUser } from './contract.js';
+export { approveDeviceLogin, completeBrowserLogin } from './robot.js';
+export { startDevIdp } from './server.js';
