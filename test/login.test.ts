@@ -225,12 +225,14 @@ describe('machine login (client credentials)', () => {
     assert.equal(api.status, 200);
   });
 
-  it('names the missing secret instead of prompting', async () => {
+  it('names the missing secret instead of prompting, and other providers still work', async () => {
     const home = makeHome(idp, 'profiles:\n  ci:\n    provider: robot\n');
     const env = cliEnv(home.home);
     const result = await runCli(['token', '--profile', 'ci'], { env });
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /ROBOT_SECRET/);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /set ROBOT_SECRET in the environment/);
+    const status = await runCli(['status'], { env });
+    assert.equal(status.code, 0, 'a missing secret for one provider does not break the config');
   });
 });
 

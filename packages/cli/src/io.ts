@@ -18,7 +18,15 @@ export interface IO {
 
 /** The process's own streams and environment. */
 export function processIO(): IO {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  return {
+    // Touching process.stdin costs milliseconds: only commands that read it pay for it.
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  };
 }
 
 /**

@@ -16,4 +16,6 @@ const table: CommandTable = {
   },
 };
 
-process.exitCode = await runCommandLine(process.argv.slice(2), app, table, processIO());
+void runCommandLine(process.argv.slice(2), app, table, processIO()).then((code) => {
+  process.exitCode = code;
+});

@@ -4,6 +4,7 @@
  * loaded on first use, so a cached token costs a config read and a file read.
  */
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { configFromObject, loadConfig } from './config/load.js';
 import { type AppNames, appNames, envVar } from './config/names.js';
 import { resolveConfigPath, resolveHome } from './config/paths.js';
@@ -170,7 +171,15 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     configPromise ??= (async () => {
       if (options.config) return configFromObject(options.config, env);
       const located = resolveConfigPath({ names, env, home, flag: options.configPath });
-      return loadConfig({ path: located.path, explicit: located.explicit, env });
+      return loadConfig({
+        path: located.path,
+        explicit: located.explicit,
+        source: located.source,
+        env,
+        names,
+        command: cliName,
+        cacheDir: join(home, 'cache'),
+      });
     })();
     return configPromise;
   }

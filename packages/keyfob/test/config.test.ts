@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formatKeyPath, interpolate } from '../src/config/interpolate.js';
-import { configFromObject, loadConfig, MAX_CONFIG_BYTES, parseConfig } from '../src/config/load.js';
+import { configFromObject, loadConfig, MAX_CONFIG_BYTES } from '../src/config/load.js';
+import { parseConfig } from '../src/config/yaml.js';
 import { appNames, envVar, readEnvVar } from '../src/config/names.js';
 import { resolveConfigPath, resolveHome } from '../src/config/paths.js';
 import type { KeyfobConfig } from '../src/config/schema.js';
@@ -135,7 +136,7 @@ describe('loading the DESIGN.md example', () => {
       assert.equal(corporate.client_id, 'my-cli');
       assert.deepEqual(corporate.scopes, ['email', 'offline_access', 'openid', 'profile']);
       assert.equal(corporate.api_base, 'https://api.example.com');
-      assert.equal(corporate.resource, 'https://api.example.com');
+      assert.equal(corporate.resource, undefined, 'resource is never inferred from api_base');
       assert.deepEqual(corporate.allowed_origins, ['https://api.example.com']);
       assert.deepEqual({ ...corporate.authorization_params }, {});
       assert.equal('client_secret' in corporate, false);
@@ -152,11 +153,20 @@ describe('loading the DESIGN.md example', () => {
     });
   });
 
-  test('fails naming the variable and the key when ROBOT_SECRET is not set', async () => {
+  test('without ROBOT_SECRET the other providers still load; robots records the missing variable', () => {
+    const config = parseConfig(DESIGN_EXAMPLE, { file: '/cfg/config.yaml', env: {} });
+    assert.equal(config.providers.corporate?.type, 'oidc');
+    const robots = config.providers.robots;
+    assert.ok(robots?.type === 'client_credentials');
+    assert.equal(robots.client_secret, undefined);
+    assert.deepEqual(robots.unresolved_secrets, { client_secret: 'ROBOT_SECRET' });
+  });
+
+  test('an unset variable outside a secret key still fails the config, naming it and the key', async () => {
     await expectInvalid(
-      DESIGN_EXAMPLE,
-      { key: 'providers.robots.client_secret', includes: ['ROBOT_SECRET', 'not set'] },
-      {},
+      DESIGN_EXAMPLE.replace('issuer: https://sso.example.com/realms/main', 'issuer: ${SSO_ISSUER}'),
+      { key: 'providers.corporate.issuer', includes: ['SSO_ISSUER', 'not set'] },
+      { ROBOT_SECRET: 'x' },
     );
   });
 
@@ -859,7 +869,7 @@ describe('configFromObject', () => {
     const p = config.providers.p;
     assert.ok(p?.type === 'static');
     assert.equal(p.token, 'tok');
-    assert.equal(p.resource, 'https://api.example.com');
+    assert.equal(p.resource, undefined);
   });
 
   test('lookups by hostile names never reach Object.prototype', () => {
@@ -1033,5 +1043,38 @@ describe('paths', () => {
     const where = resolveConfigPath({ names: acme, env: {}, home });
     const config = await loadConfig({ ...where, env: {}, names: acme });
     assert.equal(config.file, null);
+  });
+});
+
+describe('the parsed-config cache', () => {
+  test('serves an unchanged file, notices any change, and never holds a secret', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyfob-cache-'));
+    try {
+      const file = join(dir, 'config.yaml');
+      const cacheDir = join(dir, 'cache');
+      const yaml = 'providers:\n  r:\n    type: client_credentials\n    issuer: https://a.example\n    client_id: one\n    client_secret: ${R_SECRET}\n';
+      await writeFile(file, yaml);
+      const env = { R_SECRET: 'top-secret-value' };
+      const first = await loadConfig({ path: file, explicit: true, env, cacheDir });
+      const cached = await readFile(join(cacheDir, 'config.json'), 'utf8');
+      assert.doesNotMatch(cached, /top-secret-value/);
+      assert.equal(((await stat(join(cacheDir, 'config.json'))).mode & 0o777).toString(8), '600');
+      const second = await loadConfig({ path: file, explicit: true, env, cacheDir });
+      assert.deepEqual({ ...second.providers }, { ...first.providers });
+      assert.equal(second.providers.r?.type === 'client_credentials' && second.providers.r.client_secret, 'top-secret-value');
+
+      await writeFile(file, yaml.replace('client_id: one', 'client_id: two'));
+      const changed = await loadConfig({ path: file, explicit: true, env, cacheDir });
+      assert.equal(changed.providers.r?.type === 'client_credentials' && changed.providers.r.client_id, 'two');
+
+      await writeFile(file, 'providers: [\n');
+      await assert.rejects(loadConfig({ path: file, explicit: true, env, cacheDir }), InvalidConfig);
+      await writeFile(join(cacheDir, 'config.json'), '{garbage');
+      await writeFile(file, yaml);
+      const recovered = await loadConfig({ path: file, explicit: true, env, cacheDir });
+      assert.equal(recovered.providers.r?.type, 'client_credentials');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,13 +4,8 @@ import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/pro
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { InvalidInput, UnsafePath } from '../src/errors.js';
-import {
-  assertProfileName,
-  ensurePrivateDir,
-  moveAside,
-  readFileNoFollow,
-  writeFileAtomic,
-} from '../src/fs/secure.js';
+import { ensurePrivateDir, moveAside, readFileNoFollow, writeFileAtomic } from '../src/fs/secure.js';
+import { assertProfileName } from '../src/profile-name.js';
 import { keyfobError, modeOf, tempDir, withUmask } from './fixtures/helpers.js';
 
 describe('ensurePrivateDir', () => {

@@ -32,6 +32,11 @@ export interface Interpolated {
   /** A copy of the input with every reference replaced; mappings have a `null` prototype. */
   value: unknown;
   refs: References;
+  /**
+   * Keys left out because they refer to an unset variable and {@link InterpolateOptions.defer}
+   * allowed it, by key path, with the variable. The error then comes when the value is used.
+   */
+  unresolved: ReadonlyMap<string, string>;
 }
 
 /** Options of {@link interpolate}. */
@@ -41,6 +46,23 @@ export interface InterpolateOptions {
   env: Env;
   /** Deepest nesting accepted; defaults to {@link MAX_CONFIG_DEPTH}. */
   maxDepth?: number;
+  /**
+   * Which keys may refer to an unset variable without failing the whole configuration: a
+   * missing `${ROBOT_SECRET}` should stop only the provider that needs it.
+   */
+  defer?: (path: readonly KeyPathSegment[]) => boolean;
+}
+
+/** Thrown by {@link interpolateString} for an unset variable, so a caller may defer it. */
+class UnsetVariable extends InvalidConfig {
+  constructor(
+    readonly variable: string,
+    where: { file: string; key: string },
+  ) {
+    super(`\${${variable}} refers to ${variable}, which is not set in the environment`, where, {
+      hint: `set ${variable}, or write $\${ for a literal \${`,
+    });
+  }
 }
 
 /** Deepest nesting of mappings and lists a configuration may have. */
@@ -111,11 +133,7 @@ export function interpolateString(
       );
     }
     const value = env[name];
-    if (value === undefined) {
-      throw new InvalidConfig(`\${${name}} refers to ${name}, which is not set in the environment`, where, {
-        hint: `set ${name}, or write $\${ for a literal \${`,
-      });
-    }
+    if (value === undefined) throw new UnsetVariable(name, where);
     variables.push(name);
     out += value;
     i = close + 1;
@@ -136,6 +154,8 @@ export function interpolateString(
  */
 export function interpolate(raw: unknown, options: InterpolateOptions): Interpolated {
   const refs = new Map<string, Reference>();
+  const unresolved = new Map<string, string>();
+  const deferred = Symbol('deferred');
   const maxDepth = options.maxDepth ?? MAX_CONFIG_DEPTH;
   const ancestors = new Set<object>();
 
@@ -144,9 +164,15 @@ export function interpolate(raw: unknown, options: InterpolateOptions): Interpol
     const key = formatKeyPath(path);
     const where = { file: options.file, key };
     if (typeof value === 'string') {
-      const result = interpolateString(value, options.env, where);
-      if (result.reference) refs.set(key, result.reference);
-      return result.value;
+      try {
+        const result = interpolateString(value, options.env, where);
+        if (result.reference) refs.set(key, result.reference);
+        return result.value;
+      } catch (error) {
+        if (!(error instanceof UnsetVariable && options.defer?.(path))) throw error;
+        unresolved.set(key, error.variable);
+        return deferred;
+      }
     }
     if (typeof value !== 'object') {
       throw new InvalidConfig(`${typeof value} is not a configuration value`, where);
@@ -166,7 +192,8 @@ export function interpolate(raw: unknown, options: InterpolateOptions): Interpol
       const out: Record<string, unknown> = Object.create(null);
       for (const [name, item] of Object.entries(value)) {
         if (item === undefined) continue;
-        out[name] = walk(item, [...path, name]);
+        const walked = walk(item, [...path, name]);
+        if (walked !== deferred) out[name] = walked;
       }
       return out;
     } finally {
@@ -174,5 +201,5 @@ export function interpolate(raw: unknown, options: InterpolateOptions): Interpol
     }
   };
 
-  return { value: walk(raw, []), refs };
+  return { value: walk(raw, []), refs, unresolved };
 }

@@ -1,50 +1,24 @@
 /**
- * Loading `config.yaml`: size cap, read, parse, interpolate, validate.
+ * Loading `config.yaml`: read (size-capped), parse (see `yaml.ts`), interpolate, validate.
  *
- * The file is the user's and keyfob never writes it (DESIGN.md, Profiles). It is also input that
- * may be hostile (a repository's checked-in config, a CI variable): parsing is bounded so that no
- * file can make keyfob hang or crash —
- * - at most {@link MAX_CONFIG_BYTES} bytes, checked before and while reading;
- * - a lexer pass first, refusing nesting deeper than {@link MAX_CONFIG_DEPTH} and more than
- *   {@link MAX_CONFIG_NODES} values, because the YAML composer recurses once per level and a
- *   stack overflow inside V8 can abort the process instead of throwing;
- * - the YAML 1.2 core schema only: no custom tags (an unknown tag is an error, not a string), no
- *   `<<` merge keys, keys must be plain strings;
- * - alias expansion capped (`maxAliasCount`), which stops "billion laughs";
- * - duplicate keys refused by a linear pass of our own: the `yaml` package's `uniqueKeys` check
- *   compares every pair of keys, which takes minutes on a 1 MiB mapping.
+ * The file is the user's and keyfob never writes it (DESIGN.md, Profiles). With a cache
+ * directory, the parsed form of a config that validated is remembered (see `cache.ts`), so
+ * later runs skip the YAML parser until the file changes.
  */
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import {
-  CST,
-  type Document,
-  isPair,
-  isScalar,
-  isSeq,
-  Lexer,
-  LineCounter,
-  type ParsedNode,
-  parseAllDocuments,
-  visit,
-} from 'yaml';
 import { InvalidConfig } from '../errors.js';
-import { formatKeyPath, interpolate, type KeyPathSegment, MAX_CONFIG_DEPTH } from './interpolate.js';
+import { type ConfigFingerprint, fingerprint, readCachedConfig, writeCachedConfig } from './cache.js';
+import { interpolate, MAX_CONFIG_DEPTH } from './interpolate.js';
 import { type AppNames, appNames, type Env, envVar } from './names.js';
 import type { ConfigPathSource } from './paths.js';
 import { emptyConfig, type KeyfobConfig } from './schema.js';
-import { validateConfig } from './validate.js';
+import { isDeferrableSecret, validateConfig } from './validate.js';
 
 export { MAX_CONFIG_DEPTH };
 
 /** Largest config file keyfob reads: 1 MiB, far beyond any real configuration. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
-
-/** Most scalars and flow collections a config file may hold. */
-export const MAX_CONFIG_NODES = 10_000;
-
-/** Aliases (`*name`) a file may expand; configs rarely use any. */
-export const MAX_ALIAS_COUNT = 100;
 
 /** What messages call a configuration given in code. */
 export const OPTIONS_LABEL = '<options>';
@@ -63,90 +37,49 @@ export interface LoadConfigOptions {
   names?: AppNames;
   /** What users type before `login` in hints; defaults to the app name. */
   command?: string;
+  /** Where to cache the parsed file (the home's `cache/`); no caching without it. */
+  cacheDir?: string;
 }
 
 /**
  * Reads, parses, interpolates and validates a config file.
  *
  * A missing default file (`explicit: false`) is an empty configuration with `file: null`; a
- * missing explicit file is an error. Nothing is ever written.
+ * missing explicit file is an error. The config file is never written.
  *
  * @throws InvalidConfig naming the file, the key path (or line and column) and the fix.
  */
 export async function loadConfig(options: LoadConfigOptions): Promise<KeyfobConfig> {
   const file = resolve(options.path);
   const names = options.names ?? appNames();
-  const text = await readConfigFile(file, options.explicit, options.source, names);
-  if (text === null) return emptyConfig(null);
-  return parseConfig(text, { file, env: options.env, command: options.command ?? names.app });
+  const finish = { file, env: options.env, command: options.command ?? names.app };
+  const opened = await openConfigFile(file, options.explicit, options.source, names);
+  if (opened === null) return emptyConfig(null);
+  let raw: unknown;
+  try {
+    if (options.cacheDir) {
+      const cached = await readCachedConfig(options.cacheDir, opened.key);
+      if (cached !== undefined) return finishConfig(cached, finish);
+    }
+    const text = await readText(opened.handle, file);
+    const { parseYaml } = await import('./yaml.js');
+    raw = parseYaml(text, file);
+  } finally {
+    await opened.handle.close();
+  }
+  const config = finishConfig(raw, finish);
+  if (options.cacheDir) await writeCachedConfig(options.cacheDir, opened.key, raw);
+  return config;
 }
 
-/** Options of {@link parseConfig}. */
-export interface ParseConfigOptions {
-  /** Absolute path the text came from; named in messages and the base of relative paths. */
-  file: string;
-  env: Env;
-  /** What users type before `login` in hints; defaults to `keyfob`. */
-  command?: string;
-}
-
-/**
- * Parses config text as {@link loadConfig} does once the file is read.
- *
- * @throws InvalidConfig for bad YAML (with line and column), a file over the limits, or any
- *   interpolation or validation failure.
- */
-export function parseConfig(text: string, options: ParseConfigOptions): KeyfobConfig {
-  const { file } = options;
-  if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) throw tooLarge(file);
-  prescan(text, file);
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, {
-    version: '1.2',
-    schema: 'core',
-    merge: false,
-    customTags: [],
-    resolveKnownTags: false,
-    strict: true,
-    stringKeys: true,
-    uniqueKeys: false,
-    prettyErrors: false,
-    logLevel: 'silent',
-    lineCounter,
+/** Interpolates `${VAR}` references in parsed config data and validates the result. */
+export function finishConfig(raw: unknown, options: { file: string; env: Env; command: string }): KeyfobConfig {
+  const { value, refs, unresolved } = interpolate(raw, {
+    file: options.file,
+    env: options.env,
+    defer: isDeferrableSecret,
   });
-  const at = (offset: number): string => {
-    const { line, col } = lineCounter.linePos(offset);
-    return `line ${line}, column ${col}`;
-  };
-  const second = documents[1];
-  if (second !== undefined) {
-    throw new InvalidConfig(
-      `${at(second.range[0])}: a second YAML document (---) starts here; a config file holds one`,
-      { file },
-    );
-  }
-  const document = documents[0];
-  let raw: unknown = null;
-  if (document !== undefined) {
-    const problem = document.errors[0] ?? document.warnings[0];
-    if (problem !== undefined) {
-      throw new InvalidConfig(`${at(problem.pos[0])}: ${firstLine(problem.message)}`, { file });
-    }
-    checkDuplicateKeys(document, file, at);
-    try {
-      raw = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (error) {
-      throw new InvalidConfig(
-        error instanceof ReferenceError && /alias/i.test(error.message)
-          ? `expands too many aliases (*name), as a resource-exhaustion attack would; at most ${MAX_ALIAS_COUNT} are allowed`
-          : `cannot be read as YAML: ${firstLine(error instanceof Error ? error.message : String(error))}`,
-        { file },
-        { cause: error },
-      );
-    }
-  }
-  const { value, refs } = interpolate(raw, { file, env: options.env });
-  return validateConfig(value, { file, refs, command: options.command ?? 'keyfob' });
+  return validateConfig(value, { file: options.file, refs, unresolved, command: options.command });
 }
 
 /** Options of {@link configFromObject}. */
@@ -170,8 +103,13 @@ export function configFromObject(
   env: Env,
   options: ConfigFromObjectOptions = {},
 ): KeyfobConfig {
-  const { value, refs } = interpolate(config ?? null, { file: OPTIONS_LABEL, env });
+  const { value, refs, unresolved } = interpolate(config ?? null, {
+    file: OPTIONS_LABEL,
+    env,
+    defer: isDeferrableSecret,
+  });
   return validateConfig(value, {
+    unresolved,
     file: null,
     label: OPTIONS_LABEL,
     refs,
@@ -180,13 +118,16 @@ export function configFromObject(
   });
 }
 
-async function readConfigFile(
+type Handle = Awaited<ReturnType<typeof open>>;
+
+/** Opens the config file and checks what it is; the caller closes the handle. */
+async function openConfigFile(
   file: string,
   explicit: boolean,
   source: ConfigPathSource | undefined,
   names: AppNames,
-): Promise<string | null> {
-  let handle: Awaited<ReturnType<typeof open>>;
+): Promise<{ key: ConfigFingerprint; handle: Handle } | null> {
+  let handle: Handle;
   try {
     handle = await open(file, 'r');
   } catch (error) {
@@ -203,10 +144,21 @@ async function readConfigFile(
     }
     throw unreadable(file, code, error);
   }
+  let stat: Awaited<ReturnType<typeof handle.stat>>;
   try {
-    const stat = await handle.stat();
+    stat = await handle.stat();
     if (stat.isDirectory()) throw new InvalidConfig('is a directory, not a config file', { file });
     if (stat.isFile() && stat.size > MAX_CONFIG_BYTES) throw tooLarge(file);
+  } catch (error) {
+    await handle.close();
+    if (error instanceof InvalidConfig) throw error;
+    throw unreadable(file, errorCode(error), error);
+  }
+  return { key: fingerprint(file, stat), handle };
+}
+
+async function readText(handle: Handle, file: string): Promise<string> {
+  try {
     // Read in chunks with a running total: a FIFO or a file growing under us has no useful size.
     const chunks: Buffer[] = [];
     let total = 0;
@@ -226,123 +178,7 @@ async function readConfigFile(
   } catch (error) {
     if (error instanceof InvalidConfig) throw error;
     throw unreadable(file, errorCode(error), error);
-  } finally {
-    await handle.close();
   }
-}
-
-const DOC_MODE = '\x02';
-const FLOW_ERROR_END = '\x18';
-const SCALAR = '\x1f';
-const NOT_CONTENT = new Set([
-  'space',
-  'newline',
-  'comment',
-  'byte-order-mark',
-  'directive-line',
-  'doc-start',
-  'doc-end',
-]);
-
-/**
- * Bounds nesting and size with the `yaml` lexer, which is iterative, before the recursive parts
- * of the parser see the text. Block nesting is estimated from columns: each nested block
- * collection starts at a greater column than its parent (a zero-indented sequence under a key at
- * most doubles the count), so the depth of the column stack bounds the real depth from below by
- * half and the check errs on the side of refusing only absurd files.
- */
-function prescan(text: string, file: string): void {
-  const columns: number[] = [];
-  let flow = 0;
-  let nodes = 0;
-  let line = 1;
-  let column = 0;
-  let lineHasContent = false;
-  let scalarNext = false;
-  const tooDeep = (): never => {
-    throw new InvalidConfig(
-      `line ${line}: nested deeper than ${MAX_CONFIG_DEPTH} levels; a keyfob config needs a handful`,
-      { file },
-    );
-  };
-  for (const token of new Lexer().lex(text)) {
-    if (token === DOC_MODE || token === FLOW_ERROR_END) continue;
-    if (token === SCALAR) {
-      scalarNext = true;
-      nodes++;
-      continue;
-    }
-    const type = scalarNext ? 'scalar' : CST.tokenType(token);
-    scalarNext = false;
-    const isContent = type === null || !NOT_CONTENT.has(type);
-    const isIndicator = type === 'seq-item-ind' || type === 'explicit-key-ind';
-    if (type === 'doc-start') columns.length = 0;
-    if (flow === 0 && isContent && (isIndicator || !lineHasContent)) {
-      while (columns.length > 0 && (columns.at(-1) ?? 0) >= column) columns.pop();
-      columns.push(column);
-      if (columns.length > MAX_CONFIG_DEPTH) tooDeep();
-    }
-    if (type === 'flow-seq-start' || type === 'flow-map-start') {
-      nodes++;
-      if (++flow > MAX_CONFIG_DEPTH) tooDeep();
-    } else if ((type === 'flow-seq-end' || type === 'flow-map-end') && flow > 0) {
-      flow--;
-    } else if (type === 'single-quoted-scalar' || type === 'double-quoted-scalar' || type === 'alias') {
-      nodes++;
-    }
-    if (nodes > MAX_CONFIG_NODES) {
-      throw new InvalidConfig(
-        `line ${line}: more than ${MAX_CONFIG_NODES} values; this is not a keyfob config`,
-        {
-          file,
-        },
-      );
-    }
-    if (isContent) lineHasContent = true;
-    const lastNewline = token.lastIndexOf('\n');
-    if (lastNewline === -1) {
-      column += token.length;
-    } else {
-      for (const char of token) if (char === '\n') line++;
-      column = token.length - lastNewline - 1;
-      if (lastNewline === token.length - 1) lineHasContent = false;
-    }
-  }
-}
-
-function checkDuplicateKeys(document: Document.Parsed, file: string, at: (offset: number) => string): void {
-  visit(document, {
-    Map(_, map, ancestors) {
-      const seen = new Set<string>();
-      for (const pair of map.items) {
-        const key = pair.key as ParsedNode | null;
-        const name = isScalar(key) ? String(key.value) : '';
-        if (!seen.has(name)) {
-          seen.add(name);
-          continue;
-        }
-        const path = keyPathOf([...ancestors, map, pair]);
-        throw new InvalidConfig(
-          `duplicate key (${at(key?.range[0] ?? 0)}); each key may appear once in a mapping`,
-          { file, key: formatKeyPath(path) },
-        );
-      }
-    },
-  });
-}
-
-function keyPathOf(ancestors: readonly unknown[]): KeyPathSegment[] {
-  const path: KeyPathSegment[] = [];
-  ancestors.forEach((node, index) => {
-    if (isPair(node)) {
-      path.push(isScalar(node.key) ? String(node.key.value) : '?');
-    } else if (isSeq(node)) {
-      const child = ancestors[index + 1];
-      const position = node.items.indexOf(child as never);
-      if (position >= 0) path.push(position);
-    }
-  });
-  return path;
 }
 
 function tooLarge(file: string): InvalidConfig {
@@ -363,7 +199,3 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-function firstLine(message: string): string {
-  const line = message.split('\n', 1)[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
-}

@@ -98,8 +98,13 @@ export interface ProviderConfigBase {
   scopes: string[];
   /** Extra authorization-request parameters (`prompt`, `access_type`, `audience`, …). */
   authorization_params: Record<string, string>;
-  /** RFC 8707 resource indicator for the API; defaults to `api_base` when that is given. */
+  /** RFC 8707 resource indicator that `token` asks for by default; never inferred. */
   resource?: string;
+  /**
+   * Secret settings whose `${VAR}` is unset, with the variable: the provider fails when used,
+   * naming the variable, instead of the whole configuration failing at load.
+   */
+  unresolved_secrets?: Record<string, string>;
 }
 
 /** OpenID Connect with discovery: browser (PKCE) and device flows, refresh. */

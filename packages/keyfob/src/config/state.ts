@@ -8,7 +8,6 @@
 import path from 'node:path';
 import { InvalidInput, UnsupportedSchemaVersion } from '../errors.js';
 import {
-  assertProfileName,
   checkPrivateDir,
   ensurePrivateDir,
   moveAside,
@@ -17,6 +16,7 @@ import {
   writeFileAtomic,
 } from '../fs/secure.js';
 import { type LockOptions, stateLockPath, withLock } from '../lifecycle/lock.js';
+import { assertProfileName } from '../profile-name.js';
 import type { Tenant } from '../session.js';
 import { isRecord, tenantShapeProblem } from '../stores/file.js';
 import type { StoreKind } from '../stores/store.js';

@@ -44,6 +44,8 @@ export interface ValidateOptions {
   label?: string;
   /** Which key paths came from `${VAR}` references, from `interpolate`. */
   refs: References;
+  /** Secret keys left out because their variable is unset, from `interpolate`. */
+  unresolved?: ReadonlyMap<string, string>;
   /** What users type before `login` in hints: `keyfob` (default), or e.g. `acme auth`. */
   command?: string;
   /** Base of relative paths when `file` is `null`; defaults to `process.cwd()`. */
@@ -116,6 +118,7 @@ type Mapping = Record<string, unknown>;
 interface Context {
   readonly label: string;
   readonly refs: References;
+  readonly unresolved: ReadonlyMap<string, string>;
   readonly command: string;
   readonly baseDir: string;
 }
@@ -136,6 +139,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions): KeyfobCo
   const ctx: Context = {
     label: options.file ?? options.label ?? '<options>',
     refs: options.refs,
+    unresolved: options.unresolved ?? new Map(),
     command: options.command ?? 'keyfob',
     baseDir: options.file !== null ? dirname(options.file) : (options.cwd ?? process.cwd()),
   };
@@ -252,7 +256,7 @@ function validateProvider(ctx: Context, name: string, raw: unknown): ProviderCon
   if (!isMapping(raw)) fail(ctx, path, `must be a mapping of settings, not ${describe(raw)}`);
   const type = requiredEnumType(ctx, raw, path);
   checkKnownKeys(ctx, raw, path, [...BASE_KEYS, ...TYPE_KEYS[type]], `setting for type ${type}`);
-  const base = readBase(ctx, raw, path, type);
+  const base = { ...readBase(ctx, raw, path, type), ...unresolvedSecrets(ctx, path) };
   const r = new Reader(ctx, raw, path, type);
   switch (type) {
     case 'oidc':
@@ -272,6 +276,21 @@ function validateProvider(ctx: Context, name: string, raw: unknown): ProviderCon
     case 'static':
       return staticProvider(r, name, base);
   }
+}
+
+/** `{ unresolved_secrets: { client_secret: 'ROBOT_SECRET' } }` for a provider, or nothing. */
+function unresolvedSecrets(ctx: Context, path: Path): { unresolved_secrets?: Record<string, string> } {
+  const found: Record<string, string> = {};
+  for (const key of SECRET_KEYS) {
+    const variable = ctx.unresolved.get(formatKeyPath([...path, key]));
+    if (variable !== undefined) found[key] = variable;
+  }
+  return Object.keys(found).length > 0 ? { unresolved_secrets: found } : {};
+}
+
+/** Whether an unset variable under `path` may wait until that provider is used. */
+export function isDeferrableSecret(path: readonly KeyPathSegment[]): boolean {
+  return path.length === 3 && path[0] === 'providers' && SECRET_KEYS.includes(String(path[2]));
 }
 
 function requiredEnumType(ctx: Context, raw: Mapping, path: Path): ProviderType {
@@ -298,7 +317,7 @@ function readBase(ctx: Context, raw: Mapping, path: Path, type: ProviderType): B
   const origins: string[] = [];
   if (apiBase !== undefined) origins.push(new URL(apiBase).origin);
   for (const origin of r.origins('allowed_origins')) if (!origins.includes(origin)) origins.push(origin);
-  const resource = r.resource('resource') ?? apiBase;
+  const resource = r.resource('resource');
   return withoutUndefined({
     api_base: apiBase,
     allowed_origins: origins,

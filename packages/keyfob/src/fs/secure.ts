@@ -17,28 +17,11 @@ export const PRIVATE_DIR_MODE = 0o700;
 /** Mode of every credential or state file keyfob writes. */
 export const PRIVATE_FILE_MODE = 0o600;
 
-/** Profile names: they become file names, so nothing that could climb out of a directory. */
-export const PROFILE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-
 // O_NOFOLLOW is what makes "refuse a planted symlink" race-free: the kernel refuses, not a
 // check made before the open. Platforms without it (Windows) get 0 and rely on the lstat.
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 // A FIFO planted at a credential path would block a plain open forever.
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
-
-/**
- * Checks a profile name at the boundary: it ends up in file and lock paths.
- *
- * @throws InvalidInput unless the name matches `[A-Za-z0-9._-]{1,64}` and is not `.` or `..`.
- */
-export function assertProfileName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !PROFILE_NAME_PATTERN.test(name) || name === '.' || name === '..') {
-    const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 80)) : typeof name;
-    throw new InvalidInput(`Invalid profile name ${shown}`, {
-      hint: "use 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')",
-    });
-  }
-}
 
 /**
  * Creates `dir` and any missing parents (like `mkdir -p`) and makes sure it is fit to hold

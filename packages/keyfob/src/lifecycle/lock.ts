@@ -10,7 +10,8 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInput, LockTimeout } from '../errors.js';
-import { assertProfileName, ensurePrivateDir, errorCode, fsError } from '../fs/secure.js';
+import { ensurePrivateDir, errorCode, fsError } from '../fs/secure.js';
+import { assertProfileName } from '../profile-name.js';
 
 /** How long {@link withLock} waits for the lock before giving up, in milliseconds. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;

@@ -89,7 +89,7 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
           scopes: config.scopes,
           resource,
           allowedOrigins,
-          missingSecretHint: `set client_secret: \${VAR} for provider ${config.name} in config.yaml and export VAR`,
+          missingSecretHint: missingSecretHint(config.name, config.unresolved_secrets?.client_secret, context.cliName),
         },
         context.runtime,
       );
@@ -106,4 +106,9 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+function missingSecretHint(provider: string, variable: string | undefined, cliName: string): string {
+  if (variable) return `set ${variable} in the environment (config.yaml: providers.${provider}.client_secret refers to it)`;
+  return `write client_secret: \${VAR} for provider ${provider} in config.yaml and set VAR, or run \`${cliName} login ${provider} --with-secret\``;
 }

@@ -2,17 +2,8 @@
  * Which profile a command uses, and which provider `login` uses: DESIGN.md's Profiles section
  * as two pure functions, so every rule is tested without disk or network.
  */
-import { InvalidInput, ProviderNotFound } from '../errors.js';
-
-/** Profile names: `[A-Za-z0-9._-]{1,64}`, and never `.` or `..` (they are path segments). */
-export const PROFILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-
-export function assertProfileName(name: string, where: string): string {
-  if (!PROFILE_NAME.test(name) || name === '.' || name === '..') {
-    throw new InvalidInput(`${where}: a profile name is 1 to 64 of A-Z a-z 0-9 . _ - (and not . or ..)`);
-  }
-  return name;
-}
+import { ProviderNotFound } from '../errors.js';
+import { assertProfileName, isProfileName } from '../profile-name.js';
 
 export type ProfileSource = 'flag' | 'environment' | 'active' | 'default';
 
@@ -28,10 +19,15 @@ export function selectProfile(input: {
   envName: string;
   active: string | null;
 }): SelectedProfile {
-  if (input.explicit !== undefined)
-    return { name: assertProfileName(input.explicit, '--profile'), source: 'flag' };
-  if (input.envValue)
-    return { name: assertProfileName(input.envValue, input.envName), source: 'environment' };
+  const { explicit, envValue } = input;
+  if (explicit !== undefined) {
+    assertProfileName(explicit, '--profile');
+    return { name: explicit, source: 'flag' };
+  }
+  if (envValue) {
+    assertProfileName(envValue, input.envName);
+    return { name: envValue, source: 'environment' };
+  }
   if (input.active) return { name: input.active, source: 'active' };
   return { name: 'default', source: 'default' };
 }
@@ -74,7 +70,7 @@ export async function selectLoginProvider(input: ProviderChoiceInput): Promise<s
 }
 
 function unknownProvider(name: string, configured: readonly string[]): ProviderNotFound {
-  const shown = PROFILE_NAME.test(name) ? `"${name}"` : 'given';
+  const shown = isProfileName(name) ? `"${name}"` : 'given';
   const list = configured.length > 0 ? configured.join(', ') : 'none';
   return new ProviderNotFound(`the provider ${shown} is not configured`, {
     hint: `configured providers: ${list}`,

@@ -11,18 +11,17 @@ import { type Dirent, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { InvalidInput, StoreCorrupt, UnsupportedSchemaVersion } from '../errors.js';
 import {
-  assertProfileName,
   checkPrivateDir,
   ensurePrivateDir,
   errorCode,
   fsError,
   moveAside,
   PRIVATE_FILE_MODE,
-  PROFILE_NAME_PATTERN,
   readFileNoFollow,
   syncDir,
   writeFileAtomic,
 } from '../fs/secure.js';
+import { assertProfileName, PROFILE_NAME_PATTERN } from '../profile-name.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
 import type { CredentialStore } from './store.js';
 

@@ -3,7 +3,7 @@
  * library that the caller did not ask to persist, tests).
  */
 import { InvalidInput } from '../errors.js';
-import { assertProfileName } from '../fs/secure.js';
+import { assertProfileName } from '../profile-name.js';
 import type { Session } from '../session.js';
 import { sessionShapeProblem } from './file.js';
 import type { CredentialStore, StoreWriteOptions } from './store.js';
