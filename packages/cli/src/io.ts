@@ -129,3 +129,28 @@ export async function readStdin(io: IO, limit: number): Promise<string> {
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/**
+ * Asks the person to pick one of `choices` by number on stderr; only call it when a person is
+ * there. Re-asks on a wrong answer; end of input is a refusal.
+ */
+export async function askChoice(io: IO, question: string, choices: readonly string[]): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: io.stdin, output: io.stderr, terminal: Boolean(io.stdin.isTTY) });
+  const closed = new Promise<never>((_, reject) => {
+    rl.once('close', () => reject(new RangeError('no choice was made')));
+  });
+  closed.catch(() => {});
+  try {
+    io.stderr.write(`${question}\n${choices.map((c, i) => `  ${i + 1}) ${c}`).join('\n')}\n`);
+    for (;;) {
+      const answer = (await Promise.race([rl.question(`Choose 1-${choices.length}: `), closed])).trim();
+      const index = Number(answer) - 1;
+      const picked = Number.isInteger(index) ? choices[index] : undefined;
+      if (picked !== undefined) return picked;
+      if (choices.includes(answer)) return answer;
+    }
+  } finally {
+    rl.close();
+  }
+}

@@ -19,7 +19,9 @@ describe('the protected API', () => {
   let userinfoToken: string;
   before(async () => {
     idp = await startDevIdp();
-    const tokens = await browserLogin({ after }, idp, { scope: 'openid profile email offline_access api:read' });
+    const tokens = await browserLogin({ after }, idp, {
+      scope: 'openid profile email offline_access api:read',
+    });
     userinfoToken = String(tokens.access_token);
     const forApi = await refresh(idp, String(tokens.refresh_token), { resource: idp.api });
     apiToken = String(forApi.body.access_token);
@@ -35,7 +37,10 @@ describe('the protected API', () => {
   test('a userinfo (opaque) token: 401 invalid_token', async () => {
     const reply = await getWithToken(`${idp.api}/hello`, userinfoToken);
     assert.equal(reply.status, 401);
-    assert.match(reply.headers.get('www-authenticate') ?? '', /^Bearer realm="dev-idp", error="invalid_token"/);
+    assert.match(
+      reply.headers.get('www-authenticate') ?? '',
+      /^Bearer realm="dev-idp", error="invalid_token"/,
+    );
   });
 
   test('a token for the API: 200 with who called', async () => {
@@ -97,7 +102,9 @@ describe('the protected API', () => {
 
   test('/api/redirect redirects to any http(s) URL; /api/echo-auth never echoes the header', async () => {
     const target = 'http://127.0.0.1:9/elsewhere?x=1';
-    const redirect = await fetch(`${idp.api}/redirect?to=${encodeURIComponent(target)}`, { redirect: 'manual' });
+    const redirect = await fetch(`${idp.api}/redirect?to=${encodeURIComponent(target)}`, {
+      redirect: 'manual',
+    });
     assert.equal(redirect.status, 302);
     assert.equal(redirect.headers.get('location'), target);
     const temporary = await fetch(`${idp.api}/redirect?status=307&to=${encodeURIComponent(target)}`, {
@@ -121,7 +128,11 @@ describe('the protected API', () => {
 
   test('odd request targets do not crash the server', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: new URL(idp.issuer).port, path: '//evil.example/api/hello' });
+      const req = request({
+        host: '127.0.0.1',
+        port: new URL(idp.issuer).port,
+        path: '//evil.example/api/hello',
+      });
       req.on('response', (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
@@ -179,7 +190,10 @@ describe('client credentials (the machine client)', () => {
   });
 
   test('the public CLI client cannot use client credentials', async () => {
-    const reply = await tokenRequest(idp, { grant_type: 'client_credentials', client_id: idp.clients.cli.client_id });
+    const reply = await tokenRequest(idp, {
+      grant_type: 'client_credentials',
+      client_id: idp.clients.cli.client_id,
+    });
     assert.equal(reply.status, 400);
     // oidc-provider answers invalid_request (RFC 6749 would say unauthorized_client).
     assert.equal(reply.body.error, 'invalid_request');

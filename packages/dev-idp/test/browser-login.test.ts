@@ -59,7 +59,10 @@ describe('authorization code + PKCE through the login and consent pages', () => 
     // The same, by hand: the page itself.
     const start = await fetch(url, { redirect: 'manual' });
     const interaction = new URL(start.headers.get('location') ?? '', idp.issuer);
-    const cookies = start.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
+    const cookies = start.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0])
+      .join('; ');
     const post = await fetch(`${interaction.href}/login`, {
       method: 'POST',
       redirect: 'manual',
@@ -128,9 +131,15 @@ describe('authorization code + PKCE through the login and consent pages', () => 
   });
 
   test('openid-client (what keyfob uses) completes the flow and validates iss, nonce and the ID token', async (t) => {
-    const config = await client.discovery(new URL(idp.issuer), idp.clients.cli.client_id, undefined, client.None(), {
-      execute: [client.allowInsecureRequests],
-    });
+    const config = await client.discovery(
+      new URL(idp.issuer),
+      idp.clients.cli.client_id,
+      undefined,
+      client.None(),
+      {
+        execute: [client.allowInsecureRequests],
+      },
+    );
     const { redirectUri, query } = await loopback(t);
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type DevIdp, runDevIdpCli } from '../src/index.js';
 import { browserLogin, deviceLogin, refresh, tokenRequest } from './helpers.js';
 
@@ -34,7 +34,10 @@ async function runUntilReady(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const controller = new AbortController();
   const ready = firstLine(stdout);
   const exit = runDevIdpCli(argv, { stdout, stderr, env }, controller.signal);
-  const line = await Promise.race([ready, exit.then((code) => Promise.reject(new Error(`exited ${code}: ${err()}`)))]);
+  const line = await Promise.race([
+    ready,
+    exit.then((code) => Promise.reject(new Error(`exited ${code}: ${err()}`))),
+  ]);
   return { line, out, err, exit, stop: () => controller.abort() };
 }
 
@@ -59,7 +62,11 @@ test('lifetimes come from flags, else from KEYFOB_DEV_IDP_* variables; requests 
     KEYFOB_DEV_IDP_REFRESH_TOKEN_TTL: '55',
   });
   try {
-    const { issuer, api, clients } = JSON.parse(run.line) as { issuer: string; api: string; clients: DevIdp['clients'] };
+    const { issuer, api, clients } = JSON.parse(run.line) as {
+      issuer: string;
+      api: string;
+      clients: DevIdp['clients'];
+    };
     const idp = { issuer, api, clients } as DevIdp;
     const reply = await tokenRequest(
       idp,

@@ -1,10 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { approveDeviceLogin, type DevIdp, startDevIdp } from '../src/index.js';
-import { ALICE, BOB, DEVICE_GRANT, deviceAuthorization, jwtPayload, LOGIN_SCOPE, tokenRequest } from './helpers.js';
+import {
+  ALICE,
+  BOB,
+  DEVICE_GRANT,
+  deviceAuthorization,
+  jwtPayload,
+  LOGIN_SCOPE,
+  tokenRequest,
+} from './helpers.js';
 
 function poll(idp: DevIdp, deviceCode: string) {
-  return tokenRequest(idp, { grant_type: DEVICE_GRANT, client_id: idp.clients.cli.client_id, device_code: deviceCode });
+  return tokenRequest(idp, {
+    grant_type: DEVICE_GRANT,
+    client_id: idp.clients.cli.client_id,
+    device_code: deviceCode,
+  });
 }
 
 describe('device authorization grant', () => {

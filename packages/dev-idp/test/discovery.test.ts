@@ -50,7 +50,9 @@ describe('discovery and the ready line', () => {
   });
 
   test('the JWKS has one RS256 signing key', async () => {
-    const { keys } = (await (await fetch(`${idp.issuer}/jwks`)).json()) as { keys: Array<Record<string, unknown>> };
+    const { keys } = (await (await fetch(`${idp.issuer}/jwks`)).json()) as {
+      keys: Array<Record<string, unknown>>;
+    };
     assert.equal(keys.length, 1);
     assert.equal(keys[0]?.kty, 'RSA');
     assert.equal(keys[0]?.alg, 'RS256');

@@ -7,7 +7,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { TestContext } from 'node:test';
-import { approveDeviceLogin, completeBrowserLogin, type DevIdp, type DevIdpOptions, startDevIdp } from '../src/index.js';
+import {
+  approveDeviceLogin,
+  completeBrowserLogin,
+  type DevIdp,
+  type DevIdpOptions,
+  startDevIdp,
+} from '../src/index.js';
 
 export const ALICE = { email: 'alice@example.com', password: 'alice-password-1', sub: 'user-alice' };
 export const BOB = { email: 'bob@example.com', password: 'bob-password-2', sub: 'user-bob' };
@@ -15,7 +21,10 @@ export const LOGIN_SCOPE = 'openid profile email offline_access';
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** Starts a dev-idp that the test closes when it ends. */
-export async function startIdp(t: TestContext | { after(fn: () => Promise<void>): void }, options: DevIdpOptions = {}) {
+export async function startIdp(
+  t: TestContext | { after(fn: () => Promise<void>): void },
+  options: DevIdpOptions = {},
+) {
   const idp = await startDevIdp(options);
   t.after(() => idp.close());
   return idp;
@@ -43,12 +52,20 @@ export async function tokenRequest(
   if (basic) {
     headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString('base64')}`;
   }
-  const response = await fetch(`${idp.issuer}/token`, { method: 'POST', headers, body: new URLSearchParams(params) });
+  const response = await fetch(`${idp.issuer}/token`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams(params),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 /** A refresh_token grant of the CLI client. */
-export function refresh(idp: DevIdp, refreshToken: string, extra: Record<string, string> = {}): Promise<TokenReply> {
+export function refresh(
+  idp: DevIdp,
+  refreshToken: string,
+  extra: Record<string, string> = {},
+): Promise<TokenReply> {
   return tokenRequest(idp, {
     grant_type: 'refresh_token',
     client_id: idp.clients.cli.client_id,
@@ -110,7 +127,12 @@ export async function browserLogin(
 ): Promise<Record<string, unknown>> {
   const { redirectUri, query } = await loopback(t);
   const { verifier, challenge } = pkce();
-  const { url } = authorizationUrl(idp, redirectUri, challenge, options.scope ? { scope: options.scope } : {});
+  const { url } = authorizationUrl(
+    idp,
+    redirectUri,
+    challenge,
+    options.scope ? { scope: options.scope } : {},
+  );
   const user = options.user ?? ALICE;
   await completeBrowserLogin({ authorizationUrl: url, email: user.email, password: user.password });
   const code = (await query).get('code');

@@ -9,8 +9,12 @@ test('rotateKeys: new tokens carry the new kid, old ones still verify through th
   t.after(() => idp.close());
   const { client_id: id, client_secret: secret } = idp.clients.machine;
   const mint = async () =>
-    String((await tokenRequest(idp, { grant_type: 'client_credentials', resource: idp.api }, { id, secret })).body.access_token);
-  const jwks = async () => ((await (await fetch(`${idp.issuer}/jwks`)).json()) as { keys: Array<Record<string, unknown>> }).keys;
+    String(
+      (await tokenRequest(idp, { grant_type: 'client_credentials', resource: idp.api }, { id, secret })).body
+        .access_token,
+    );
+  const jwks = async () =>
+    ((await (await fetch(`${idp.issuer}/jwks`)).json()) as { keys: Array<Record<string, unknown>> }).keys;
 
   const before = await mint();
   const oldKid = jwtHeader(before).kid;
@@ -41,6 +45,10 @@ test('rotateKeys: new tokens carry the new kid, old ones still verify through th
     keys.map((key) => key.kid),
     [jwtHeader(latest).kid],
   );
-  assert.equal((await getWithToken(`${idp.api}/hello`, before)).status, 401, 'a dropped key no longer verifies');
+  assert.equal(
+    (await getWithToken(`${idp.api}/hello`, before)).status,
+    401,
+    'a dropped key no longer verifies',
+  );
   assert.equal((await getWithToken(`${idp.api}/hello`, latest)).status, 200);
 });

@@ -49,7 +49,11 @@ test('--data keeps keys, grants and refresh tokens across a restart', async (t) 
   assert.equal(after.status, 200, JSON.stringify(after.body));
   const me = await getWithToken(`${second.issuer}/me`, String(after.body.access_token));
   assert.equal(me.body.sub, ALICE.sub);
-  assert.equal((await refresh(second, String(tokens.refresh_token))).body.error, 'invalid_grant', 'spent stays spent');
+  assert.equal(
+    (await refresh(second, String(tokens.refresh_token))).body.error,
+    'invalid_grant',
+    'spent stays spent',
+  );
 });
 
 test('a corrupt or newer data file is refused and left as it was', async (t) => {

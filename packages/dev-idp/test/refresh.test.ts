@@ -41,7 +41,12 @@ describe('resources: one login serves userinfo and the API', () => {
     assert.equal(jwtHeader(String(forApi.body.access_token)).typ, 'at+jwt');
     const hello = await getWithToken(`${idp.api}/hello`, String(forApi.body.access_token));
     assert.equal(hello.status, 200);
-    assert.deepEqual(hello.body, { sub: ALICE.sub, client_id: 'keyfob-cli', scope: 'api:read', aud: idp.api });
+    assert.deepEqual(hello.body, {
+      sub: ALICE.sub,
+      client_id: 'keyfob-cli',
+      scope: 'api:read',
+      aud: idp.api,
+    });
     const refused = await userinfo(idp, String(forApi.body.access_token));
     assert.equal(refused.status, 401, 'userinfo refuses a token with an audience');
 
@@ -68,14 +73,19 @@ describe('resources: one login serves userinfo and the API', () => {
     const narrow = await refresh(idp, String(tokens.refresh_token), { resource: idp.api, scope: 'api:read' });
     assert.equal(narrow.status, 200, JSON.stringify(narrow.body));
     assert.equal(jwtPayload(String(narrow.body.access_token)).scope, 'api:read');
-    const wider = await refresh(idp, String(narrow.body.refresh_token), { resource: idp.api, scope: 'api:write' });
+    const wider = await refresh(idp, String(narrow.body.refresh_token), {
+      resource: idp.api,
+      scope: 'api:write',
+    });
     assert.equal(wider.status, 400);
     assert.equal(wider.body.error, 'invalid_scope');
   });
 
   test('an unknown resource is invalid_target', async (t) => {
     const tokens = await browserLogin(t, idp);
-    const reply = await refresh(idp, String(tokens.refresh_token), { resource: 'https://elsewhere.example/api' });
+    const reply = await refresh(idp, String(tokens.refresh_token), {
+      resource: 'https://elsewhere.example/api',
+    });
     assert.equal(reply.status, 400);
     assert.equal(reply.body.error, 'invalid_target');
   });
@@ -98,7 +108,9 @@ describe('resources: one login serves userinfo and the API', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ client_id: idp.clients.cli.client_id, ...extra }),
     });
-    const before = await (await fetch(`${idp.issuer}/token/introspection`, form({ token: refreshToken }))).json();
+    const before = await (
+      await fetch(`${idp.issuer}/token/introspection`, form({ token: refreshToken }))
+    ).json();
     assert.equal(before.active, true);
     assert.equal(before.sub, ALICE.sub);
     assert.equal(before.client_id, idp.clients.cli.client_id);
@@ -106,7 +118,9 @@ describe('resources: one login serves userinfo and the API', () => {
     const revoked = await fetch(`${idp.issuer}/token/revocation`, form({ token: refreshToken }));
     assert.equal(revoked.status, 200);
     assert.equal(idp.stats.revocations, revocations + 1);
-    const afterwards = await (await fetch(`${idp.issuer}/token/introspection`, form({ token: refreshToken }))).json();
+    const afterwards = await (
+      await fetch(`${idp.issuer}/token/introspection`, form({ token: refreshToken }))
+    ).json();
     assert.equal(afterwards.active, false);
     const reply = await refresh(idp, refreshToken);
     assert.equal(reply.body.error, 'invalid_grant');
@@ -155,7 +169,11 @@ describe('refresh token reuse grace window (on)', () => {
     const b = await refresh(idp, first);
     assert.equal(b.status, 200, JSON.stringify(b.body));
     assert.notEqual(b.body.refresh_token, a.body.refresh_token);
-    assert.equal((await refresh(idp, String(a.body.refresh_token))).status, 200, 'the first successor still works');
+    assert.equal(
+      (await refresh(idp, String(a.body.refresh_token))).status,
+      200,
+      'the first successor still works',
+    );
     assert.equal((await refresh(idp, String(b.body.refresh_token))).status, 200, 'and so does the second');
   });
 

@@ -4,6 +4,18 @@
  * Public exports only. Modules that load heavy dependencies (openid-client, undici) are not
  * imported from here at module load: the instance loads them on first use.
  */
+
+export type { AppNames } from './config/names.js';
+export { appNames, envVar } from './config/names.js';
+export type {
+  ClientCredentialsProviderConfig,
+  KeyfobConfig,
+  OAuth2ProviderConfig,
+  OidcProviderConfig,
+  ProfileConfig,
+  ProviderConfig,
+  ProviderType,
+} from './config/schema.js';
 export * from './errors.js';
 export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
 export type {

@@ -144,6 +144,11 @@ export interface Keyfob {
   readonly home: string;
   /** The validated configuration (read once per instance). */
   config(): Promise<KeyfobConfig>;
+  /**
+   * The instance's plain `fetch`: its own dispatcher (CA bundle, proxy, TLS setting), no
+   * credential attached. For discovery, JWKS and introspection calls made on the caller's behalf.
+   */
+  readonly http: typeof globalThis.fetch;
   login(options: LoginOptions): Promise<LoginResult>;
   getToken(options?: GetTokenOptions): Promise<TokenResult>;
   logout(options?: { profile?: string; all?: boolean }): Promise<LogoutResult[]>;
@@ -542,7 +547,8 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     return (await provider(session.provider)).userinfo(session, result.access_token);
   }
 
-  return { names, home, config, login, getToken, logout, status, whoami };
+  const http: typeof globalThis.fetch = (input, init) => providerRuntime().fetch(input, init);
+  return { names, home, config, http, login, getToken, logout, status, whoami };
 }
 
 function latest(session: Session) {

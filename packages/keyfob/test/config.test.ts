@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formatKeyPath, interpolate } from '../src/config/interpolate.js';
 import { configFromObject, loadConfig, MAX_CONFIG_BYTES } from '../src/config/load.js';
-import { parseConfig } from '../src/config/yaml.js';
 import { appNames, envVar, readEnvVar } from '../src/config/names.js';
 import { resolveConfigPath, resolveHome } from '../src/config/paths.js';
 import type { KeyfobConfig } from '../src/config/schema.js';
+import { parseConfig } from '../src/config/yaml.js';
 import { InsecureUrl, InvalidConfig, InvalidInput } from '../src/errors.js';
 
 /** The example of DESIGN.md, verbatim. */
@@ -1052,7 +1052,8 @@ describe('the parsed-config cache', () => {
     try {
       const file = join(dir, 'config.yaml');
       const cacheDir = join(dir, 'cache');
-      const yaml = 'providers:\n  r:\n    type: client_credentials\n    issuer: https://a.example\n    client_id: one\n    client_secret: ${R_SECRET}\n';
+      const yaml =
+        'providers:\n  r:\n    type: client_credentials\n    issuer: https://a.example\n    client_id: one\n    client_secret: ${R_SECRET}\n';
       await writeFile(file, yaml);
       const env = { R_SECRET: 'top-secret-value' };
       const first = await loadConfig({ path: file, explicit: true, env, cacheDir });
@@ -1061,11 +1062,17 @@ describe('the parsed-config cache', () => {
       assert.equal(((await stat(join(cacheDir, 'config.json'))).mode & 0o777).toString(8), '600');
       const second = await loadConfig({ path: file, explicit: true, env, cacheDir });
       assert.deepEqual({ ...second.providers }, { ...first.providers });
-      assert.equal(second.providers.r?.type === 'client_credentials' && second.providers.r.client_secret, 'top-secret-value');
+      assert.equal(
+        second.providers.r?.type === 'client_credentials' && second.providers.r.client_secret,
+        'top-secret-value',
+      );
 
       await writeFile(file, yaml.replace('client_id: one', 'client_id: two'));
       const changed = await loadConfig({ path: file, explicit: true, env, cacheDir });
-      assert.equal(changed.providers.r?.type === 'client_credentials' && changed.providers.r.client_id, 'two');
+      assert.equal(
+        changed.providers.r?.type === 'client_credentials' && changed.providers.r.client_id,
+        'two',
+      );
 
       await writeFile(file, 'providers: [\n');
       await assert.rejects(loadConfig({ path: file, explicit: true, env, cacheDir }), InvalidConfig);

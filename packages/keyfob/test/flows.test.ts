@@ -16,8 +16,16 @@ describe('choosing the login flow (DESIGN.md, login)', () => {
   };
   it('an explicit flag is obeyed, even on a remote session', () => {
     const remote = { ...base, env: { SSH_CONNECTION: 'x' } };
-    assert.deepEqual(chooseLoginFlow({ ...remote, browserFlag: true }), { flow: 'browser', openBrowser: true, reason: null });
-    assert.deepEqual(chooseLoginFlow({ ...remote, noBrowserFlag: true }), { flow: 'browser', openBrowser: false, reason: null });
+    assert.deepEqual(chooseLoginFlow({ ...remote, browserFlag: true }), {
+      flow: 'browser',
+      openBrowser: true,
+      reason: null,
+    });
+    assert.deepEqual(chooseLoginFlow({ ...remote, noBrowserFlag: true }), {
+      flow: 'browser',
+      openBrowser: false,
+      reason: null,
+    });
     assert.equal(chooseLoginFlow({ ...base, deviceFlag: true }).flow, 'device');
   });
   it('a set $BROWSER is obeyed on a remote session', () => {
@@ -51,7 +59,11 @@ describe('the loopback server', () => {
     const server = await startLoopbackServer({ timeoutMs: 10_000 });
     const redirect = new URL(server.redirectUri);
     assert.equal(redirect.hostname, '127.0.0.1');
-    assert.equal((await fetch(new URL('/favicon.ico', redirect))).status, 404, 'other paths are not the callback');
+    assert.equal(
+      (await fetch(new URL('/favicon.ico', redirect))).status,
+      404,
+      'other paths are not the callback',
+    );
     const pending = fetch(`${server.redirectUri}?code=c&state=s`);
     const callback = await server.callback;
     assert.equal(callback.url.searchParams.get('code'), 'c');
@@ -64,7 +76,10 @@ describe('the loopback server', () => {
 
   it('times out with a clear error and closes', async () => {
     const server = await startLoopbackServer({ timeoutMs: 200 });
-    await assert.rejects(server.callback, (e: unknown) => e instanceof LoginTimeout && /--device/.test(e.message));
+    await assert.rejects(
+      server.callback,
+      (e: unknown) => e instanceof LoginTimeout && /--device/.test(e.message),
+    );
     await assert.rejects(fetch(server.redirectUri));
   });
 

@@ -23,11 +23,13 @@ describe('which profile a command uses', () => {
     for (const bad of ['../x', 'a/b', '..', '.', '', 'x'.repeat(65), 'eyJtoken with space']) {
       assert.throws(
         () => selectProfile({ ...base, explicit: bad }),
-        (error: unknown) =>
-          error instanceof InvalidInput && (bad.length < 3 || !error.message.includes(bad)),
+        (error: unknown) => error instanceof InvalidInput && (bad.length < 3 || !error.message.includes(bad)),
       );
     }
-    assert.throws(() => selectProfile({ ...base, envValue: '../x' }), /KEYFOB_PROFILE: not a valid profile name/);
+    assert.throws(
+      () => selectProfile({ ...base, envValue: '../x' }),
+      /KEYFOB_PROFILE: not a valid profile name/,
+    );
   });
 });
 
@@ -41,14 +43,20 @@ describe('which provider login uses', () => {
   };
 
   it('the argument first, and it must be configured', async () => {
-    assert.equal(await selectLoginProvider({ ...base, argument: 'robots', profileProvider: 'corp' }), 'robots');
+    assert.equal(
+      await selectLoginProvider({ ...base, argument: 'robots', profileProvider: 'corp' }),
+      'robots',
+    );
     await assert.rejects(selectLoginProvider({ ...base, argument: 'nope' }), (e: unknown) => {
       return e instanceof ProviderNotFound && /nope/.test(e.message) && /corp, robots/.test(e.message);
     });
   });
 
   it("then the profile's own provider, then default_provider", async () => {
-    assert.equal(await selectLoginProvider({ ...base, profileProvider: 'robots', defaultProvider: 'corp' }), 'robots');
+    assert.equal(
+      await selectLoginProvider({ ...base, profileProvider: 'robots', defaultProvider: 'corp' }),
+      'robots',
+    );
     assert.equal(await selectLoginProvider({ ...base, defaultProvider: 'corp' }), 'corp');
   });
 
@@ -57,7 +65,10 @@ describe('which provider login uses', () => {
   });
 
   it('then a choice, only when a person is there to make it', async () => {
-    assert.equal(await selectLoginProvider({ ...base, choose: async (names) => names[1] as string }), 'robots');
+    assert.equal(
+      await selectLoginProvider({ ...base, choose: async (names) => names[1] as string }),
+      'robots',
+    );
     await assert.rejects(selectLoginProvider(base), (e: unknown) => {
       return (
         e instanceof ProviderNotFound &&

@@ -5,7 +5,7 @@
 import { InvalidInput, openInBrowser } from 'keyfob';
 import { type Command, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
-import { personIsThere } from '../io.js';
+import { askChoice, personIsThere } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
 export const login: Command = {
@@ -50,6 +50,7 @@ export const login: Command = {
       scopes: optionalString(values.scopes),
       interaction: cliInteraction(io, (url) => openInBrowser(url, io.env)),
       personPresent: personIsThere(io, app.envPrefix, values['no-input'] === true),
+      chooseProvider: (names) => askChoice(io, 'Which provider do you want to log in with?', names),
     });
     for (const notice of result.notices) io.stderr.write(`${notice}\n`);
     const who = result.subject ? ` as ${result.subject}` : '';

@@ -32,7 +32,11 @@ export async function readCachedConfig(cacheDir: string, key: ConfigFingerprint)
   try {
     const text = await readFileNoFollow(cacheFile(cacheDir));
     if (text === null) return undefined;
-    const entry = JSON.parse(text) as { schema_version?: unknown; key?: Partial<ConfigFingerprint>; raw?: unknown };
+    const entry = JSON.parse(text) as {
+      schema_version?: unknown;
+      key?: Partial<ConfigFingerprint>;
+      raw?: unknown;
+    };
     if (entry.schema_version !== CACHE_SCHEMA_VERSION || !sameKey(entry.key, key)) return undefined;
     return entry.raw;
   } catch {
@@ -41,10 +45,17 @@ export async function readCachedConfig(cacheDir: string, key: ConfigFingerprint)
 }
 
 /** Remembers the parse of a config that validated. Best effort: a failure costs only speed. */
-export async function writeCachedConfig(cacheDir: string, key: ConfigFingerprint, raw: unknown): Promise<void> {
+export async function writeCachedConfig(
+  cacheDir: string,
+  key: ConfigFingerprint,
+  raw: unknown,
+): Promise<void> {
   try {
     await ensurePrivateDir(cacheDir);
-    await writeFileAtomic(cacheFile(cacheDir), JSON.stringify({ schema_version: CACHE_SCHEMA_VERSION, key, raw }));
+    await writeFileAtomic(
+      cacheFile(cacheDir),
+      JSON.stringify({ schema_version: CACHE_SCHEMA_VERSION, key, raw }),
+    );
   } catch {
     // The cache is an optimisation; the config itself was read fine.
   }

@@ -73,7 +73,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<KeyfobConf
 }
 
 /** Interpolates `${VAR}` references in parsed config data and validates the result. */
-export function finishConfig(raw: unknown, options: { file: string; env: Env; command: string }): KeyfobConfig {
+export function finishConfig(
+  raw: unknown,
+  options: { file: string; env: Env; command: string },
+): KeyfobConfig {
   const { value, refs, unresolved } = interpolate(raw, {
     file: options.file,
     env: options.env,
@@ -198,4 +201,3 @@ function errorCode(error: unknown): string | undefined {
   }
   return undefined;
 }
-

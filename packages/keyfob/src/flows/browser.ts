@@ -5,8 +5,6 @@
  * do); otherwise the platform's opener. Openers often succeed without a browser appearing, so
  * the caller always prints the URL as well.
  */
-import { spawn } from 'node:child_process';
-
 /** Which login flow to use when the user did not choose one. */
 export interface FlowChoiceInput {
   browserFlag: boolean;
@@ -72,12 +70,14 @@ export function browserCommand(
  * Starts the browser on `url` and resolves `true` once the opener started. The opener is
  * detached: a browser left running does not keep keyfob alive.
  */
-export function openInBrowser(
+export async function openInBrowser(
   url: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
   platform: NodeJS.Platform = process.platform,
 ): Promise<boolean> {
   const { command, args } = browserCommand(env, platform);
+  // Loaded here: the token-reading commands never open a browser.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     try {
       const child = spawn(command, [...args, url], { stdio: 'ignore', detached: true, env: { ...env } });

@@ -89,7 +89,11 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
           scopes: config.scopes,
           resource,
           allowedOrigins,
-          missingSecretHint: missingSecretHint(config.name, config.unresolved_secrets?.client_secret, context.cliName),
+          missingSecretHint: missingSecretHint(
+            config.name,
+            config.unresolved_secrets?.client_secret,
+            context.cliName,
+          ),
         },
         context.runtime,
       );
@@ -109,6 +113,7 @@ function optional<K extends string>(key: K, value: string | undefined): Partial<
 }
 
 function missingSecretHint(provider: string, variable: string | undefined, cliName: string): string {
-  if (variable) return `set ${variable} in the environment (config.yaml: providers.${provider}.client_secret refers to it)`;
+  if (variable)
+    return `set ${variable} in the environment (config.yaml: providers.${provider}.client_secret refers to it)`;
   return `write client_secret: \${VAR} for provider ${provider} in config.yaml and set VAR, or run \`${cliName} login ${provider} --with-secret\``;
 }

@@ -1,0 +1,78 @@
+/**
+ * keyfob at a real terminal (a pseudo-terminal made by util-linux `script`): the spinner and
+ * the provider choice appear only when a person is there.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { KEYFOB_BIN, makeHome, runCli, startCli } from './support/cli.js';
+
+const SCRIPT = '/usr/bin/script';
+
+/** Runs keyfob inside a pseudo-terminal; `answer` is typed once `prompt` shows. */
+function inTerminal(
+  args: string[],
+  env: Record<string, string>,
+  interaction: { until: RegExp; answer?: string },
+) {
+  if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} (util-linux) is needed to give keyfob a terminal`);
+  const command = [process.execPath, KEYFOB_BIN, ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm' } });
+  let output = '';
+  return new Promise<{ output: string; code: number | null }>((resolve) => {
+    let answered = false;
+    child.stdout.on('data', (d) => {
+      output += d;
+      if (!answered && interaction.until.test(output)) {
+        answered = true;
+        if (interaction.answer !== undefined) child.stdin.write(interaction.answer);
+        else child.kill('SIGTERM');
+      }
+    });
+    child.on('close', (code) => resolve({ output, code }));
+    setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
+  });
+}
+
+let idp: DevIdp;
+before(async () => {
+  idp = await startDevIdp();
+});
+after(async () => {
+  await idp?.close();
+});
+
+describe('at a terminal', () => {
+  it('shows a spinner while waiting for the device approval; none when piped', async () => {
+    const home = makeHome(idp);
+    const tty = await inTerminal(['login', '--device'], home.env, { until: /Waiting for the device login/ });
+    assert.match(tty.output, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for the device login/);
+
+    const piped = startCli(['login', '--device'], { env: home.env });
+    const stderr = await piped.waitForStderr(/code: \S+/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    piped.child.kill('SIGTERM');
+    await piped.done;
+    assert.doesNotMatch(stderr, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
+  });
+
+  it('asks which provider when several are configured and none is the default', async () => {
+    const home = makeHome(idp);
+    const noDefault = { ...home.env, KEYFOB_CONFIG: `${home.home}/config.yaml` };
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    writeFileSync(
+      `${home.home}/config.yaml`,
+      readFileSync(`${home.home}/config.yaml`, 'utf8').replace('default_provider: dev\n', ''),
+    );
+    const result = await inTerminal(['login'], noDefault, { until: /Choose 1-2: /, answer: '2\r' });
+    assert.match(result.output, /1\) dev\s+2\) robot/);
+    assert.match(result.output, /Logged in to robot/);
+    assert.equal(result.code, 0, result.output);
+
+    const piped = await runCli(['login', '--profile', 'fresh'], { env: noDefault });
+    assert.equal(piped.code, 1, 'no person: no question, exit 1 naming the providers');
+    assert.match(piped.stderr, /more than one provider is configured: dev, robot/);
+  });
+});
