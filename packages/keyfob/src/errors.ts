@@ -14,6 +14,7 @@ export type KeyfobErrorCode =
   | 'AUTHENTICATION_REQUIRED'
   | 'INSUFFICIENT_SCOPE'
   | 'PERMISSION_DENIED'
+  | 'ORIGIN_NOT_ALLOWED'
   | 'CONFLICTING_CREDENTIALS'
   | 'PROFILE_NOT_FOUND'
   | 'PROVIDER_NOT_FOUND'
@@ -81,6 +82,13 @@ export class InsufficientScope extends KeyfobError {
 export class PermissionDenied extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('PERMISSION_DENIED', message, options);
+  }
+}
+
+/** `kf.fetch` was asked to send a credential to an origin its provider does not own. */
+export class OriginNotAllowed extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('ORIGIN_NOT_ALLOWED', message, options);
   }
 }
 

@@ -18,6 +18,7 @@ export type {
 } from './config/schema.js';
 export * from './errors.js';
 export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
+export type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 export type {
   GetTokenOptions,
   Keyfob,

@@ -19,6 +19,7 @@ import {
   StoreUnavailable,
 } from './errors.js';
 import { chooseLoginFlow } from './flows/browser.js';
+import type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 import { createFetch, httpSettings } from './http/dispatcher.js';
 import { type HeldLock, profileLockPath, withLock } from './lifecycle/lock.js';
 import { getFreshToken } from './lifecycle/refresh.js';
@@ -155,6 +156,13 @@ export interface Keyfob {
   status(): Promise<StatusReport>;
   /** Who the token says the caller is: userinfo, or the ID token's claims. */
   whoami(options?: { profile?: string }): Promise<Record<string, unknown>>;
+  /**
+   * An authenticated request: the credential is attached only for the provider's allowed
+   * origins (plus `allowOrigins`), refreshed once on a 401, never carried across origins on a
+   * redirect.
+   * @throws AuthenticationRequired on a final 401; PermissionDenied on a 403.
+   */
+  fetch(input: string | URL, init?: KeyfobRequestInit): Promise<Response>;
 }
 
 const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
@@ -547,8 +555,36 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     return (await provider(session.provider)).userinfo(session, result.access_token);
   }
 
+  async function authenticatedFetch(input: string | URL, init: KeyfobRequestInit = {}): Promise<Response> {
+    const { cfg, selected, binding } = await openProfile(init.profile);
+    if (!binding.provider) {
+      throw new AuthenticationRequired(`not logged in (profile ${selected.name})`, {
+        hint: `run \`${loginCommand(selected)}\``,
+      });
+    }
+    const providerConfig = providerConfigOf(cfg, binding.provider);
+    const http = await import('./http/authenticated-fetch.js');
+    const base = { ...(init.profile !== undefined ? { profile: init.profile } : {}) };
+    return http.authenticatedFetch(
+      {
+        token: (force) =>
+          getToken({
+            ...base,
+            ...(init.resource !== undefined ? { resource: init.resource } : {}),
+            forceRefresh: force,
+          }),
+        allowedOrigins: providerConfig.allowed_origins,
+        fetch: providerRuntime().fetch,
+        loginCommand: loginCommand(selected),
+        renewable: providerConfig.type !== 'static',
+      },
+      input,
+      init,
+    );
+  }
+
   const http: typeof globalThis.fetch = (input, init) => providerRuntime().fetch(input, init);
-  return { names, home, config, http, login, getToken, logout, status, whoami };
+  return { names, home, config, http, login, getToken, logout, status, whoami, fetch: authenticatedFetch };
 }
 
 function latest(session: Session) {

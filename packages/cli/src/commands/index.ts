@@ -5,6 +5,10 @@
 import type { CommandTable } from '../run.js';
 
 export const authCommands: CommandTable = {
+  fetch: {
+    summary: 'make an authenticated HTTP request',
+    load: async () => (await import('./fetch.js')).fetch,
+  },
   login: {
     summary: 'log in with a provider and store the session',
     load: async () => (await import('./login.js')).login,

@@ -1,0 +1,209 @@
+/**
+ * `kf.fetch`: the credential goes on the request only for the provider's allowed origins, a
+ * 401 buys one forced refresh and one retry, and `Authorization` never follows a redirect to
+ * another origin. The request itself and the `WWW-Authenticate` parsing are openid-client's
+ * (`fetchProtectedResource`), which also leaves room for DPoP proofs.
+ *
+ * Loaded lazily: it imports openid-client.
+ */
+import * as client from 'openid-client';
+import { AuthenticationRequired, InvalidInput, OriginNotAllowed, PermissionDenied } from '../errors.js';
+import { checkSecureUrl } from '../url.js';
+
+/** What `kf.fetch` accepts beyond `RequestInit`. */
+export interface KeyfobRequestInit extends RequestInit {
+  /** Profile whose credential to use; the selected one by default. */
+  profile?: string;
+  /** Origins outside the provider's own that the caller allows the credential to reach. */
+  allowOrigins?: readonly string[];
+  /** RFC 8707 resource of the token; the provider's default otherwise. */
+  resource?: string | null;
+}
+
+export interface AuthenticatedFetchDeps {
+  /** A token for this request; `force` renews it first (after a 401). */
+  token(force: boolean): Promise<{ access_token: string }>;
+  /** Origins the provider's tokens may be sent to. */
+  allowedOrigins: readonly string[];
+  /** The instance's fetch (its dispatcher). */
+  fetch: typeof globalThis.fetch;
+  /** The command that logs in again, for a final 401. */
+  loginCommand: string;
+  /** Whether a 401 may be answered with a refresh (not for static tokens). */
+  renewable: boolean;
+}
+
+type RequestBody = NonNullable<RequestInit['body']> | null;
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/**
+ * Sends an authenticated request.
+ * @throws OriginNotAllowed for an origin the provider does not own and the caller did not name.
+ * @throws AuthenticationRequired on a final 401; PermissionDenied on a 403.
+ */
+export async function authenticatedFetch(
+  deps: AuthenticatedFetchDeps,
+  input: string | URL,
+  init: KeyfobRequestInit = {},
+): Promise<Response> {
+  const target = requestUrl(input);
+  const allowed = new Set([...deps.allowedOrigins, ...(init.allowOrigins ?? []).map(normalizeOrigin)]);
+  if (!allowed.has(target.origin)) {
+    throw new OriginNotAllowed(`${target.origin} is not one of the origins this credential may be sent to`, {
+      hint: `allowed: ${[...deps.allowedOrigins].join(', ') || 'none'}; pass --allow-origin ${target.origin} (allowOrigins in code) if you trust it`,
+    });
+  }
+  const replayable = isReplayable(init.body);
+  const config = resourceConfiguration(deps.fetch);
+
+  let response = await send(config, target, init, (await deps.token(false)).access_token);
+  if (response.status === 401 && deps.renewable && replayable) {
+    await response.body?.cancel();
+    response = await send(config, target, init, (await deps.token(true)).access_token);
+  }
+  if (response.status === 401) {
+    await response.body?.cancel();
+    throw new AuthenticationRequired(`${target.origin} refused the credential (HTTP 401)`, {
+      hint: `run \`${deps.loginCommand}\``,
+    });
+  }
+  if (response.status === 403) {
+    const challenge = bearerChallenge(response);
+    await response.body?.cancel();
+    const scope = challenge?.scope ? ` (needs scope: ${challenge.scope})` : '';
+    const what = challenge?.error === 'insufficient_scope' ? 'insufficient_scope' : 'HTTP 403';
+    throw new PermissionDenied(`${target.origin} denied the request: ${what}${scope}`, {
+      hint: challenge?.scope
+        ? `log in again with the scope: \`${deps.loginCommand} --scopes ${challenge.scope.split(' ').join(',')}\``
+        : 'ask for access to this resource',
+    });
+  }
+  return response;
+}
+
+/**
+ * One request, following redirects by hand: same-origin hops keep the credential, the first
+ * cross-origin hop drops it for good.
+ */
+async function send(
+  config: client.Configuration,
+  target: URL,
+  init: KeyfobRequestInit,
+  accessToken: string,
+): Promise<Response> {
+  let url = target;
+  let method = (init.method ?? 'GET').toUpperCase();
+  let body = init.body ?? null;
+  let authorized = true;
+  for (let hop = 0; ; hop++) {
+    const headers = new Headers(init.headers);
+    headers.delete('authorization');
+    const response = authorized
+      ? await protectedRequest(config, accessToken, url, method, body, headers)
+      : await unauthenticatedRequest(config, url, method, body, headers);
+    const location = response.headers.get('location');
+    if (!REDIRECTS.has(response.status) || location === null || init.redirect === 'manual') return response;
+    if (hop >= MAX_REDIRECTS) {
+      throw new InvalidInput(`more than ${MAX_REDIRECTS} redirects from ${target.origin}`);
+    }
+    await response.body?.cancel();
+    const next = new URL(location, url);
+    if (next.origin !== target.origin) authorized = false;
+    if (
+      response.status === 303 ||
+      ((response.status === 301 || response.status === 302) && method === 'POST')
+    ) {
+      method = 'GET';
+      body = null;
+    }
+    url = next;
+  }
+}
+
+async function protectedRequest(
+  config: client.Configuration,
+  accessToken: string,
+  url: URL,
+  method: string,
+  body: RequestBody,
+  headers: Headers,
+): Promise<Response> {
+  try {
+    return await client.fetchProtectedResource(
+      config,
+      accessToken,
+      url,
+      method,
+      body as client.FetchBody,
+      headers,
+    );
+  } catch (error) {
+    // A challenge is an answer, not a failure: the caller reads its status and parameters.
+    if (error instanceof client.WWWAuthenticateChallengeError)
+      return withChallenges(error.response, error.cause);
+    throw error;
+  }
+}
+
+async function unauthenticatedRequest(
+  config: client.Configuration,
+  url: URL,
+  method: string,
+  body: RequestBody,
+  headers: Headers,
+): Promise<Response> {
+  const fetch = config[client.customFetch] as unknown as typeof globalThis.fetch;
+  return fetch(url.href, { method, headers, body, redirect: 'manual' });
+}
+
+const challengesOf = new WeakMap<Response, client.WWWAuthenticateChallenge[]>();
+
+function withChallenges(response: Response, challenges: client.WWWAuthenticateChallenge[]): Response {
+  challengesOf.set(response, challenges);
+  return response;
+}
+
+function bearerChallenge(response: Response): { error?: string; scope?: string } | undefined {
+  const challenge = challengesOf.get(response)?.find((c) => c.scheme === 'bearer' || c.scheme === 'dpop');
+  if (!challenge) return undefined;
+  const { error, scope } = challenge.parameters;
+  return { ...(error ? { error } : {}), ...(scope ? { scope } : {}) };
+}
+
+/**
+ * An openid-client configuration used only to send resource requests: no discovery is needed
+ * for that, and it carries the instance's fetch and the loopback-only `http` allowance.
+ */
+function resourceConfiguration(fetch: typeof globalThis.fetch): client.Configuration {
+  const config = new client.Configuration({ issuer: 'urn:keyfob:resource-requests' }, 'keyfob');
+  config[client.customFetch] = fetch as client.CustomFetch;
+  // Plain http reaches this point only for loopback targets (requestUrl refuses the rest).
+  client.allowInsecureRequests(config);
+  return config;
+}
+
+function requestUrl(input: string | URL): URL {
+  const check = checkSecureUrl(typeof input === 'string' ? input : input.href);
+  if (!check.ok) {
+    throw new InvalidInput(`the request URL ${check.message}`);
+  }
+  return check.url;
+}
+
+function normalizeOrigin(origin: string): string {
+  try {
+    return new URL(origin).origin;
+  } catch {
+    throw new InvalidInput('an allowed origin must be a URL such as https://api.example.com');
+  }
+}
+
+/** A body that can be sent twice: no stream. */
+function isReplayable(body: RequestBody | undefined): boolean {
+  return (
+    !(body instanceof ReadableStream) &&
+    !(typeof body === 'object' && body !== null && Symbol.asyncIterator in body)
+  );
+}
