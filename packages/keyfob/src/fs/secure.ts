@@ -6,7 +6,6 @@
  * temp file in the same directory, fsynced and renamed, so a reader sees the old or the new
  * file whole; and damaged data is renamed aside, never overwritten.
  */
-import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -96,10 +95,7 @@ export async function writeFileAtomic(
   await refuseNonRegular(target);
   options.signal?.throwIfAborted();
   const dir = path.dirname(target);
-  const temp = path.join(
-    dir,
-    `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
-  );
+  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomHex(6)}.tmp`);
   let handle: FileHandle | undefined;
   try {
     handle = await fsp.open(
@@ -334,4 +330,9 @@ export function fsError(error: unknown, action: string, target: string): Error {
     cause: error,
     ...(hint ? { hint } : {}),
   });
+}
+
+/** Random hex for temporary names; the global WebCrypto loads only when a file is written. */
+function randomHex(bytes: number): string {
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
 }
