@@ -14,6 +14,12 @@ import type { RecordStore } from './store.js';
  * "expired" (a precise error) rather than "not found". */
 const RETENTION_SLACK_SECONDS = 60;
 
+/**
+ * When the token was first spent, in milliseconds. oidc-provider's own `consumed` mark is in
+ * whole seconds, too coarse for a window of a few seconds; oidc-provider ignores the extra field.
+ */
+const SPENT_AT_MS = 'devIdpSpentAtMs';
+
 /** The adapter instance oidc-provider creates per model ("AccessToken", "Session", …). */
 export interface ProviderAdapter {
   upsert(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void>;
@@ -79,7 +85,10 @@ class StoreAdapter implements ProviderAdapter {
   async consume(id: string): Promise<void> {
     // The first spend starts the grace window; a reuse inside it must not move the start.
     this.#store.update(this.#model, id, (payload) => {
-      if (typeof payload.consumed !== 'number') payload.consumed = nowSeconds();
+      if (typeof payload.consumed === 'number') return;
+      const now = Date.now();
+      payload.consumed = Math.floor(now / 1000);
+      payload[SPENT_AT_MS] = now;
     });
   }
 
@@ -92,15 +101,13 @@ class StoreAdapter implements ProviderAdapter {
   }
 
   #withinGrace(payload: Record<string, unknown>): boolean {
-    const { consumed } = payload;
-    if (typeof consumed !== 'number' || this.#grace.seconds <= 0) return false;
-    if (nowSeconds() - consumed > this.#grace.seconds) return false;
+    const spentAt = payload[SPENT_AT_MS];
+    if (typeof payload.consumed !== 'number' || typeof spentAt !== 'number' || this.#grace.seconds <= 0) {
+      return false;
+    }
+    if (Date.now() - spentAt > this.#grace.seconds * 1000) return false;
     return this.#grace.isRefreshGrant();
   }
-}
-
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }
 
 /** The models whose records hang off a grant (oidc-provider's `grantId`). */

@@ -7,8 +7,8 @@ import { CLI_CLIENT_ID, MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET } from './clien
 import type { DevIdpOptions } from './contract.js';
 import { DEFAULT_LIFETIMES, startDevIdp } from './server.js';
 
-/** The port `keyfob dev-idp` uses without `--port`: fixed, so a config file can name the issuer. */
-export const DEFAULT_CLI_PORT = 9400;
+/** The port `keyfob dev-idp` uses without `--port`: 0, a free one (the ready line names it). */
+export const DEFAULT_CLI_PORT = 0;
 
 /** Streams and environment the runner uses; `env` defaults to `process.env`. */
 export interface DevIdpCliIo {
@@ -52,7 +52,7 @@ Prints one JSON line when ready (issuer, api, client ids), then logs requests to
 Stops on Ctrl-C or SIGTERM.
 
 Options:
-  --port N               TCP port (default ${DEFAULT_CLI_PORT}; 0 picks a free one)    env KEYFOB_DEV_IDP_PORT
+  --port N               TCP port (default 0: a free one)                     env KEYFOB_DEV_IDP_PORT
   --data FILE            keep keys, sessions and tokens in FILE across restarts  env KEYFOB_DEV_IDP_DATA
   --access-token-ttl S   access token lifetime (default ${DEFAULT_LIFETIMES.accessToken})            env KEYFOB_DEV_IDP_ACCESS_TOKEN_TTL
   --id-token-ttl S       ID token lifetime (default ${DEFAULT_LIFETIMES.idToken})               env KEYFOB_DEV_IDP_ID_TOKEN_TTL

@@ -8,7 +8,6 @@ import {
   hasId,
   parseForms,
   RobotBrowser,
-  type RobotBrowser as RobotBrowserType,
   type RobotForm,
   type RobotPage,
   textOfId,
@@ -60,12 +59,12 @@ function failIfError(page: RobotPage): void {
 }
 
 /** Fills and submits the login page; a wrong password comes back as a page with `#error`. */
-async function logIn(browser: RobotBrowserType, page: RobotPage, email: string, password: string) {
+async function logIn(browser: RobotBrowser, page: RobotPage, email: string, password: string) {
   const { form, control } = formWith(page, 'login');
   return browser.submit(form, { email, password }, control);
 }
 
-async function decide(browser: RobotBrowserType, page: RobotPage, choice: ConsentChoice) {
+async function decide(browser: RobotBrowser, page: RobotPage, choice: ConsentChoice) {
   const { form, control } = formWith(page, choice);
   return browser.submit(form, {}, control);
 }

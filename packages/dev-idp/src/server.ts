@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Provider } from 'oidc-provider';
 import { USERS } from './accounts.js';
 import { createAdapterFactory, revokeGrantsOfAccount } from './adapter.js';
-import { handleApi, isApiPath } from './api.js';
+import { type ApiContext, handleApi, isApiPath } from './api.js';
 import { CLI_CLIENT_ID, MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET } from './clients.js';
 import type { DevIdp, DevIdpOptions } from './contract.js';
 import { handleInteraction, isInteractionPath } from './interactions/router.js';
@@ -24,6 +24,13 @@ import { createStats } from './stats.js';
 import { RecordStore } from './store.js';
 
 const HOST = '127.0.0.1';
+
+/** What serves requests; replaced as a whole when the keys rotate. */
+interface ServingState {
+  provider: Provider;
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  apiContext: ApiContext;
+}
 
 /** Defaults, in seconds. */
 export const DEFAULT_LIFETIMES: Readonly<Lifetimes> = Object.freeze({
@@ -106,46 +113,17 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const log = options.log ?? (() => {});
   const oidc = await loadOidcProvider();
   const saved = options.dataFile ? await loadState(options.dataFile) : undefined;
-
-  let signingKeys: SigningJwk[] = saved?.signingKeys.length
-    ? saved.signingKeys
-    : [await generateSigningKey()];
-  const cookieKeys = saved?.cookieKeys.length ? saved.cookieKeys : [generateCookieKey()];
-
-  let persister: Persister | undefined;
-  const store = new RecordStore(Object.entries(saved?.records ?? {}), () => persister?.schedule());
-  if (options.dataFile) {
-    const file = options.dataFile;
-    persister = createPersister(
-      file,
-      () => ({ signingKeys, cookieKeys, records: store.snapshot() }),
-      (error) => log(`could not write the data file ${file}: ${error.message}`),
-    );
-    // Keys exist before the first token does: a crash must not orphan tokens signed with
-    // keys that were never written.
-    if (!saved) await persister.flush();
-  }
-
   const stats = createStats();
-  const adapter = createAdapterFactory(store, {
-    seconds: grace,
-    isRefreshGrant: () => isRefreshGrantRequest(oidc),
-    onGraceUse: () => log('a spent refresh token was accepted within the reuse grace window'),
-  });
 
-  let current:
-    | { provider: Provider; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> }
-    | undefined;
-  let publicKeys = { keys: signingKeys.map(publicJwk) };
-
+  // Set once the provider exists; until then every request gets 503.
+  let current: ServingState | undefined;
   const server = createServer((req, res) => {
     void route(req, res);
   });
-
+  // Listen before making keys: a busy port fails fast, and the issuer needs the port.
   const boundPort = await listen(server, port);
   const issuer = `http://${HOST}:${boundPort}`;
   const api = `${issuer}/api`;
-  const apiContext = { issuer, api, jwks: () => publicKeys };
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
@@ -156,13 +134,13 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       log(`${req.method} ${url?.pathname ?? '?'} ${res.statusCode} ${Date.now() - started}ms`);
     });
     try {
-      if (!url) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
-      } else if (!current) {
+      if (!current) {
         res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('starting\n');
+      } else if (!url) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
       } else if (isApiPath(url.pathname)) {
         stats.apiRequest();
-        await handleApi(apiContext, req, res, url);
+        await handleApi(current.apiContext, req, res, url);
       } else if (isInteractionPath(url.pathname)) {
         await handleInteraction(current.provider, req, res, url.pathname, log);
       } else {
@@ -174,6 +152,16 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       res.end();
     }
   }
+
+  let signingKeys: SigningJwk[] = [];
+  let cookieKeys: string[] = [];
+  let persister: Persister | undefined;
+  const store = new RecordStore(Object.entries(saved?.records ?? {}), () => persister?.schedule());
+  const adapter = createAdapterFactory(store, {
+    seconds: grace,
+    isRefreshGrant: () => isRefreshGrantRequest(oidc),
+    onGraceUse: () => log('a spent refresh token was accepted within the reuse grace window'),
+  });
 
   function build(): void {
     const settings: ProviderSettings = {
@@ -187,11 +175,24 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       log,
     };
     const provider = buildProvider(oidc, settings);
-    current = { provider, handle: provider.callback() };
-    publicKeys = { keys: signingKeys.map(publicJwk) };
+    const publicKeys = { keys: signingKeys.map(publicJwk) };
+    current = { provider, handle: provider.callback(), apiContext: { issuer, api, jwks: () => publicKeys } };
   }
 
   try {
+    signingKeys = saved?.signingKeys.length ? saved.signingKeys : [await generateSigningKey()];
+    cookieKeys = saved?.cookieKeys.length ? saved.cookieKeys : [generateCookieKey()];
+    if (options.dataFile) {
+      const file = options.dataFile;
+      persister = createPersister(
+        file,
+        () => ({ signingKeys, cookieKeys, records: store.snapshot() }),
+        (error) => log(`could not write the data file ${file}: ${error.message}`),
+      );
+      // Keys exist on disk before the first token does: a crash must not orphan tokens signed
+      // with keys that were never written.
+      if (!saved) await persister.flush();
+    }
     build();
   } catch (error) {
     server.close();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { type DevIdp, startDevIdp } from '../src/index.js';
-import { browserLogin, getWithToken, jwtPayload, refresh, tokenRequest } from './helpers.js';
+import { browserLogin, getWithToken, jwtHeader, jwtPayload, refresh, tokenRequest } from './helpers.js';
 
 function machineToken(idp: DevIdp, extra: Record<string, string> = {}) {
   const { client_id: id, client_secret: secret } = idp.clients.machine;
@@ -63,7 +63,7 @@ describe('the protected API', () => {
     const claims = jwtPayload(apiToken);
     const tampered = `${header}.${b64({ ...claims, scope: 'api:admin' })}.${signature}`;
     const algNone = `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64({ ...claims, scope: 'api:admin' })}.`;
-    const hs256 = `${b64({ alg: 'HS256', typ: 'at+jwt', kid: jwtPayload(apiToken).kid })}.${payload}.${signature}`;
+    const hs256 = `${b64({ alg: 'HS256', typ: 'at+jwt', kid: jwtHeader(apiToken).kid })}.${payload}.${signature}`;
     const cases: Array<[string, string]> = [
       ['tampered payload', `Bearer ${tampered}`],
       ['alg none', `Bearer ${algNone}`],
@@ -87,7 +87,8 @@ describe('the protected API', () => {
     const shortLived = await startDevIdp({ accessTokenTtl: 1 });
     t.after(() => shortLived.close());
     const reply = await machineToken(shortLived, { resource: shortLived.api });
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    // exp = iat + 1 in whole seconds, and iat is rounded down: 1.1 s always passes exp.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const hello = await getWithToken(`${shortLived.api}/hello`, String(reply.body.access_token));
     assert.equal(hello.status, 401);
     assert.match(hello.headers.get('www-authenticate') ?? '', /expired/);

@@ -91,8 +91,8 @@ describe('authorization code + PKCE through the login and consent pages', () => 
     assert.equal(params.get('code'), null);
   });
 
-  test('PKCE is required: a request without code_challenge is refused', async (t) => {
-    const { redirectUri, query } = await loopback(t);
+  test('PKCE is required: a request without code_challenge is refused', async () => {
+    const redirectUri = 'http://127.0.0.1:4567/callback';
     const url = new URL(authorizationUrl(idp, redirectUri, 'x').url);
     url.searchParams.delete('code_challenge');
     url.searchParams.delete('code_challenge_method');
@@ -102,8 +102,6 @@ describe('authorization code + PKCE through the login and consent pages', () => 
     assert.equal(`${location.origin}${location.pathname}`, redirectUri);
     assert.equal(location.searchParams.get('error'), 'invalid_request');
     assert.match(location.searchParams.get('error_description') ?? '', /PKCE/);
-    // Nothing reached the client's listener: the redirect above was not followed.
-    assert.equal(await Promise.race([query.then(() => 'called'), Promise.resolve('idle')]), 'idle');
   });
 
   test('a code exchange with the wrong verifier fails with invalid_grant', async (t) => {

@@ -114,7 +114,7 @@ test('--help prints usage with the seeded values and exits 0', async () => {
   assert.match(out(), /--reuse-grace S/);
 });
 
-test('as its own process: no warning, stdout stays one line through every flow, SIGTERM exits 0', async () => {
+test('as its own process: no warning, stdout stays one line through every flow, SIGTERM exits 0', async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KEYFOB_DEV_IDP_ACCESS_TOKEN_TTL: '' },
@@ -133,7 +133,7 @@ test('as its own process: no warning, stdout stays one line through every flow, 
     const ready = JSON.parse(line) as { issuer: string; api: string; clients: DevIdp['clients'] };
     const idp = { ...ready, clients: ready.clients } as DevIdp;
     // Exercise every hook whose oidc-provider default would print a notice to stdout.
-    const tokens = await browserLogin({ after: () => {} }, idp);
+    const tokens = await browserLogin(t, idp);
     await refresh(idp, String(tokens.refresh_token), { resource: idp.api });
     await deviceLogin(idp);
     const form = { 'content-type': 'application/x-www-form-urlencoded' };

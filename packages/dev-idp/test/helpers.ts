@@ -206,3 +206,13 @@ export function jwtHeader(token: string): Record<string, unknown> {
   if (!part) throw new Error('not a JWT');
   return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
+
+/** Introspects a token as the CLI client. */
+export async function introspect(idp: DevIdp, token: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${idp.issuer}/token/introspection`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: idp.clients.cli.client_id, token }),
+  });
+  return (await response.json()) as Record<string, unknown>;
+}

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type DevIdp, startDevIdp } from '../src/index.js';
-import { ALICE, browserLogin, deviceLogin, getWithToken, jwtHeader, jwtPayload, refresh } from './helpers.js';
+import {
+  ALICE,
+  BOB,
+  browserLogin,
+  deviceLogin,
+  getWithToken,
+  introspect,
+  jwtHeader,
+  jwtPayload,
+  refresh,
+} from './helpers.js';
 
 /** Calls userinfo with a token. */
 function userinfo(idp: DevIdp, token: string) {
@@ -103,25 +113,19 @@ describe('resources: one login serves userinfo and the API', () => {
   test('introspection describes a refresh token; revocation kills it', async (t) => {
     const tokens = await browserLogin(t, idp);
     const refreshToken = String(tokens.refresh_token);
-    const form = (extra: Record<string, string>) => ({
+    const initial = await introspect(idp, refreshToken);
+    assert.equal(initial.active, true);
+    assert.equal(initial.sub, ALICE.sub);
+    assert.equal(initial.client_id, idp.clients.cli.client_id);
+    const revocations = idp.stats.revocations;
+    const revoked = await fetch(`${idp.issuer}/token/revocation`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: idp.clients.cli.client_id, ...extra }),
+      body: new URLSearchParams({ client_id: idp.clients.cli.client_id, token: refreshToken }),
     });
-    const before = await (
-      await fetch(`${idp.issuer}/token/introspection`, form({ token: refreshToken }))
-    ).json();
-    assert.equal(before.active, true);
-    assert.equal(before.sub, ALICE.sub);
-    assert.equal(before.client_id, idp.clients.cli.client_id);
-    const revocations = idp.stats.revocations;
-    const revoked = await fetch(`${idp.issuer}/token/revocation`, form({ token: refreshToken }));
     assert.equal(revoked.status, 200);
     assert.equal(idp.stats.revocations, revocations + 1);
-    const afterwards = await (
-      await fetch(`${idp.issuer}/token/introspection`, form({ token: refreshToken }))
-    ).json();
-    assert.equal(afterwards.active, false);
+    assert.equal((await introspect(idp, refreshToken)).active, false);
     const reply = await refresh(idp, refreshToken);
     assert.equal(reply.body.error, 'invalid_grant');
   });
@@ -181,12 +185,7 @@ describe('refresh token reuse grace window (on)', () => {
     const tokens = await browserLogin(t, idp);
     const first = String(tokens.refresh_token);
     assert.equal((await refresh(idp, first)).status, 200);
-    const response = await fetch(`${idp.issuer}/token/introspection`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: idp.clients.cli.client_id, token: first }),
-    });
-    assert.equal((await response.json()).active, false);
+    assert.equal((await introspect(idp, first)).active, false);
   });
 });
 
@@ -198,8 +197,7 @@ describe('refresh token reuse after the grace window', () => {
     const first = String(tokens.refresh_token);
     const a = await refresh(idp, first);
     assert.equal(a.status, 200);
-    // "Within N seconds" is measured in whole seconds: wait until 2 have surely passed.
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const late = await refresh(idp, first);
     assert.equal(late.body.error, 'invalid_grant');
     assert.equal((await refresh(idp, String(a.body.refresh_token))).body.error, 'invalid_grant');
@@ -218,16 +216,20 @@ describe('token lifetimes follow the options', () => {
     assert.equal(forApi.body.expires_in, 10);
     const claims = jwtPayload(String(forApi.body.access_token));
     assert.equal(Number(claims.exp) - Number(claims.iat), 10);
-    const introspected = await (
-      await fetch(`${idp.issuer}/token/introspection`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          client_id: idp.clients.cli.client_id,
-          token: String(forApi.body.refresh_token),
-        }),
-      })
-    ).json();
-    assert.equal(introspected.exp - introspected.iat, 30);
+    const introspected = await introspect(idp, String(forApi.body.refresh_token));
+    assert.equal(Number(introspected.exp) - Number(introspected.iat), 30);
+  });
+});
+
+describe('revokeGrantsOf', () => {
+  test('kills one user’s refresh tokens and leaves the other’s alone', async (t) => {
+    const idp = await startDevIdp();
+    t.after(() => idp.close());
+    const alice = await browserLogin(t, idp);
+    const bob = await browserLogin(t, idp, { user: BOB });
+    await idp.revokeGrantsOf(BOB.sub);
+    assert.equal((await refresh(idp, String(bob.refresh_token))).body.error, 'invalid_grant');
+    assert.equal((await userinfo(idp, String(bob.access_token))).status, 401);
+    assert.equal((await refresh(idp, String(alice.refresh_token))).status, 200);
   });
 });

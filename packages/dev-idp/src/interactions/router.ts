@@ -82,7 +82,9 @@ async function clientName(provider: Provider, details: InteractionDetails): Prom
 async function show(provider: Provider, details: InteractionDetails, res: ServerResponse): Promise<void> {
   const name = await clientName(provider, details);
   if (details.prompt.name === 'login') {
-    sendHtml(res, 200, loginPage({ uid: details.uid, clientName: name }));
+    const hint = details.params.login_hint;
+    const email = typeof hint === 'string' ? hint : undefined;
+    sendHtml(res, 200, loginPage({ uid: details.uid, clientName: name, email }));
     return;
   }
   if (details.prompt.name === 'consent') {
