@@ -6,34 +6,17 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { approveDeviceLogin, type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
 
 let idp: DevIdp;
 let home: TestHome;
 let foreign: { server: Server; origin: string; seen: IncomingHttpHeaders[]; status: number };
 
-/** A device login approved by dev-idp's robot (browser logins are tested elsewhere). */
-async function deviceLogin(target: TestHome) {
-  const run = startCli(['login', '--device'], { env: target.env });
-  const stderr = await run.waitForStderr(/code: \S+/);
-  const user = idp.users[0];
-  assert.ok(user);
-  const url = /open (\S+)/.exec(stderr)?.[1] ?? '';
-  await approveDeviceLogin({
-    verificationUri: url,
-    verificationUriComplete: url,
-    userCode: /code: (\S+)/.exec(stderr)?.[1] ?? '',
-    email: user.email,
-    password: user.password,
-  });
-  assert.equal((await run.done).code, 0);
-}
-
 before(async () => {
   idp = await startDevIdp();
   home = makeHome(idp);
-  await deviceLogin(home);
+  assert.equal((await loginWithDevice(idp, home)).code, 0);
   const seen: IncomingHttpHeaders[] = [];
   const server = createServer((req, res) => {
     seen.push(req.headers);

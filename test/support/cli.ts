@@ -125,3 +125,25 @@ export function startCli(args: readonly string[], options: CliOptions): RunningC
     },
   };
 }
+
+/** `keyfob login --device`, approved by dev-idp's HTTP robot as its first user. */
+export async function loginWithDevice(
+  idp: DevIdp,
+  target: TestHome,
+  args: string[] = [],
+): Promise<CliResult> {
+  const { approveDeviceLogin } = await import('@keyfob/dev-idp');
+  const run = startCli(['login', '--device', ...args], { env: target.env });
+  const stderr = await run.waitForStderr(/code: \S+/);
+  const user = idp.users[0];
+  if (!user) throw new Error('dev-idp seeded no user');
+  const url = /open (\S+)/.exec(stderr)?.[1] ?? '';
+  await approveDeviceLogin({
+    verificationUri: url,
+    verificationUriComplete: url,
+    userCode: /code: (\S+)/.exec(stderr)?.[1] ?? '',
+    email: user.email,
+    password: user.password,
+  });
+  return run.done;
+}

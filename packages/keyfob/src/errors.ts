@@ -32,7 +32,8 @@ export type KeyfobErrorCode =
   | 'OAUTH_ERROR'
   | 'INSECURE_URL'
   | 'TLS_VERIFICATION_FAILED'
-  | 'NETWORK';
+  | 'NETWORK'
+  | 'VALIDATION_UNDECIDED';
 
 /** Options every keyfob error accepts. */
 export interface KeyfobErrorOptions {
@@ -226,4 +227,15 @@ export class NetworkError extends KeyfobError {
 /** True for errors keyfob raised on purpose (they carry a stable code and a safe message). */
 export function isKeyfobError(error: unknown): error is KeyfobError {
   return error instanceof KeyfobError;
+}
+
+/**
+ * `check` could not decide whether a token is valid: the issuer, its JWKS or its introspection
+ * endpoint did not answer usefully. Exit code 3, so a script can tell "invalid" (1) from
+ * "ask again later" (3).
+ */
+export class ValidationUndecided extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('VALIDATION_UNDECIDED', message, options, 3);
+  }
 }

@@ -16,6 +16,8 @@ export type {
   ProviderConfig,
   ProviderType,
 } from './config/schema.js';
+export type { DescribeOptions, ProviderDescription, ProviderFlow } from './discovery/index.js';
+export { describeProviders } from './discovery/index.js';
 export * from './errors.js';
 export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
 export type { KeyfobRequestInit } from './http/authenticated-fetch.js';
@@ -56,3 +58,13 @@ export {
 export { FileStore } from './stores/file.js';
 export { MemoryStore } from './stores/memory.js';
 export type { CredentialStore, StoreKind } from './stores/store.js';
+export type {
+  CheckOptions,
+  CheckReport,
+  CheckStep,
+  CheckStepName,
+  CheckStepStatus,
+  IntrospectionClient,
+  ProviderCheckOptions,
+} from './validate/index.js';
+export { checkFailure, checkOptionsForProvider, checkToken } from './validate/index.js';

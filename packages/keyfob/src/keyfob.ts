@@ -33,8 +33,10 @@ import type {
 } from './providers/provider.js';
 import { type SelectedProfile, selectLoginProvider, selectProfile } from './resolve/select.js';
 import {
+  type AccessToken,
   DEFAULT_MIN_TTL_SECONDS,
   findAccessToken,
+  isFreshEnough,
   parseScopes,
   type Session,
   type Tenant,
@@ -176,6 +178,10 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
   const log = options.log ?? silentLogger;
   const now = options.now ?? (() => new Date());
   const memory = new MemoryStore();
+  // Tokens this instance already holds, by request: a fresh one is returned without touching
+  // disk (a long-running SDK calls getToken per request). A token changed by another process
+  // is seen when this one needs renewing; `forceRefresh` bypasses it.
+  const memo = new Map<string, MemoEntry>();
   const providers = new Map<string, Promise<CredentialProvider>>();
   let configPromise: Promise<KeyfobConfig> | undefined;
   let runtime: ProviderRuntime | undefined;
@@ -286,6 +292,7 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
   }
 
   async function login(opts: LoginOptions): Promise<LoginResult> {
+    memo.clear();
     const [cfg, st] = await Promise.all([config(), state()]);
     const selected = pickProfile(opts.profile, st);
     const binding = profileBinding(cfg, st, selected.name);
@@ -380,6 +387,20 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
   }
 
   async function getToken(opts: GetTokenOptions = {}): Promise<TokenResult> {
+    const minTtl = opts.minTtl ?? DEFAULT_MIN_TTL_SECONDS;
+    if (typeof minTtl !== 'number' || minTtl < 0 || !Number.isFinite(minTtl)) {
+      throw new InvalidInput('minTtl must be a non-negative number of seconds');
+    }
+    const key = memoKey(opts);
+    const hit = opts.forceRefresh ? undefined : memo.get(key);
+    if (hit && isFreshEnough(hit.token, now(), minTtl)) return hit.result;
+
+    const result = await obtainToken(opts, minTtl);
+    memo.set(key, result);
+    return result.result;
+  }
+
+  async function obtainToken(opts: GetTokenOptions, minTtl: number): Promise<MemoEntry> {
     const { cfg, selected, binding, store } = await openProfile(opts.profile);
     if (!binding.provider) {
       throw new AuthenticationRequired(`not logged in (profile ${selected.name})`, {
@@ -390,9 +411,6 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     const providerConfig = providerConfigOf(cfg, providerName);
     const resource = opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null);
     const scopes = parseScopes(opts.scopes);
-    const minTtl = opts.minTtl ?? DEFAULT_MIN_TTL_SECONDS;
-    if (minTtl < 0 || !Number.isFinite(minTtl))
-      throw new InvalidInput('minTtl must be a non-negative number of seconds');
 
     if (providerConfig.type === 'client_credentials' && !(await store.read(selected.name))) {
       await acquireMachineSession(selected.name, providerName, store);
@@ -409,14 +427,15 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
       },
       { resource, scopes, minTtlSeconds: minTtl, force: opts.forceRefresh === true },
     );
-    return {
+    const result: TokenResult = Object.freeze({
       access_token: token.token,
       token_type: token.token_type,
       expires_at: token.expires_at,
-      scopes: token.scopes,
+      scopes: Object.freeze([...token.scopes]) as string[],
       profile: selected.name,
       resource: token.resource,
-    };
+    });
+    return { token, result };
   }
 
   /** A machine profile needs no prompt: its first token is fetched and cached on demand. */
@@ -436,6 +455,7 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
   }
 
   async function logout(opts: { profile?: string; all?: boolean } = {}): Promise<LogoutResult[]> {
+    memo.clear();
     const [cfg, st] = await Promise.all([config(), state()]);
     const targets = opts.all
       ? [...new Set([...Object.keys(st.profiles), ...(await new FileStore({ home }).list())])]
@@ -585,6 +605,17 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
 
   const http: typeof globalThis.fetch = (input, init) => providerRuntime().fetch(input, init);
   return { names, home, config, http, login, getToken, logout, status, whoami, fetch: authenticatedFetch };
+}
+
+interface MemoEntry {
+  token: AccessToken;
+  result: TokenResult;
+}
+
+function memoKey(opts: GetTokenOptions): string {
+  const resource = opts.resource === undefined ? '\u0001' : (opts.resource ?? '');
+  const scopes = opts.scopes === undefined ? '' : parseScopes(opts.scopes).join(' ');
+  return `${opts.profile ?? ''}\u0000${resource}\u0000${scopes}`;
 }
 
 function latest(session: Session) {

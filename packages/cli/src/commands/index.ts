@@ -5,6 +5,10 @@
 import type { CommandTable } from '../run.js';
 
 export const authCommands: CommandTable = {
+  check: {
+    summary: 'validate a token step by step',
+    load: async () => (await import('./check.js')).check,
+  },
   fetch: {
     summary: 'make an authenticated HTTP request',
     load: async () => (await import('./fetch.js')).fetch,
@@ -16,6 +20,10 @@ export const authCommands: CommandTable = {
   logout: {
     summary: 'revoke and remove a stored session',
     load: async () => (await import('./logout.js')).logout,
+  },
+  providers: {
+    summary: 'list the configured providers, their flows and stored credentials',
+    load: async () => (await import('./providers.js')).providers,
   },
   refresh: {
     summary: 'refresh the access token now',

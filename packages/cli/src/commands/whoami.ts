@@ -1,15 +1,21 @@
 /**
  * `keyfob whoami`: who the token says you are: userinfo when the provider has it, else the ID
- * token's claims. A key/value table on a terminal, JSON with `--json` or when piped.
+ * token's claims; for a machine (client credentials) the access token's claims, which name the
+ * client and its scopes. A key/value table on a terminal, JSON with `--json` or when piped.
  */
 import { type Command, jsonFlag, profileFlags } from '../command.js';
 import { keyValueTable, paint } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
+/** Claims that hold a NumericDate (seconds since the epoch): shown as a time in the table. */
+const TIME_CLAIMS = new Set(['exp', 'iat', 'nbf', 'auth_time', 'updated_at']);
+
 export const whoami: Command = {
   name: 'whoami',
   summary: 'show who the token says you are',
   usage: '[flags]',
+  description:
+    "Userinfo for a person (or the ID token's claims when the provider has no userinfo endpoint); for a machine profile, the client id and scopes its token carries.",
   maxPositionals: 0,
   flags: { ...profileFlags, ...jsonFlag },
   async run({ io, app, values }) {
@@ -19,14 +25,25 @@ export const whoami: Command = {
       io.stdout.write(`${JSON.stringify(claims, null, 2)}\n`);
       return 0;
     }
-    const rows = Object.entries(claims).map(([key, value]) => [key, formatClaim(value)] as const);
+    const rows = Object.entries(claims).map(([key, value]) => [key, formatClaim(key, value)] as const);
     io.stdout.write(keyValueTable(rows, paint(io.stdout, io.env)));
     return 0;
   },
 };
 
-function formatClaim(value: unknown): string {
-  if (typeof value === 'string') return value;
+function formatClaim(key: string, value: unknown): string {
+  if (TIME_CLAIMS.has(key) && typeof value === 'number' && Number.isFinite(value)) {
+    const date = new Date(value * 1000);
+    if (!Number.isNaN(date.getTime())) return `${date.toISOString().replace('.000Z', 'Z')} (${value})`;
+  }
+  if (typeof value === 'string') return printable(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return printable(value.join(' '));
+  return printable(JSON.stringify(value));
+}
+
+// A claim is the provider's text: it must not move the cursor or recolour the terminal.
+function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }

@@ -4,8 +4,9 @@
  *
  * Built on proper-lockfile (an atomic `mkdir`, kept fresh by touching its mtime), with the
  * settings its defaults get wrong for us (see STACK.md): callers wait with backoff instead of
- * failing at once, a lock is stale only after 45 s so a slow refresh on a loaded machine keeps
- * it, and a lost lock aborts the guarded write instead of throwing from a timer.
+ * failing at once; a lock is stale only after 30 s without an update (its holder touches it
+ * every 5 s), so a slow refresh on a loaded machine keeps it while a crashed holder's lock is
+ * taken over; and a lost lock aborts the guarded write instead of throwing from a timer.
  */
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +20,7 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
  * A lock whose mtime is older than this is considered left by a crashed process and is taken
  * over. Network calls made under the lock must time out well under half of it.
  */
-export const DEFAULT_LOCK_STALE_MS = 45_000;
+export const DEFAULT_LOCK_STALE_MS = 30_000;
 /** How often the holder touches the lock to show it is alive. */
 export const DEFAULT_LOCK_UPDATE_MS = 5_000;
 
@@ -30,7 +31,7 @@ const MAX_BACKOFF_MS = 500;
 export interface LockOptions {
   /** Total time to wait for the lock, in ms; then {@link LockTimeout}. Default 60 000. */
   timeoutMs?: number;
-  /** Age after which another process's lock counts as abandoned, in ms (≥ 2000). Default 45 000. */
+  /** Age after which another process's lock counts as abandoned, in ms (≥ 2000). Default 30 000. */
   staleMs?: number;
   /** Interval at which the held lock is refreshed, in ms (1000 … staleMs / 2). Default 5000. */
   updateMs?: number;

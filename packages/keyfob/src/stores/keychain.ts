@@ -1,0 +1,575 @@
+/**
+ * The `keychain` store: session secrets in the OS keychain, non-secret metadata in a file beside
+ * it in the home.
+ *
+ * Layout, for profile P of the app whose keychain service is S:
+ * - `<home>/keychain/P.json` (0600, directory 0700): `{ schema_version, profile, service,
+ *   account_prefix, chunks, bytes, sha256, updated_at }`. No secret in it.
+ * - keychain entries of service S, accounts `P/<generation>/<i>` for i < chunks: the session
+ *   envelope `{ schema_version, profile, session }` as JSON, base64url-encoded, cut into pieces
+ *   of at most {@link KEYCHAIN_CHUNK_CHARS} characters, stored as bytes. The smallest platform
+ *   limit is Windows' 2,560 bytes per entry; macOS allows about 4 KB.
+ * - `<home>/keychain/P.<generation>.pending` from the start of a write until its entries are
+ *   committed and the replaced ones deleted: the generation being written and the one it
+ *   replaces, so that whatever a crash or a stalled keychain leaves behind is deleted at a later
+ *   write (one record per write, so an unfinished clean-up is never forgotten).
+ *
+ * A write puts the payload under a NEW generation, then commits by atomically replacing the
+ * metadata file (temp file, fsync, rename): that rename is the compare-and-swap, so a reader,
+ * or a process killed at any moment, sees the old or the new session whole. The entries of the
+ * replaced generation are deleted after the commit, best effort. The commit point is a file, so
+ * a keychain call that times out never leaves the store's state unknown: an unconfirmed entry
+ * is read back before anything else is tried, and if that fails nothing is committed.
+ *
+ * Reading verifies the SHA-256 digest of the joined payload: corrupt metadata, or entries that
+ * do not match it, are moved aside (`<profile>.json.corrupt-<timestamp>`) and reported once as
+ * {@link StoreCorrupt}, never returned as a wrong session. Every keychain call has a time limit
+ * (`keychain/keyring.ts`). The store does not lock: callers hold the profile's lock around every
+ * read-modify-write, as with every store.
+ */
+import { type Dirent, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { AppNames } from '../config/names.js';
+import { envVar } from '../config/names.js';
+import { InvalidInput, StoreCorrupt, StoreUnavailable, UnsupportedSchemaVersion } from '../errors.js';
+import {
+  checkPrivateDir,
+  ensurePrivateDir,
+  errorCode,
+  fsError,
+  moveAside,
+  PRIVATE_FILE_MODE,
+  readFileNoFollow,
+  syncDir,
+  writeFileAtomic,
+} from '../fs/secure.js';
+import { assertProfileName, PROFILE_NAME_PATTERN } from '../profile-name.js';
+import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
+import { isRecord, SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
+import {
+  DEFAULT_KEYCHAIN_TIMEOUT_MS,
+  type KeychainProbe,
+  Keyring,
+  keychainName,
+  probeKeyring,
+  randomHex,
+} from './keychain/keyring.js';
+import type { CredentialStore, StoreWriteOptions } from './store.js';
+
+export type { KeychainProbe } from './keychain/keyring.js';
+export { DEFAULT_KEYCHAIN_TIMEOUT_MS, KeychainTimeout } from './keychain/keyring.js';
+
+/** Version of the metadata file. */
+export const KEYCHAIN_METADATA_SCHEMA_VERSION = 1;
+/**
+ * Characters of base64url text per keychain entry: under Windows' 2,560-byte limit with room to
+ * spare, and far under macOS's.
+ */
+export const KEYCHAIN_CHUNK_CHARS = 2_000;
+/** The largest session payload accepted, in bytes (a 1 MB token fits). */
+export const KEYCHAIN_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+const METADATA_SUFFIX = '.json';
+const PENDING_SUFFIX = '.pending';
+const MAX_CHUNKS = Math.ceil((KEYCHAIN_MAX_PAYLOAD_BYTES * 4) / 3 / KEYCHAIN_CHUNK_CHARS) + 1;
+// A reader racing a writer may find the generation it read about already swept: it re-reads.
+const READ_ATTEMPTS = 4;
+const GENERATION = /^[0-9a-f]{16}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Options of {@link KeychainStore}. */
+export interface KeychainStoreOptions {
+  /** keyfob's home directory; metadata goes to `<home>/keychain`. */
+  home: string;
+  /** The app's names: the keychain service, the CLI name and the environment prefix in messages. */
+  names: AppNames;
+  /** Time limit of one keychain call, in ms. Default 5000. */
+  timeoutMs?: number;
+}
+
+/** The committed metadata of a profile. */
+export interface KeychainMetadata {
+  schema_version: typeof KEYCHAIN_METADATA_SCHEMA_VERSION;
+  profile: string;
+  /** The keychain service the entries were written under. */
+  service: string;
+  /** `<profile>/<generation>`; entry i is `<account_prefix>/<i>`. */
+  account_prefix: string;
+  chunks: number;
+  /** Length of the payload (the JSON envelope), in bytes. */
+  bytes: number;
+  /** SHA-256 of the payload, lower-case hex. */
+  sha256: string;
+  /** ISO 8601 UTC. */
+  updated_at: string;
+}
+
+type MetadataInspection =
+  | { status: 'missing' }
+  | { status: 'ok'; metadata: KeychainMetadata; text: string }
+  | { status: 'corrupt'; reason: string; text: string }
+  | { status: 'newer'; version: number };
+
+type PayloadResult =
+  | { status: 'ok'; session: Session }
+  | { status: 'stale' }
+  | { status: 'corrupt'; reason: string }
+  | { status: 'newer'; version: number };
+
+/** Sessions in the OS keychain; see the file comment for the layout and the commit protocol. */
+export class KeychainStore implements CredentialStore {
+  readonly kind = 'keychain' as const;
+  /** Where the data lives, for messages: the keychain service and the metadata directory. */
+  readonly location: string;
+  /** The metadata directory, `<home>/keychain`. */
+  readonly metadataDir: string;
+  readonly #names: AppNames;
+  readonly #keyring: Keyring;
+
+  /** @throws InvalidInput when `home`, `names` or `timeoutMs` is not acceptable. */
+  constructor(options: KeychainStoreOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidInput('KeychainStore needs { home, names }');
+    }
+    const { home, names, timeoutMs = DEFAULT_KEYCHAIN_TIMEOUT_MS } = options;
+    if (typeof home !== 'string' || home.length === 0 || home.includes('\0')) {
+      throw new InvalidInput('KeychainStore home must be a non-empty path');
+    }
+    if (!isRecord(names) || typeof names.keychainService !== 'string' || typeof names.app !== 'string') {
+      throw new InvalidInput('KeychainStore needs the app names (appNames())');
+    }
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) {
+      throw new InvalidInput('KeychainStore timeoutMs must be between 100 and 120000');
+    }
+    const resolvedHome = path.resolve(home);
+    this.metadataDir = path.join(resolvedHome, 'keychain');
+    this.location = `${keychainName()}, service "${names.keychainService}" (metadata in ${this.metadataDir})`;
+    this.#names = names;
+    this.#keyring = new Keyring({
+      service: names.keychainService,
+      timeoutMs,
+      hint: `unlock your keychain, or choose another store with token_storage in config.yaml or ${envVar(names, 'STORAGE')}`,
+    });
+  }
+
+  /**
+   * The metadata file of a profile.
+   * @throws InvalidInput when the profile name is not acceptable.
+   */
+  metadataPath(profile: string): string {
+    assertProfileName(profile);
+    return path.join(this.metadataDir, `${profile}${METADATA_SUFFIX}`);
+  }
+
+  /**
+   * @returns the profile's session, or `null` when none is stored.
+   * @throws StoreCorrupt when the metadata or the keychain entries are damaged; the metadata
+   *   file has been moved aside first, so the next read returns `null`.
+   * @throws UnsupportedSchemaVersion when a newer keyfob wrote it; it is left untouched.
+   * @throws StoreUnavailable when the keychain cannot be reached or does not answer in time.
+   */
+  async read(profile: string): Promise<Session | null> {
+    const file = this.metadataPath(profile);
+    if (!(await checkPrivateDir(this.metadataDir))) return null;
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      const found = await inspectMetadata(file, profile);
+      if (found.status === 'missing') return null;
+      if (found.status === 'newer') throw this.#newer(file, found.version, KEYCHAIN_METADATA_SCHEMA_VERSION);
+      let reason: string;
+      if (found.status === 'corrupt') {
+        reason = found.reason;
+      } else {
+        const payload = await this.#readPayload(profile, found.metadata);
+        if (payload.status === 'ok') return payload.session;
+        if (payload.status === 'newer') {
+          throw this.#newer(
+            `The keychain entry of profile "${profile}"`,
+            payload.version,
+            SESSION_FILE_SCHEMA_VERSION,
+          );
+        }
+        reason = payload.status === 'stale' ? 'its keychain entries are missing' : payload.reason;
+      }
+      // Readers do not lock: a writer may have committed (and swept the entries read about)
+      // meanwhile. Only what was inspected is moved aside; a changed file is read again.
+      if ((await readFileNoFollow(file)) !== found.text) continue;
+      throw await this.#corrupt(profile, file, reason);
+    }
+    throw new StoreUnavailable(
+      `The keychain session of profile "${profile}" kept changing while being read`,
+      {
+        hint: 'run the command again',
+      },
+    );
+  }
+
+  /**
+   * Replaces the profile's session: the payload goes to the keychain under a new generation,
+   * then the metadata file is replaced atomically (the commit), then the replaced generation is
+   * deleted. A corrupt metadata file in the way is moved aside first, never overwritten.
+   *
+   * @param options.signal the held lock's signal: once aborted, nothing is committed.
+   * @throws UnsupportedSchemaVersion when a newer keyfob wrote the current metadata (untouched).
+   * @throws InvalidInput when `session` does not have the shape of a session, or is too large.
+   * @throws StoreUnavailable when the keychain cannot be reached or does not answer in time;
+   *   the previous session is then still the committed one.
+   */
+  async write(profile: string, session: Session, options: StoreWriteOptions = {}): Promise<void> {
+    const file = this.metadataPath(profile);
+    const problem = sessionShapeProblem(session);
+    if (problem) {
+      throw new InvalidInput(`Refusing to store an invalid session for profile "${profile}": ${problem}`);
+    }
+    const envelope = { schema_version: SESSION_FILE_SCHEMA_VERSION, profile, session };
+    const payload = new TextEncoder().encode(JSON.stringify(envelope));
+    if (payload.length > KEYCHAIN_MAX_PAYLOAD_BYTES) {
+      throw new InvalidInput(
+        `The session of profile "${profile}" is ${payload.length} bytes; the keychain store takes at most ${KEYCHAIN_MAX_PAYLOAD_BYTES}`,
+      );
+    }
+    options.signal?.throwIfAborted();
+    await ensurePrivateDir(this.metadataDir);
+    const current = await inspectMetadata(file, profile);
+    if (current.status === 'newer') {
+      throw this.#newer(file, current.version, KEYCHAIN_METADATA_SCHEMA_VERSION);
+    }
+    if (current.status === 'corrupt') await moveAside(file, new Date());
+    const committed = current.status === 'ok' ? current.metadata : null;
+    await this.#recover(profile, committed);
+
+    const chunks = splitChunks(Buffer.from(payload).toString('base64url'));
+    const next: Generation = {
+      service: this.#keyring.service,
+      account_prefix: `${profile}/${randomHex(8)}`,
+      chunks: chunks.length,
+    };
+    // Written before any entry, so that a crash from here on leaves a record of its garbage.
+    const pendingFile = await this.#writePending(profile, {
+      writing: next,
+      replacing: committed ? generationOf(committed) : null,
+    });
+    for (const [index, chunk] of chunks.entries()) {
+      if (options.signal?.aborted) {
+        if (await this.#removeGeneration({ ...next, chunks: index })) await unlinkIfPresent(pendingFile);
+        options.signal.throwIfAborted();
+      }
+      // A keychain that failed or stalled here is not asked again now: the pending record
+      // lets the next write clean up, instead of this one waiting out more time limits.
+      await this.#keyring.setVerified(`${next.account_prefix}/${index}`, new TextEncoder().encode(chunk));
+    }
+    const metadata: KeychainMetadata = {
+      schema_version: KEYCHAIN_METADATA_SCHEMA_VERSION,
+      profile,
+      ...next,
+      bytes: payload.length,
+      sha256: await sha256Hex(payload),
+      updated_at: new Date().toISOString(),
+    };
+    try {
+      // The commit: after this rename readers see the new generation.
+      await writeFileAtomic(file, `${JSON.stringify(metadata, null, 2)}\n`, {
+        mode: PRIVATE_FILE_MODE,
+        signal: options.signal,
+      });
+    } catch (error) {
+      // Nothing was committed (the lock was lost, or the file could not be written). Only this
+      // write's own entries are deleted: with the lock lost, the pending file may be another
+      // process's by now.
+      if (await this.#removeGeneration(next)) await unlinkIfPresent(pendingFile);
+      throw error;
+    }
+    if (!committed || (await this.#removeGeneration(generationOf(committed)))) await unlinkIfPresent(pendingFile);
+  }
+
+  /**
+   * Removes the profile's session: the metadata file first (the commit), then its keychain
+   * entries, best effort.
+   * @returns `false` when there was none.
+   */
+  async delete(profile: string): Promise<boolean> {
+    const file = this.metadataPath(profile);
+    if (!(await checkPrivateDir(this.metadataDir))) return false;
+    const current = await inspectMetadata(file, profile);
+    try {
+      // unlink removes a planted symlink itself, never what it points at.
+      await fsp.unlink(file);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false;
+      throw fsError(error, 'remove', file);
+    }
+    await syncDir(this.metadataDir);
+    if (current.status === 'ok') await this.#removeGeneration(generationOf(current.metadata));
+    await this.#recover(profile, null);
+    return true;
+  }
+
+  /** Profiles with committed metadata, sorted; moved-aside and temp files are not profiles. */
+  async list(): Promise<string[]> {
+    if (!(await checkPrivateDir(this.metadataDir))) return [];
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(this.metadataDir, { withFileTypes: true });
+    } catch (error) {
+      throw fsError(error, 'list', this.metadataDir);
+    }
+    return entries
+      .filter((entry) => entry.isFile() && entry.name.endsWith(METADATA_SUFFIX))
+      .map((entry) => entry.name.slice(0, -METADATA_SUFFIX.length))
+      .filter((name) => PROFILE_NAME_PATTERN.test(name) && name !== '.' && name !== '..')
+      .sort();
+  }
+
+  async #readPayload(profile: string, metadata: KeychainMetadata): Promise<PayloadResult> {
+    const keyring = this.#keyringFor(metadata.service);
+    let text = '';
+    for (let index = 0; index < metadata.chunks; index++) {
+      const chunk = await keyring.get(`${metadata.account_prefix}/${index}`);
+      if (chunk === null) return { status: 'stale' };
+      text += Buffer.from(chunk).toString('latin1');
+    }
+    if (!/^[A-Za-z0-9_-]*$/.test(text))
+      return { status: 'corrupt', reason: 'its keychain entries are not base64url' };
+    const payload = Buffer.from(text, 'base64url');
+    if (payload.length !== metadata.bytes || (await sha256Hex(payload)) !== metadata.sha256) {
+      return { status: 'corrupt', reason: 'its keychain entries do not match the recorded digest' };
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return { status: 'corrupt', reason: 'its keychain payload is not valid JSON' };
+    }
+    if (!isRecord(parsed)) return { status: 'corrupt', reason: 'its keychain payload is not a JSON object' };
+    const version = newerVersion(parsed.schema_version, SESSION_FILE_SCHEMA_VERSION);
+    if (version !== null) return { status: 'newer', version };
+    if (parsed.schema_version !== SESSION_FILE_SCHEMA_VERSION || parsed.profile !== profile) {
+      return { status: 'corrupt', reason: 'its keychain payload belongs to another profile or version' };
+    }
+    const session = parsed.session;
+    const sessionVersion = isRecord(session)
+      ? newerVersion(session.schema_version, SESSION_SCHEMA_VERSION)
+      : null;
+    if (sessionVersion !== null) return { status: 'newer', version: sessionVersion };
+    const problem = sessionShapeProblem(session);
+    if (problem) return { status: 'corrupt', reason: problem };
+    return { status: 'ok', session: session as Session };
+  }
+
+  /**
+   * Deletes what interrupted writes left behind: for each pending record of the profile, the
+   * generations it names that are not `committed`; a record goes once its clean-up is done.
+   * Best effort: a keychain that does not answer leaves the records for a later write.
+   */
+  async #recover(profile: string, committed: Generation | null): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.metadataDir);
+    } catch (error) {
+      throw fsError(error, 'list', this.metadataDir);
+    }
+    const prefix = `${profile}.`;
+    for (const name of names) {
+      if (!name.startsWith(prefix) || !name.endsWith(PENDING_SUFFIX)) continue;
+      if (!GENERATION.test(name.slice(prefix.length, -PENDING_SUFFIX.length))) continue;
+      const file = path.join(this.metadataDir, name);
+      const text = await readFileNoFollow(file);
+      if (text === null) continue;
+      const pending = parsePending(text, profile);
+      if (pending === null) {
+        // Only bookkeeping, but moved aside like any damaged file rather than deleted.
+        await moveAside(file, new Date());
+        continue;
+      }
+      let done = true;
+      for (const generation of [pending.writing, pending.replacing]) {
+        if (generation === null || generation.account_prefix === committed?.account_prefix) continue;
+        if (!(await this.#removeGeneration(generation))) {
+          done = false;
+          break;
+        }
+      }
+      if (!done) return;
+      await unlinkIfPresent(file);
+    }
+  }
+
+  /** Records a write before its first entry; returns the record's path. */
+  async #writePending(profile: string, pending: Pending): Promise<string> {
+    const generation = pending.writing.account_prefix.slice(profile.length + 1);
+    const file = path.join(this.metadataDir, `${profile}.${generation}${PENDING_SUFFIX}`);
+    await writeFileAtomic(file, `${JSON.stringify(pending)}\n`, { mode: PRIVATE_FILE_MODE });
+    return file;
+  }
+
+  /** Deletes a generation's entries; `false` when the keychain stopped answering. */
+  async #removeGeneration(generation: Generation): Promise<boolean> {
+    const keyring = this.#keyringFor(generation.service);
+    for (let index = 0; index < generation.chunks; index++) {
+      try {
+        await keyring.remove(`${generation.account_prefix}/${index}`);
+      } catch {
+        // A stalled or unreachable keychain would make every further call fail as slowly.
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #keyringFor(service: string): Keyring {
+    return service === this.#keyring.service
+      ? this.#keyring
+      : new Keyring({ service, timeoutMs: this.#keyring.timeoutMs });
+  }
+
+  async #corrupt(profile: string, file: string, reason: string): Promise<StoreCorrupt> {
+    const movedTo = await moveAside(file, new Date());
+    return new StoreCorrupt(
+      `The keychain session of profile "${profile}" (${file}) could not be read (${reason}); ` +
+        `its metadata was moved to ${movedTo}`,
+      movedTo,
+      { hint: `run \`${this.#names.app} login --profile ${profile}\` to sign in again` },
+    );
+  }
+
+  #newer(where: string, version: number, supported: number): UnsupportedSchemaVersion {
+    return new UnsupportedSchemaVersion(
+      `${where} was written by a newer version (schema_version ${version}; this one reads up to ` +
+        `${supported}); it was left untouched`,
+      { hint: `upgrade ${this.#names.app}, or use another profile` },
+    );
+  }
+}
+
+/**
+ * Whether the OS keychain answers for this app: writes, reads back and deletes a throw-away
+ * entry under `names.keychainService`. Never throws; `reason` says what answered or what failed
+ * ("Couldn't access platform storage…", "unlock prompt was dismissed", a timeout, a missing
+ * package).
+ *
+ * @param options.timeoutMs time limit of each of the three calls; default 5000.
+ */
+export async function probeKeychain(
+  names: AppNames,
+  options: { timeoutMs?: number } = {},
+): Promise<KeychainProbe> {
+  if (!isRecord(names) || typeof names.keychainService !== 'string') {
+    throw new InvalidInput('probeKeychain needs the app names (appNames())');
+  }
+  return probeKeyring(names.keychainService, options);
+}
+
+async function inspectMetadata(file: string, profile: string): Promise<MetadataInspection> {
+  const text = await readFileNoFollow(file);
+  if (text === null) return { status: 'missing' };
+  const corrupt = (reason: string): MetadataInspection => ({ status: 'corrupt', reason, text });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return corrupt('its metadata is not valid JSON');
+  }
+  if (!isRecord(parsed)) return corrupt('its metadata is not a JSON object');
+  const version = newerVersion(parsed.schema_version, KEYCHAIN_METADATA_SCHEMA_VERSION);
+  if (version !== null) return { status: 'newer', version };
+  if (parsed.schema_version !== KEYCHAIN_METADATA_SCHEMA_VERSION) {
+    return corrupt('its metadata has no valid schema_version');
+  }
+  if (parsed.profile !== profile) return corrupt('its metadata names another profile');
+  if (!isService(parsed.service)) return corrupt('its metadata has no valid service');
+  if (!isGenerationPrefix(parsed.account_prefix, profile))
+    return corrupt('its metadata has no valid account_prefix');
+  const { chunks, bytes, sha256 } = parsed;
+  if (!isChunkCount(chunks)) return corrupt('its metadata has no valid chunk count');
+  if (
+    typeof bytes !== 'number' ||
+    !Number.isInteger(bytes) ||
+    bytes < 1 ||
+    bytes > KEYCHAIN_MAX_PAYLOAD_BYTES
+  ) {
+    return corrupt('its metadata has no valid length');
+  }
+  if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))
+    return corrupt('its metadata has no valid digest');
+  if (typeof parsed.updated_at !== 'string') return corrupt('its metadata has no updated_at');
+  return { status: 'ok', metadata: parsed as unknown as KeychainMetadata, text };
+}
+
+/** Where one generation of a payload lives. */
+interface Generation {
+  service: string;
+  account_prefix: string;
+  chunks: number;
+}
+
+/** The content of `<profile>.<generation>.pending`. */
+interface Pending {
+  writing: Generation;
+  replacing: Generation | null;
+}
+
+async function unlinkIfPresent(file: string): Promise<void> {
+  try {
+    await fsp.unlink(file);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw fsError(error, 'remove', file);
+  }
+}
+
+function generationOf(metadata: Generation): Generation {
+  return { service: metadata.service, account_prefix: metadata.account_prefix, chunks: metadata.chunks };
+}
+
+function parsePending(text: string, profile: string): Pending | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isRecord(parsed)) return null;
+  const writing = parseGeneration(parsed.writing, profile);
+  const replacing = parsed.replacing === null ? null : parseGeneration(parsed.replacing, profile);
+  if (writing === null || (parsed.replacing !== null && replacing === null)) return null;
+  return { writing, replacing };
+}
+
+function parseGeneration(value: unknown, profile: string): Generation | null {
+  if (!isRecord(value)) return null;
+  const { service, account_prefix, chunks } = value;
+  if (!isService(service) || !isGenerationPrefix(account_prefix, profile) || !isChunkCount(chunks))
+    return null;
+  return { service, account_prefix, chunks };
+}
+
+function isService(value: unknown): value is string {
+  return typeof value === 'string' && /^[\x21-\x7e][\x20-\x7e]{0,127}$/.test(value);
+}
+
+/** `<profile>/<16 hex>`: a generation can never name another profile's entries. */
+function isGenerationPrefix(value: unknown, profile: string): value is string {
+  if (typeof value !== 'string') return false;
+  const [owner, generation, ...more] = value.split('/');
+  return owner === profile && GENERATION.test(generation ?? '') && more.length === 0;
+}
+
+function isChunkCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_CHUNKS;
+}
+
+function splitChunks(text: string): string[] {
+  const chunks: string[] = [];
+  for (let start = 0; start < text.length; start += KEYCHAIN_CHUNK_CHARS) {
+    chunks.push(text.slice(start, start + KEYCHAIN_CHUNK_CHARS));
+  }
+  return chunks;
+}
+
+/** The version when `value` is a schema_version above `supported`, else `null`. */
+function newerVersion(value: unknown, supported: number): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value > supported ? value : null;
+}
+
+async function sha256Hex(data: Uint8Array): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', data);
+  return Buffer.from(digest).toString('hex');
+}

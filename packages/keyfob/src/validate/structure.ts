@@ -1,0 +1,130 @@
+/**
+ * Step 1, structure: is this a JWS compact serialisation keyfob can judge, an opaque token for
+ * introspection, or neither? Cheap checks first (length, characters, segment count) so a
+ * megabyte of junk is refused before anything is decoded.
+ *
+ * Decoding is base64url and JSON only (no cryptography): done with Buffer and a strict UTF-8
+ * decoder rather than jose's decoders, which go through `atob`, slow enough on Node 20 to cost
+ * a visible share of a whole verification.
+ */
+import { shown } from './report.js';
+
+/**
+ * The longest token keyfob looks at, in characters. Real tokens stay far below it (HTTP servers
+ * refuse headers much larger); anything longer is refused before it is decoded.
+ */
+export const MAX_TOKEN_LENGTH = 64 * 1024;
+
+export type Structure =
+  | {
+      kind: 'jws';
+      header: Record<string, unknown>;
+      claims: Record<string, unknown>;
+      /** The header's `alg`, checked to be a string. */
+      alg: string;
+      /** The header's `kid`, when it has one. */
+      kid: string | undefined;
+      detail: string;
+    }
+  | { kind: 'opaque'; detail: string }
+  | { kind: 'invalid'; detail: string };
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+// Header and claims non-empty; the signature may be empty (alg none), for step 2 to refuse.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+// RFC 6750's b64token: what an opaque bearer token may contain.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * Reads a token's structure without trusting any of it.
+ *
+ * @param token The token as given.
+ * @param typ When set, the header's `typ` must name this media type (RFC 8725 §3.11), e.g.
+ *   `at+jwt` (RFC 9068); compared case-insensitively with or without `application/`.
+ */
+export function readStructure(token: string, typ?: string): Structure {
+  if (typeof token !== 'string' || token.length === 0)
+    return { kind: 'invalid', detail: 'the token is empty' };
+  if (token.length > MAX_TOKEN_LENGTH) {
+    return {
+      kind: 'invalid',
+      detail: `the token is ${token.length} characters long, more than the ${MAX_TOKEN_LENGTH} a token may have`,
+    };
+  }
+  if (!token.includes('.')) {
+    return B64TOKEN.test(token)
+      ? { kind: 'opaque', detail: `not a JWT: an opaque token of ${token.length} characters` }
+      : { kind: 'invalid', detail: 'the token contains characters no token may contain (spaces, quotes, …)' };
+  }
+  const segments = token.split('.');
+  if (segments.length === 5) {
+    return { kind: 'invalid', detail: 'this is an encrypted token (JWE); keyfob has no key to decrypt it' };
+  }
+  if (segments.length !== 3) {
+    return {
+      kind: 'invalid',
+      detail: `a JWT has three dot-separated segments (header.claims.signature); this token has ${segments.length}`,
+    };
+  }
+  // One pass over the whole token on the common path; per-segment checks only to say which.
+  if (!COMPACT_JWS.test(token) || segments.some((segment) => segment.length % 4 === 1)) {
+    const names = ['header', 'claims', 'signature'];
+    const bad = segments.findIndex((segment) => !BASE64URL.test(segment) || segment.length % 4 === 1);
+    if (bad >= 0) return { kind: 'invalid', detail: `the ${names[bad]} segment is not base64url` };
+    return { kind: 'invalid', detail: `the ${segments[0] === '' ? 'header' : 'claims'} segment is empty` };
+  }
+  const header = jsonObject(segments[0] as string);
+  if (!header) return { kind: 'invalid', detail: 'the header is not a base64url-encoded JSON object' };
+  const claims = jsonObject(segments[1] as string);
+  if (!claims) return { kind: 'invalid', detail: 'the claims are not a base64url-encoded JSON object' };
+  if (typeof header.alg !== 'string' || header.alg === '') {
+    return { kind: 'invalid', detail: 'the header has no "alg"' };
+  }
+  if (header.kid !== undefined && typeof header.kid !== 'string') {
+    return { kind: 'invalid', detail: 'the header\'s "kid" is not a string' };
+  }
+  // RFC 7515 §4.1.11: extensions marked critical must be understood, and keyfob knows none.
+  if (header.crit !== undefined) {
+    return {
+      kind: 'invalid',
+      detail: `the header marks extensions as critical (crit: ${shown(header.crit)})`,
+    };
+  }
+  if (typ !== undefined && !sameMediaType(header.typ, typ)) {
+    return {
+      kind: 'invalid',
+      detail: `the header's typ is ${header.typ === undefined ? 'missing' : `"${shown(header.typ)}"`}, expected "${shown(typ)}"`,
+    };
+  }
+  return {
+    kind: 'jws',
+    header,
+    claims,
+    alg: header.alg,
+    kid: header.kid,
+    detail: `a JWS of ${token.length} characters: JSON header and claims`,
+  };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The JSON object a base64url segment encodes, or `null` when it is not one. */
+function jsonObject(segment: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(utf8.decode(Buffer.from(segment, 'base64url')));
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function sameMediaType(actual: unknown, expected: string): boolean {
+  if (typeof actual !== 'string') return false;
+  const normal = (v: string) => {
+    const lower = v.toLowerCase();
+    return lower.includes('/') ? lower : `application/${lower}`;
+  };
+  return normal(actual) === normal(expected);
+}

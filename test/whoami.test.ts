@@ -1,0 +1,99 @@
+/**
+ * `keyfob whoami` for a person (userinfo after a device login) and for a machine (the client
+ * credentials token's claims): JSON when piped or with --json, a key/value table at a terminal,
+ * without colour codes under NO_COLOR.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { approveDeviceLogin, type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { KEYFOB_BIN, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+
+const SCRIPT = '/usr/bin/script';
+
+let idp: DevIdp;
+let home: TestHome;
+
+/** Runs keyfob in a pseudo-terminal (util-linux `script`) and returns what the terminal showed. */
+function inTerminal(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ output: string; code: number | null }> {
+  if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} (util-linux) is needed to give keyfob a terminal`);
+  const command = [process.execPath, KEYFOB_BIN, ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm' } });
+  let output = '';
+  child.stdout.on('data', (d) => {
+    output += d;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ output, code });
+    }),
+  );
+}
+
+before(async () => {
+  idp = await startDevIdp();
+  home = makeHome(idp, 'profiles:\n  ci:\n    provider: robot\n');
+  const run = startCli(['login', '--device'], { env: home.env });
+  const stderr = await run.waitForStderr(/code: \S+/);
+  const user = idp.users[0];
+  assert.ok(user);
+  const url = /open (\S+)/.exec(stderr)?.[1] ?? '';
+  await approveDeviceLogin({
+    verificationUri: url,
+    verificationUriComplete: url,
+    userCode: /code: (\S+)/.exec(stderr)?.[1] ?? '',
+    email: user.email,
+    password: user.password,
+  });
+  assert.equal((await run.done).code, 0);
+});
+after(async () => {
+  await idp?.close();
+});
+
+describe('keyfob whoami', () => {
+  it("a person: the provider's userinfo, as JSON when piped", async () => {
+    const user = idp.users[0];
+    const piped = await runCli(['whoami'], { env: home.env });
+    assert.equal(piped.code, 0, piped.stderr);
+    const claims = JSON.parse(piped.stdout);
+    assert.equal(claims.sub, user?.sub);
+    assert.equal(claims.email, user?.email);
+    const json = await runCli(['whoami', '--json'], { env: home.env });
+    assert.deepEqual(JSON.parse(json.stdout), claims);
+  });
+
+  it('a machine: the client id (and what its token says) without any login', async () => {
+    const result = await runCli(['whoami', '--profile', 'ci', '--json'], { env: home.env });
+    assert.equal(result.code, 0, result.stderr);
+    const claims = JSON.parse(result.stdout);
+    assert.equal(claims.client_id, idp.clients.machine.client_id);
+    assert.equal(claims.iss, idp.issuer);
+  });
+
+  it('at a terminal: a key/value table, times readable; colour only without NO_COLOR', async () => {
+    const plain = await inTerminal(['whoami', '--profile', 'ci'], { ...home.env, NO_COLOR: '1' });
+    assert.equal(plain.code, 0, plain.output);
+    assert.match(plain.output, /client_id\s+keyfob-machine|client_id\s+\S+/);
+    assert.match(plain.output, /exp\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+\)/);
+    assert.ok(!plain.output.includes('\u001b['), 'no escape codes with NO_COLOR');
+    assert.doesNotMatch(plain.output, /^\{/m, 'not JSON');
+    const coloured = await inTerminal(['whoami', '--profile', 'ci'], home.env);
+    assert.equal(coloured.code, 0, coloured.output);
+    assert.ok(coloured.output.includes('\u001b[1m'), 'keys in bold at a terminal');
+  });
+
+  it('without a session: exit 2 naming the command, nothing on stdout', async () => {
+    const result = await runCli(['whoami', '--profile', 'nobody'], { env: home.env });
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /keyfob login --profile nobody/);
+    assert.equal(result.stderr.trim().split('\n').length, 1);
+  });
+});
