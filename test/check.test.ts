@@ -18,6 +18,7 @@ import {
   type TestIssuer,
   tamperSignature,
 } from './support/issuer.js';
+import { inTerminal } from './support/pty.js';
 import { assertMatchesSchema } from './support/schemas.js';
 
 let idp: DevIdp;
@@ -106,6 +107,20 @@ describe('valid tokens pass: exit 0', () => {
     assert.equal(report.header.alg, 'RS256');
     assert.equal(report.claims.aud, idp.api);
     assert.equal(report.steps.length, 6);
+  });
+
+  it('at a terminal, --verbose marks each step in colour; never with NO_COLOR', async () => {
+    const token = await issuer.mint();
+    const coloured = await inTerminal(['check', token, '--provider', 'own', '-v'], home.env);
+    assert.equal(coloured.code, 0, coloured.output);
+    assert.ok(coloured.output.includes('\u001b[32m✓\u001b[39m structure'), coloured.output);
+    const plain = await inTerminal(['check', token, '--provider', 'own', '-v'], {
+      ...home.env,
+      NO_COLOR: '1',
+    });
+    assert.equal(plain.code, 0, plain.output);
+    assert.match(plain.output, /✓ structure/);
+    assert.ok(!plain.output.includes('\u001b['), 'no escape codes with NO_COLOR');
   });
 
   it('after dev-idp rotates its keys, a token with the new kid passes', async () => {

@@ -4,37 +4,13 @@
  * without colour codes under NO_COLOR.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { approveDeviceLogin, type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { KEYFOB_BIN, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
-
-const SCRIPT = '/usr/bin/script';
+import { makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+import { inTerminal } from './support/pty.js';
 
 let idp: DevIdp;
 let home: TestHome;
-
-/** Runs keyfob in a pseudo-terminal (util-linux `script`) and returns what the terminal showed. */
-function inTerminal(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ output: string; code: number | null }> {
-  if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} (util-linux) is needed to give keyfob a terminal`);
-  const command = [process.execPath, KEYFOB_BIN, ...args].map((a) => `'${a}'`).join(' ');
-  const child = spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm' } });
-  let output = '';
-  child.stdout.on('data', (d) => {
-    output += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ output, code });
-    }),
-  );
-}
 
 before(async () => {
   idp = await startDevIdp();

@@ -36,7 +36,6 @@ import {
   type AccessToken,
   DEFAULT_MIN_TTL_SECONDS,
   findAccessToken,
-  isFreshEnough,
   parseScopes,
   type Session,
   type Tenant,
@@ -177,6 +176,8 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
   const home = options.home ?? resolveHome({ names, env, homedir: homedir() });
   const log = options.log ?? silentLogger;
   const now = options.now ?? (() => new Date());
+  const clock = options.now;
+  const nowMs = clock ? () => clock().getTime() : Date.now;
   const memory = new MemoryStore();
   // Tokens this instance already holds, by request: a fresh one is returned without touching
   // disk (a long-running SDK calls getToken per request). A token changed by another process
@@ -393,7 +394,7 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     }
     const key = memoKey(opts);
     const hit = opts.forceRefresh ? undefined : memo.get(key);
-    if (hit && isFreshEnough(hit.token, now(), minTtl)) return hit.result;
+    if (hit?.freshAt(nowMs(), minTtl)) return hit.result;
 
     const result = await obtainToken(opts, minTtl);
     memo.set(key, result);
@@ -435,7 +436,7 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
       profile: selected.name,
       resource: token.resource,
     });
-    return { token, result };
+    return { result, freshAt: freshnessCheck(token) };
   }
 
   /** A machine profile needs no prompt: its first token is fetched and cached on demand. */
@@ -608,11 +609,24 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
 }
 
 interface MemoEntry {
-  token: AccessToken;
   result: TokenResult;
+  /** DESIGN.md's freshness rule with the token's dates parsed once. */
+  freshAt(nowMs: number, minTtlSeconds: number): boolean;
+}
+
+function freshnessCheck(token: AccessToken): MemoEntry['freshAt'] {
+  if (token.expires_at === null) return () => true;
+  const expiresAt = Date.parse(token.expires_at);
+  const obtainedAt = Date.parse(token.obtained_at);
+  const halfLifetime = Number.isFinite(obtainedAt) ? (expiresAt - obtainedAt) / 2 : Number.POSITIVE_INFINITY;
+  return (nowMs, minTtlSeconds) => {
+    const remaining = expiresAt - nowMs;
+    return remaining > 0 && remaining >= Math.min(minTtlSeconds * 1000, halfLifetime);
+  };
 }
 
 function memoKey(opts: GetTokenOptions): string {
+  if (opts.profile === undefined && opts.resource === undefined && opts.scopes === undefined) return '';
   const resource = opts.resource === undefined ? '\u0001' : (opts.resource ?? '');
   const scopes = opts.scopes === undefined ? '' : parseScopes(opts.scopes).join(' ');
   return `${opts.profile ?? ''}\u0000${resource}\u0000${scopes}`;

@@ -278,6 +278,34 @@ describe('EncryptedFileStore with a passphrase', () => {
     assert.equal(encryptedFileConfigured({ names, env: {}, identityFile: '/k.txt' }), true);
   });
 
+  test('a wrong passphrase typed at the prompt is asked again; a damaged identity.age is moved aside', async () => {
+    const { home } = await newHome();
+    // A low work factor keeps this in-process test fast; the cross-process one uses the default.
+    const fast = { home, names, env: {}, scryptWorkFactor: 10 } as const;
+    await new EncryptedFileStore({ ...fast, passphrase: 'right' }).write('work', sampleSession());
+    const answers = ['wrong', 'right'];
+    const asked: boolean[] = [];
+    const store = new EncryptedFileStore({
+      ...fast,
+      promptPassphrase: async ({ creating }) => {
+        asked.push(creating);
+        return answers.shift() ?? 'none left';
+      },
+    });
+    await assert.rejects(store.read('work'), keyfobError(StoreUnavailable, 'passphrase does not unlock'));
+    assert.equal((await store.read('work'))?.subject, 'alice');
+    assert.deepEqual(asked, [false, false], 'asked twice, as an unlock');
+
+    await writeFile(path.join(home, 'identity.age'), 'not age at all\n');
+    const after = new EncryptedFileStore({ ...fast, passphrase: 'right' });
+    await assert.rejects(after.read('work'), keyfobError(StoreCorrupt, 'identity.age', 'moved to'));
+    assert.equal(
+      (await readdir(home)).filter((name) => name.startsWith('identity.age.corrupt-')).length,
+      1,
+      'the damaged identity is kept aside',
+    );
+  });
+
   test('round trip across processes; unlocked once per process; a wrong passphrase is clear and changes nothing', async () => {
     const { home } = await newHome();
     const passphrase = 'correct horse battery staple';

@@ -45,6 +45,8 @@ import type { CredentialStore, StoreWriteOptions } from './store.js';
 export { DEFAULT_SCRYPT_WORK_FACTOR } from './age/identity.js';
 
 const SESSION_FILE_SUFFIX = '.age';
+// A reader racing a writer may see a file replaced between two looks at it: it reads again.
+const READ_ATTEMPTS = 4;
 
 /** What a passphrase prompt is asked for. */
 export interface PassphraseRequest {
@@ -100,7 +102,6 @@ export function encryptedFileConfigured(options: EncryptedFileConfiguredOptions)
 }
 
 type Inspection =
-  | { status: 'missing' }
   | { status: 'ok'; session: Session }
   | { status: 'corrupt'; reason: string }
   | { status: 'foreign' }
@@ -178,39 +179,42 @@ export class EncryptedFileStore implements CredentialStore {
   async read(profile: string): Promise<Session | null> {
     const file = this.sessionPath(profile);
     if (!(await checkPrivateDir(this.location))) return null;
-    const armored = await readFileNoFollow(file);
-    if (armored === null) return null;
-    const identity = await this.#unlock(false);
-    if (identity === null) throw this.#identityMissing(profile);
-    const found = await this.#decrypt(armored, identity, profile);
-    switch (found.status) {
-      case 'missing':
-        return null;
-      case 'ok':
-        return found.session;
-      case 'newer':
-        throw this.#newer(file, found.version);
-      case 'foreign':
-        throw new StoreUnavailable(
-          `The session of profile "${profile}" in ${file} was encrypted to another identity than ${identity.source}`,
-          {
-            hint:
-              `use the identity it was written with, or run \`${this.#names.app} login --profile ${profile}\` ` +
-              'to replace it (the old file is kept beside it)',
-          },
-        );
-      case 'corrupt': {
-        // Readers do not lock: move aside only what was inspected, not a file committed meanwhile.
-        if ((await readFileNoFollow(file)) !== armored) return this.read(profile);
-        const movedTo = await moveAside(file, new Date());
-        throw new StoreCorrupt(
-          `The stored session of profile "${profile}" in ${file} could not be read (${found.reason}); ` +
-            `it was moved to ${movedTo}`,
-          movedTo,
-          { hint: `run \`${this.#names.app} login --profile ${profile}\` to sign in again` },
-        );
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      const armored = await readFileNoFollow(file);
+      if (armored === null) return null;
+      const identity = await this.#unlock(false);
+      if (identity === null) throw this.#identityMissing(profile);
+      const found = await this.#decrypt(armored, identity, profile);
+      switch (found.status) {
+        case 'ok':
+          return found.session;
+        case 'newer':
+          throw this.#newer(file, found.version);
+        case 'foreign':
+          throw new StoreUnavailable(
+            `The session of profile "${profile}" in ${file} was encrypted to another identity than ${identity.source}`,
+            {
+              hint:
+                `use the identity it was written with, or run \`${this.#names.app} login --profile ${profile}\` ` +
+                'to replace it (the old file is kept beside it)',
+            },
+          );
+        case 'corrupt': {
+          // Readers do not lock: move aside only what was inspected, not a file committed meanwhile.
+          if ((await readFileNoFollow(file)) !== armored) continue;
+          const movedTo = await moveAside(file, new Date());
+          throw new StoreCorrupt(
+            `The stored session of profile "${profile}" in ${file} could not be read (${found.reason}); ` +
+              `it was moved to ${movedTo}`,
+            movedTo,
+            { hint: `run \`${this.#names.app} login --profile ${profile}\` to sign in again` },
+          );
+        }
       }
     }
+    throw new StoreUnavailable(`The session of profile "${profile}" kept changing while being read`, {
+      hint: 'run the command again',
+    });
   }
 
   /**

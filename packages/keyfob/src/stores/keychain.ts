@@ -278,7 +278,8 @@ export class KeychainStore implements CredentialStore {
       if (await this.#removeGeneration(next)) await unlinkIfPresent(pendingFile);
       throw error;
     }
-    if (!committed || (await this.#removeGeneration(generationOf(committed)))) await unlinkIfPresent(pendingFile);
+    if (!committed || (await this.#removeGeneration(generationOf(committed))))
+      await unlinkIfPresent(pendingFile);
   }
 
   /**

@@ -95,7 +95,7 @@ const unlocked = new Map<string, Promise<string[]>>();
 export interface PassphraseIdentityOptions {
   /** `<home>/identity.age`. */
   file: string;
-  /** The passphrase, or a function that asks for it (called at most once, only when needed). */
+  /** Gives the passphrase (from the caller, the variable or a prompt); called only when needed. */
   passphrase: () => Promise<string>;
   /** When the file does not exist yet: generate an identity and write it (else `null`). */
   create: boolean;
@@ -175,6 +175,13 @@ async function decryptIdentityFile(
       throw new StoreUnavailable(`The passphrase does not unlock ${options.file}`, {
         cause: error,
         hint: `check ${options.passphraseVar} (or the passphrase typed) and run the command again`,
+      });
+    }
+    if (/work factor/.test(errorMessage(error))) {
+      // Readable, just more expensive than this version agrees to compute: not damage.
+      throw new StoreUnavailable(`${options.file} asks for more scrypt work than is allowed here`, {
+        cause: error,
+        hint: 're-create it with a lower work factor, or use an age identity file',
       });
     }
     throw await corruptIdentity(options, `it is not a readable age file (${errorMessage(error)})`);
