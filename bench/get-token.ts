@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { startDevIdp } from '@keyfob/dev-idp';
 import { createKeyfob } from 'keyfob';
 
-const bin = fileURLToPath(new URL('../packages/cli/bin/keyfob.js', import.meta.url));
+const bin = fileURLToPath(new URL('../packages/cli/bin/keyfob.cjs', import.meta.url));
 const idp = await startDevIdp({ accessTokenTtl: 3600 });
 const home = mkdtempSync(join(tmpdir(), 'keyfob-bench-'));
 try {

@@ -9,6 +9,17 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}packages/cli/dist`;
 rmSync(outdir, { recursive: true, force: true });
 
+const external = [
+  '@napi-rs/keyring',
+  'age-encryption',
+  'jose',
+  'oauth4webapi',
+  'oidc-provider',
+  'openid-client',
+  'proper-lockfile',
+  'undici',
+];
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { main: 'packages/cli/src/main.ts' },
@@ -20,21 +31,26 @@ const result = await build({
   target: 'node20',
   sourcemap: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
-  external: [
-    '@napi-rs/keyring',
-    'age-encryption',
-    'jose',
-    'oauth4webapi',
-    'oidc-provider',
-    'openid-client',
-    'proper-lockfile',
-    'undici',
-  ],
+  external,
   // yaml is CommonJS: give bundled CJS a real `require` for Node's built-in modules.
   banner: {
     js: "import { createRequire as __keyfobRequire } from 'node:module'; const require = __keyfobRequire(import.meta.url);",
   },
   metafile: true,
+  logLevel: 'warning',
+});
+
+// `keyfob token` alone, as CommonJS (see bin/keyfob.cjs). yaml stays external here: it is
+// required only when the parsed-config cache misses.
+await build({
+  absWorkingDir: root,
+  entryPoints: ['packages/cli/src/token-main.ts'],
+  outfile: `${outdir}/token.cjs`,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: [...external, 'yaml'],
   logLevel: 'warning',
 });
 

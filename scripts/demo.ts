@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { approveDeviceLogin, startDevIdp } from '@keyfob/dev-idp';
 
-const bin = fileURLToPath(new URL('../packages/cli/bin/keyfob.js', import.meta.url));
+const bin = fileURLToPath(new URL('../packages/cli/bin/keyfob.cjs', import.meta.url));
 const personIsThere = Boolean(process.stdin.isTTY && process.stderr.isTTY && !process.env.CI);
 const bold = (text: string) =>
   process.stdout.isTTY && !process.env.NO_COLOR ? `\u001b[1m${text}\u001b[22m` : text;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DevIdp } from '@keyfob/dev-idp';
 
-export const KEYFOB_BIN = fileURLToPath(new URL('../../packages/cli/bin/keyfob.js', import.meta.url));
+export const KEYFOB_BIN = fileURLToPath(new URL('../../packages/cli/bin/keyfob.cjs', import.meta.url));
 
 export interface TestHome {
   home: string;

@@ -9,6 +9,7 @@
  */
 import type { JSONWebKeySet, JWK } from 'jose';
 import { InvalidInput } from '../errors.js';
+import { shown } from './report.js';
 
 /** Asymmetric signature algorithms by key type (and curve), as jose verifies them. */
 const BY_KEY: Readonly<Record<string, readonly string[]>> = {
@@ -33,13 +34,12 @@ export const ASYMMETRIC_ALGORITHMS: ReadonlySet<string> = new Set([
  * @param alg The header's `alg`.
  */
 export function refusedOutright(alg: string): string | null {
+  if (ASYMMETRIC_ALGORITHMS.has(alg)) return null;
   if (alg.toLowerCase() === 'none') return 'unsigned tokens (alg none) are never accepted';
   if (/^HS\d+$/i.test(alg)) {
-    return `${alg} is an HMAC algorithm: never accepted against an issuer's public keys`;
+    return `${shown(alg, 20)} is an HMAC algorithm: never accepted against an issuer's public keys`;
   }
-  if (!ASYMMETRIC_ALGORITHMS.has(alg))
-    return `${alg.slice(0, 20)} is not a signature algorithm keyfob accepts`;
-  return null;
+  return `${shown(alg, 20)} is not a signature algorithm keyfob accepts`;
 }
 
 /**

@@ -86,7 +86,12 @@ export async function checkToken(token: string, options: CheckOptions): Promise<
 
   if (structure.kind === 'opaque') return checkOpaque(token, steps, options, settings);
 
-  const jwt = { ...context, format: 'jwt' as const, header: structure.header, claims: structure.claims };
+  const jwt = {
+    issuer: options.issuer,
+    format: 'jwt' as const,
+    header: structure.header,
+    claims: structure.claims,
+  };
   const { alg, kid } = structure;
   // Refused before anything is fetched: no key set could make these acceptable.
   const outright =

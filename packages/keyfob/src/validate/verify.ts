@@ -39,7 +39,16 @@ export async function verifyToken(
   const identity = identityOptions(policy);
   const time = timeOptions(claims, policy);
   try {
-    await jwtVerify(token, key, { algorithms: [alg], ...identity, ...time });
+    // One object literal rather than spreads: this call is the whole cost of a repeated check.
+    await jwtVerify(token, key, {
+      algorithms: [alg],
+      issuer: identity.issuer,
+      audience: identity.audience,
+      clockTolerance: time.clockTolerance,
+      currentDate: time.currentDate,
+      requiredClaims: time.requiredClaims,
+      maxTokenAge: time.maxTokenAge,
+    });
   } catch (error) {
     const group = claimGroup(error);
     if (!group) return [signatureFailure(error)];
@@ -66,21 +75,21 @@ export async function verifyToken(
   ];
 }
 
+const REQUIRED_CLAIMS = ['exp'];
+
 function identityOptions(policy: ClaimPolicy): JWTVerifyOptions {
-  return {
-    issuer: policy.issuer,
-    ...(policy.audience ? { audience: [...policy.audience] } : {}),
-  };
+  // jose only reads the audience list; undefined means "not checked".
+  return { issuer: policy.issuer, audience: (policy.audience as string[] | null) ?? undefined };
 }
 
 function timeOptions(claims: Record<string, unknown>, policy: ClaimPolicy): JWTVerifyOptions {
   return {
     clockTolerance: policy.clockTolerance,
     currentDate: policy.now,
-    requiredClaims: ['exp'],
+    requiredClaims: REQUIRED_CLAIMS,
     // jose checks that `iat` is not in the future only with a maximum age: give it one that never
     // binds, and only when the token has an `iat` (a maximum age makes it required).
-    ...(claims.iat !== undefined ? { maxTokenAge: Number.MAX_SAFE_INTEGER } : {}),
+    maxTokenAge: claims.iat !== undefined ? Number.MAX_SAFE_INTEGER : undefined,
   };
 }
 
@@ -105,10 +114,12 @@ function identityPassed(claims: Record<string, unknown>, policy: ClaimPolicy): C
 }
 
 function timePassed(claims: Record<string, unknown>, policy: ClaimPolicy): CheckStep {
-  const parts = [`expires ${when(claims.exp as number, policy.now)}`];
-  if (typeof claims.nbf === 'number') parts.push(`not before ${when(claims.nbf, policy.now)}`);
-  if (typeof claims.iat === 'number') parts.push(`issued ${when(claims.iat, policy.now)}`);
-  return passed('time', `${parts.join('; ')}; tolerance ${policy.clockTolerance} s${policy.timeNote}`);
+  const others = ['nbf', 'iat'].filter((c) => claims[c] !== undefined);
+  const notFuture = others.length > 0 ? `; ${others.join(' and ')} not in the future` : '';
+  return passed(
+    'time',
+    `expires ${when(claims.exp as number, policy.now)}${notFuture}; tolerance ${policy.clockTolerance} s${policy.timeNote}`,
+  );
 }
 
 function claimFailure(error: unknown, claims: Record<string, unknown>, policy: ClaimPolicy): CheckStep {

@@ -5,8 +5,9 @@
  * The identity is either an age identity file the user keeps (`AGE-SECRET-KEY-1…` lines, as
  * `age-keygen` writes them), or one keyfob generated and keeps in `<home>/identity.age`,
  * itself encrypted under a passphrase. A passphrase costs seconds of scrypt per use, so an
- * unlocked identity is cached for the life of the process, keyed by the file and a digest of the
- * passphrase: every store instance of the process unlocks it once between them.
+ * unlocked identity is cached for the life of the process, keyed by the file, digests of its
+ * content and of the passphrase: every store instance of the process unlocks it once between
+ * them, and a file replaced meanwhile is unlocked afresh.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -128,7 +129,8 @@ export async function unlockPassphraseIdentity(
       hint: `set ${options.passphraseVar}`,
     });
   }
-  const key = `${path.resolve(options.file)}\0${await sha256Hex(passphrase)}`;
+  // Keyed by the file's content too: an identity.age replaced meanwhile is unlocked afresh.
+  const key = await cacheKey(options.file, existing, passphrase);
   let pending = unlocked.get(key);
   if (!pending) {
     pending =
@@ -139,6 +141,10 @@ export async function unlockPassphraseIdentity(
     pending.catch(() => unlocked.delete(key));
   }
   return withRecipient(await pending, options.file);
+}
+
+async function cacheKey(file: string, content: string | null, passphrase: string): Promise<string> {
+  return `${path.resolve(file)}\0${await sha256Hex(content ?? '')}\0${await sha256Hex(passphrase)}`;
 }
 
 async function createIdentityFile(options: PassphraseIdentityOptions, passphrase: string): Promise<string[]> {
@@ -154,6 +160,8 @@ async function createIdentityFile(options: PassphraseIdentityOptions, passphrase
     const plaintext = `# ${options.cliName} identity for the encrypted-file store, created ${new Date().toISOString()}\n${identity}\n`;
     const sealed = age.armor.encode(await encrypter.encrypt(plaintext));
     await writeFileAtomic(options.file, sealed, { mode: PRIVATE_FILE_MODE, signal: lock.signal });
+    // The file now exists: later unlocks in this process find it by its content, without scrypt.
+    unlocked.set(await cacheKey(options.file, sealed, passphrase), Promise.resolve([identity]));
     return [identity];
   });
 }

@@ -138,7 +138,7 @@ export class Keyring {
       // Synchronous, and on Linux a D-Bus round trip: charged to this call's time limit.
       entry = new keyring.AsyncEntry(this.service, account, ENTRY_OPTIONS);
     } catch (error) {
-      throw this.#failure(action, error);
+      throw this.#failure(`${action} an entry`, error);
     }
     const remaining = this.timeoutMs - (Date.now() - started);
     if (remaining <= 0) throw new KeychainTimeout(this.service, `${action} an entry`, this.timeoutMs);
