@@ -61,7 +61,10 @@ try {
 
 function time(command: string[], env: Record<string, string>): number {
   const start = process.hrtime.bigint();
-  const result = spawnSync(command[0] as string, command.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const result = spawnSync(command[0] as string, command.slice(1), {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`${command.join(' ')} exited ${result.status}: ${result.stderr}`);
   return elapsed;

@@ -11,7 +11,12 @@ const app = { name: 'keyfob', commandPrefix: 'keyfob', envPrefix: 'KEYFOB' };
 void runCommandLine(
   process.argv.slice(2),
   app,
-  { token: { summary: 'print an access token', load: async () => (await import('./commands/token.js')).token } },
+  {
+    token: {
+      summary: 'print an access token',
+      load: async () => (await import('./commands/token.js')).token,
+    },
+  },
   processIO(),
 ).then((code) => {
   process.exitCode = code;

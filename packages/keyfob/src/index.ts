@@ -22,6 +22,7 @@ export * from './errors.js';
 export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
 export type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 export type {
+  ExplainReport,
   GetTokenOptions,
   Keyfob,
   KeyfobOptions,
@@ -45,6 +46,7 @@ export type {
   RevocationResult,
   TokenRequest,
 } from './providers/provider.js';
+export type { ChainStep, ExplicitCredentials } from './resolve/chain.js';
 export type { AccessToken, ObtainedBy, ProofKey, Session, Tenant } from './session.js';
 export {
   accessTokenKey,

@@ -9,6 +9,10 @@ export const authCommands: CommandTable = {
     summary: 'validate a token step by step',
     load: async () => (await import('./check.js')).check,
   },
+  explain: {
+    summary: 'show which credential a command would use, and why',
+    load: async () => (await import('./explain.js')).explain,
+  },
   fetch: {
     summary: 'make an authenticated HTTP request',
     load: async () => (await import('./fetch.js')).fetch,
@@ -32,6 +36,10 @@ export const authCommands: CommandTable = {
   status: {
     summary: 'show every profile, its session and the active one',
     load: async () => (await import('./status.js')).status,
+  },
+  switch: {
+    summary: 'change the active profile',
+    load: async () => (await import('./switch.js')).switchCommand,
   },
   token: {
     summary: 'print an access token, refreshing it first when needed',

@@ -23,10 +23,16 @@ export { checkFailure } from './report.js';
  *
  * @throws InvalidInput or InsecureUrl for unusable options, never for a bad token.
  */
-export async function checkToken(token: string, options: CheckOptions): Promise<CheckReport> {
-  // Resolving a dynamic import costs more than a verification: do it once per process.
-  implementation ??= import('./check.js');
-  return (await implementation).checkToken(token, options);
+export function checkToken(token: string, options: CheckOptions): Promise<CheckReport> {
+  // Resolving a dynamic import costs more than a verification: do it once per process, and
+  // call straight through once it is loaded.
+  if (loaded) return loaded.checkToken(token, options);
+  implementation ??= import('./check.js').then((module) => {
+    loaded = module;
+    return module;
+  });
+  return implementation.then((module) => module.checkToken(token, options));
 }
 
 let implementation: Promise<typeof import('./check.js')> | undefined;
+let loaded: typeof import('./check.js') | undefined;

@@ -1,0 +1,215 @@
+/**
+ * What every operation of an instance shares: names, environment, home, clock, the config and
+ * state readers, the providers (created on first use) and the stores. Operations live in their
+ * own modules and take this context; `keyfob.ts` only wires them.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { configFromObject, loadConfig } from '../config/load.js';
+import { type AppNames, appNames, envVar } from '../config/names.js';
+import { resolveConfigPath, resolveHome } from '../config/paths.js';
+import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
+import { type KeyfobState, readState } from '../config/state.js';
+import { InvalidInput, ProviderNotFound, StoreUnavailable } from '../errors.js';
+import { createFetch, httpSettings } from '../http/dispatcher.js';
+import { type HeldLock, profileLockPath, withLock } from '../lifecycle/lock.js';
+import { type Logger, silentLogger } from '../log.js';
+import type { CredentialProvider, ProviderRuntime } from '../providers/provider.js';
+import { type ChainResult, type ExplicitCredentials, resolveChain } from '../resolve/chain.js';
+import type { Tenant } from '../session.js';
+import { FileStore } from '../stores/file.js';
+import { MemoryStore } from '../stores/memory.js';
+import type { CredentialStore, StoreKind } from '../stores/store.js';
+import type { Env, KeyfobOptions } from './types.js';
+
+/** Where a profile lives and which provider it uses, from the state file and config.yaml. */
+export interface ProfileBinding {
+  provider: string | null;
+  store: StoreKind | null;
+  tenant: Tenant | null;
+}
+
+export interface InstanceContext {
+  readonly names: AppNames;
+  /** How people run the auth commands, for messages: `keyfob`, `acme auth`. */
+  readonly cliName: string;
+  readonly env: Env;
+  readonly home: string;
+  readonly log: Logger;
+  now(): Date;
+  nowMs(): number;
+  /** Explicit credentials given to `createKeyfob` (level 1 unless a call overrides). */
+  readonly explicit: ExplicitCredentials;
+  /** Sessions that live only in this process (library logins, environment machine clients). */
+  readonly memory: MemoryStore;
+  config(): Promise<KeyfobConfig>;
+  state(): Promise<KeyfobState>;
+  runtime(): ProviderRuntime;
+  provider(name: string): Promise<CredentialProvider>;
+  providerConfig(cfg: KeyfobConfig, name: string): ProviderConfig;
+  /** The provider for credentials that carry none (a token or client id from the environment). */
+  ambientProvider(cfg: KeyfobConfig): string | null;
+  binding(cfg: KeyfobConfig, st: KeyfobState, profile: string): ProfileBinding;
+  openStore(kind: StoreKind): CredentialStore;
+  /** The store for a new profile, and whether the user chose it. */
+  configuredStore(cfg: KeyfobConfig): { kind: StoreKind; explicit: boolean };
+  withProfileLock<T>(profile: string, fn: (lock: HeldLock) => Promise<T>): Promise<T>;
+  /** The chain for a call's explicit credentials on top of the instance's. */
+  resolve(call: ExplicitCredentials, cfg: KeyfobConfig, st: KeyfobState): ChainResult;
+  /** The exact command that logs a profile in again. */
+  loginCommand(profile: string, named: boolean): string;
+}
+
+export function createContext(options: KeyfobOptions): InstanceContext {
+  const names = appNames(options.appName ?? 'keyfob');
+  const cliName = options.cliName ?? names.app;
+  const env: Env = options.env ?? process.env;
+  const home = options.home ?? resolveHome({ names, env, homedir: homedir() });
+  const log = options.log ?? silentLogger;
+  const clock = options.now;
+  const providers = new Map<string, Promise<CredentialProvider>>();
+  const memory = new MemoryStore();
+  let configPromise: Promise<KeyfobConfig> | undefined;
+  let runtime: ProviderRuntime | undefined;
+
+  const ctx: InstanceContext = {
+    names,
+    cliName,
+    env,
+    home,
+    log,
+    now: clock ?? (() => new Date()),
+    nowMs: clock ? () => clock().getTime() : Date.now,
+    explicit: {
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+      ...(options.clientSecret !== undefined ? { clientSecret: options.clientSecret } : {}),
+      ...(options.profile !== undefined ? { profile: options.profile } : {}),
+      ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+    },
+    memory,
+
+    config() {
+      configPromise ??= (async () => {
+        if (options.config) return configFromObject(options.config, env, { command: cliName });
+        const located = resolveConfigPath({ names, env, home, flag: options.configPath });
+        return loadConfig({
+          path: located.path,
+          explicit: located.explicit,
+          source: located.source,
+          env,
+          names,
+          command: cliName,
+          cacheDir: join(home, 'cache'),
+        });
+      })();
+      return configPromise;
+    },
+
+    async state() {
+      const result = await readState(home, { cliName });
+      if (result.warning) log.warn(result.warning.replace(/^warning: /, ''));
+      return result.state;
+    },
+
+    runtime() {
+      runtime ??= {
+        fetch: options.fetch ?? createFetch(httpSettings(env, names.envPrefix), names.envPrefix, log),
+        now: ctx.now,
+        log,
+      };
+      return runtime;
+    },
+
+    provider(name) {
+      let pending = providers.get(name);
+      if (!pending) {
+        pending = (async () => {
+          const providerConfig = ctx.providerConfig(await ctx.config(), name);
+          const { createProvider } = await import('../providers/index.js');
+          return createProvider(providerConfig, { runtime: ctx.runtime(), env, names, cliName });
+        })();
+        providers.set(name, pending);
+      }
+      return pending;
+    },
+
+    providerConfig(cfg, name) {
+      const found = Object.hasOwn(cfg.providers, name) ? cfg.providers[name] : undefined;
+      if (!found) {
+        throw new ProviderNotFound(`provider ${name} is not configured`, {
+          hint: `add it to config.yaml, or run \`${cliName} logout\` for the profiles that use it`,
+        });
+      }
+      return found;
+    },
+
+    ambientProvider(cfg) {
+      const named = env[envVar(names, 'PROVIDER')];
+      if (named) {
+        ctx.providerConfig(cfg, named);
+        return named;
+      }
+      if (cfg.default_provider) return cfg.default_provider;
+      const all = Object.keys(cfg.providers);
+      return all.length === 1 ? (all[0] as string) : null;
+    },
+
+    binding(cfg, st, profile) {
+      const recorded = Object.hasOwn(st.profiles, profile) ? st.profiles[profile] : undefined;
+      const configured = Object.hasOwn(cfg.profiles, profile) ? cfg.profiles[profile] : undefined;
+      const configuredTenant = configured?.tenant
+        ? { id: configured.tenant, name: null, region: null, server_url: null }
+        : null;
+      return {
+        provider: recorded?.provider ?? configured?.provider ?? null,
+        store: recorded?.store ?? null,
+        tenant: recorded?.tenant ?? configuredTenant,
+      };
+    },
+
+    openStore(kind) {
+      if (kind === 'file') return new FileStore({ home, cliName });
+      if (kind === 'memory') return memory;
+      throw new StoreUnavailable(`the ${kind} store is not available in this version`, {
+        hint: `choose token_storage: file (or ${envVar(names, 'STORAGE')}=file)`,
+      });
+    },
+
+    configuredStore(cfg) {
+      const variable = envVar(names, 'STORAGE');
+      const fromEnv = env[variable];
+      if (fromEnv) {
+        if (!isStoreKind(fromEnv)) {
+          throw new InvalidInput(`${variable} must be one of keychain, encrypted-file, file, memory`);
+        }
+        return { kind: fromEnv, explicit: true };
+      }
+      if (cfg.token_storage) return { kind: cfg.token_storage, explicit: true };
+      return { kind: 'file', explicit: false };
+    },
+
+    withProfileLock(profile, fn) {
+      return withLock(profileLockPath(home, profile), fn);
+    },
+
+    resolve(call, cfg, st) {
+      return resolveChain({
+        explicit: { ...ctx.explicit, ...call },
+        env,
+        envPrefix: names.envPrefix,
+        active: st.active_profile,
+        profileTenant: (profile) => ctx.binding(cfg, st, profile).tenant?.id ?? null,
+      });
+    },
+
+    loginCommand(profile, named) {
+      return named ? `${cliName} login --profile ${profile}` : `${cliName} login`;
+    },
+  };
+  return ctx;
+}
+
+export function isStoreKind(value: string): value is StoreKind {
+  return value === 'keychain' || value === 'encrypted-file' || value === 'file' || value === 'memory';
+}

@@ -1,0 +1,42 @@
+/**
+ * `kf.fetch`: the credential of the resolved profile or source, sent only to its provider's
+ * allowed origins (see `http/authenticated-fetch.ts` for the request rules).
+ */
+import type { KeyfobRequestInit } from '../http/authenticated-fetch.js';
+import type { InstanceContext } from './context.js';
+import { callExplicit, getToken, type TokenMemo } from './token.js';
+
+export async function authenticatedFetch(
+  ctx: InstanceContext,
+  memo: TokenMemo,
+  input: string | URL,
+  init: KeyfobRequestInit = {},
+): Promise<Response> {
+  const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
+  const call = callExplicit({ ...(init.profile !== undefined ? { profile: init.profile } : {}) });
+  const { resolved } = ctx.resolve(call, cfg, st);
+  const providerName =
+    resolved.kind === 'profile' ? ctx.binding(cfg, st, resolved.profile).provider : ctx.ambientProvider(cfg);
+  const providerConfig = providerName ? ctx.providerConfig(cfg, providerName) : undefined;
+  const renewable = resolved.kind === 'profile' || resolved.kind === 'client_credentials';
+  const http = await import('../http/authenticated-fetch.js');
+  return http.authenticatedFetch(
+    {
+      token: (force) =>
+        getToken(ctx, memo, {
+          ...call,
+          ...(init.resource !== undefined ? { resource: init.resource } : {}),
+          forceRefresh: force,
+        }),
+      allowedOrigins: providerConfig?.allowed_origins ?? [],
+      fetch: ctx.runtime().fetch,
+      loginCommand:
+        resolved.kind === 'profile'
+          ? ctx.loginCommand(resolved.profile, resolved.level === 'explicit')
+          : `${ctx.cliName} login`,
+      renewable,
+    },
+    input,
+    init,
+  );
+}

@@ -1,0 +1,103 @@
+/**
+ * `login`: pick the profile and provider (DESIGN.md, Profiles), pick the flow (DESIGN.md,
+ * login), run it, and store the session in the profile's store under its lock.
+ */
+import { envVar } from '../config/names.js';
+import { updateState } from '../config/state.js';
+import { chooseLoginFlow } from '../flows/browser.js';
+import type { LoginFlow } from '../providers/provider.js';
+import { selectLoginProvider, selectProfile } from '../resolve/select.js';
+import { parseScopes } from '../session.js';
+import type { InstanceContext } from './context.js';
+import type { LoginOptions, LoginResult } from './types.js';
+
+export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
+
+export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<LoginResult> {
+  const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
+  const envName = envVar(ctx.names, 'PROFILE');
+  const selected = selectProfile({
+    explicit: opts.profile ?? ctx.explicit.profile,
+    envValue: ctx.env[envName],
+    envName,
+    active: st.active_profile,
+  });
+  const binding = ctx.binding(cfg, st, selected.name);
+  const providerName = await selectLoginProvider({
+    argument: opts.provider,
+    profileProvider: binding.provider,
+    defaultProvider: cfg.default_provider,
+    configured: Object.keys(cfg.providers),
+    ...(opts.personPresent && opts.chooseProvider ? { choose: opts.chooseProvider } : {}),
+    loginCommand: `${ctx.cliName} login`,
+  });
+  const chosen = await ctx.provider(providerName);
+  const notices: string[] = [];
+  let flow: LoginFlow = 'client_credentials';
+  let openBrowser = false;
+  if (!chosen.loginFlows.includes('client_credentials')) {
+    const choice = chooseLoginFlow({
+      browserFlag: opts.flow === 'browser',
+      noBrowserFlag: opts.flow === 'no-browser',
+      deviceFlag: opts.flow === 'device',
+      env: ctx.env,
+      platform: process.platform,
+      deviceAvailable: chosen.loginFlows.includes('device'),
+      browserAvailable: chosen.loginFlows.includes('browser'),
+    });
+    if (choice.reason) opts.interaction.notice(choice.reason);
+    flow = choice.flow;
+    openBrowser = choice.openBrowser;
+  }
+  const session = await chosen.login({
+    flow,
+    openBrowser,
+    scopes: parseScopes(opts.scopes),
+    interaction: opts.interaction,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+
+  const storeChoice = binding.store ? { kind: binding.store, explicit: true } : ctx.configuredStore(cfg);
+  const store = ctx.openStore(storeChoice.kind);
+  if (!binding.store && !storeChoice.explicit) {
+    notices.push(
+      `Tokens are stored in ${store.location} (file store, readable only by you); choose another store with token_storage in config.yaml or ${envVar(ctx.names, 'STORAGE')}.`,
+    );
+  }
+  const replacedProvider = binding.provider && binding.provider !== providerName ? binding.provider : null;
+  if (replacedProvider) {
+    notices.push(
+      `Profile ${selected.name} was bound to provider ${replacedProvider}; its session was replaced.`,
+    );
+  }
+  await ctx.withProfileLock(selected.name, (lock) =>
+    store.write(selected.name, session, { signal: lock.signal }),
+  );
+  if (storeChoice.kind !== 'memory') {
+    await updateState(
+      ctx.home,
+      (s) => {
+        const at = ctx.now().toISOString();
+        const previous = s.profiles[selected.name];
+        s.profiles[selected.name] = {
+          provider: providerName,
+          store: storeChoice.kind,
+          tenant: session.tenant ?? previous?.tenant ?? null,
+          created_at: previous?.created_at ?? at,
+          updated_at: at,
+        };
+        s.active_profile = selected.name;
+      },
+      { cliName: ctx.cliName },
+    );
+  }
+  return {
+    profile: selected.name,
+    provider: providerName,
+    subject: session.subject,
+    store: storeChoice.kind,
+    replacedProvider,
+    notices,
+  };
+}

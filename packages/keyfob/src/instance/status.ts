@@ -1,0 +1,68 @@
+/**
+ * `status`: every profile (state file, config.yaml, and sessions found in the file store) with
+ * its provider, subject, tenant, scopes, expiry, whether it can renew and where it is stored;
+ * the active one; and what in the environment takes precedence over all of them.
+ */
+import { envVar } from '../config/names.js';
+import { KeyfobError } from '../errors.js';
+import { selectProfile } from '../resolve/select.js';
+import { type AccessToken, findAccessToken, type Session } from '../session.js';
+import { FileStore } from '../stores/file.js';
+import type { StoreKind } from '../stores/store.js';
+import type { InstanceContext } from './context.js';
+import type { ProfileStatus, StatusReport } from './types.js';
+
+export async function status(ctx: InstanceContext): Promise<StatusReport> {
+  const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
+  const envName = envVar(ctx.names, 'PROFILE');
+  const active = selectProfile({
+    explicit: undefined,
+    envValue: ctx.env[envName],
+    envName,
+    active: st.active_profile,
+  }).name;
+  const stored = await new FileStore({ home: ctx.home }).list();
+  const names = new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored]);
+  const notes: string[] = [];
+  const profiles: ProfileStatus[] = [];
+  for (const name of [...names].sort()) {
+    const binding = ctx.binding(cfg, st, name);
+    let session: Session | null = null;
+    let storeKind: StoreKind | null = binding.store;
+    try {
+      const store = ctx.openStore(binding.store ?? 'file');
+      storeKind = store.kind;
+      session = await store.read(name);
+    } catch (error) {
+      if (!(error instanceof KeyfobError)) throw error;
+      notes.push(error.message);
+    }
+    const providerName = session?.provider ?? binding.provider;
+    const providerConfig =
+      providerName && Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName] : undefined;
+    const token = session
+      ? (findAccessToken(session, providerConfig?.resource ?? null, []) ?? latest(session))
+      : undefined;
+    profiles.push({
+      name,
+      provider: providerName,
+      subject: session?.subject ?? null,
+      tenant: session?.tenant ?? binding.tenant,
+      scopes: session?.scopes ?? [],
+      expires_at: token?.expires_at ?? null,
+      refreshable: Boolean(session?.refresh_token) || providerConfig?.type === 'client_credentials',
+      store: session ? storeKind : binding.store,
+      logged_in: session !== null,
+    });
+  }
+  const overrides = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID']
+    .map((v) => envVar(ctx.names, v))
+    .filter((v) => Boolean(ctx.env[v]));
+  return { active_profile: active, profiles, overridden_by: overrides[0] ?? null, notes };
+}
+
+function latest(session: Session): AccessToken | undefined {
+  return Object.values(session.access_tokens).sort((a, b) =>
+    (b.expires_at ?? '9999').localeCompare(a.expires_at ?? '9999'),
+  )[0];
+}

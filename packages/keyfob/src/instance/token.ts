@@ -1,0 +1,338 @@
+/**
+ * `getToken`: resolve the chain, then get a fresh-enough token from what it picked: a token
+ * given from outside (used as is), machine credentials (acquired and kept in memory), or a
+ * profile (its store, refreshed under its lock). Tokens already held are memoized per request.
+ */
+import { envVar } from '../config/names.js';
+import type { KeyfobConfig } from '../config/schema.js';
+import type { KeyfobState } from '../config/state.js';
+import { AuthenticationRequired, InvalidInput, ProviderNotFound } from '../errors.js';
+import type { HeldLock } from '../lifecycle/lock.js';
+import { getFreshToken } from '../lifecycle/refresh.js';
+import type { CredentialProvider } from '../providers/provider.js';
+import { describeStaticToken, type StaticToken, tokenFileReader } from '../providers/static-token.js';
+import type { ExplicitCredentials, Resolved } from '../resolve/chain.js';
+import { type AccessToken, DEFAULT_MIN_TTL_SECONDS, parseScopes } from '../session.js';
+import { MemoryStore } from '../stores/memory.js';
+import type { InstanceContext } from './context.js';
+import { DEFAULT_LOGIN_TIMEOUT_MS } from './login.js';
+import type { GetTokenOptions, TokenResult } from './types.js';
+
+interface MemoEntry {
+  result: TokenResult;
+  /** DESIGN.md's freshness rule with the token's dates parsed once. */
+  freshAt(nowMs: number, minTtlSeconds: number): boolean;
+}
+
+/**
+ * Tokens an instance already holds, by request: a fresh one is returned without touching disk
+ * (a long-running SDK calls getToken per request). A token changed by another process is seen
+ * when this one needs renewing; `forceRefresh` bypasses the memo, login and logout clear it.
+ */
+export class TokenMemo {
+  readonly #entries = new Map<string, MemoEntry>();
+  clear(): void {
+    this.#entries.clear();
+  }
+  get(key: string): MemoEntry | undefined {
+    return this.#entries.get(key);
+  }
+  set(key: string, entry: MemoEntry): void {
+    this.#entries.set(key, entry);
+  }
+}
+
+/** Per instance: token-file readers and machine sessions for credentials outside profiles. */
+const outsideProfiles = new WeakMap<
+  InstanceContext,
+  { files: Map<string, ReturnType<typeof tokenFileReader>>; machines: Map<string, Promise<Machine>> }
+>();
+
+interface Machine {
+  provider: CredentialProvider;
+  store: MemoryStore;
+}
+
+export async function getToken(
+  ctx: InstanceContext,
+  memo: TokenMemo,
+  opts: GetTokenOptions,
+): Promise<TokenResult> {
+  const minTtl = opts.minTtl ?? DEFAULT_MIN_TTL_SECONDS;
+  if (typeof minTtl !== 'number' || minTtl < 0 || !Number.isFinite(minTtl)) {
+    throw new InvalidInput('minTtl must be a non-negative number of seconds');
+  }
+  const key = memoKey(opts);
+  const hit = opts.forceRefresh ? undefined : memo.get(key);
+  if (hit?.freshAt(ctx.nowMs(), minTtl)) return hit.result;
+
+  const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
+  const { resolved } = ctx.resolve(callExplicit(opts), cfg, st);
+  const entry = await fromSource(ctx, cfg, st, resolved, opts, minTtl);
+  if (entry.memoize) memo.set(key, entry);
+  return entry.result;
+}
+
+/** The level-1 credentials a call gives. */
+export function callExplicit(opts: GetTokenOptions): ExplicitCredentials {
+  return {
+    ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
+    ...(opts.clientId !== undefined ? { clientId: opts.clientId } : {}),
+    ...(opts.clientSecret !== undefined ? { clientSecret: opts.clientSecret } : {}),
+    ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+  };
+}
+
+async function fromSource(
+  ctx: InstanceContext,
+  cfg: KeyfobConfig,
+  st: KeyfobState,
+  resolved: Resolved,
+  opts: GetTokenOptions,
+  minTtl: number,
+): Promise<MemoEntry & { memoize: boolean }> {
+  const label = sourceLabel(ctx, resolved);
+  switch (resolved.kind) {
+    case 'token':
+      return {
+        ...staticEntry(await describeStaticToken(resolved.token, label, ctx.now()), label),
+        memoize: true,
+      };
+    case 'token_file': {
+      const read = outside(ctx).files.get(resolved.path) ?? tokenFileReader(resolved.path, label);
+      outside(ctx).files.set(resolved.path, read);
+      // Not memoized: the file may be rewritten at any time (rotated, projected tokens).
+      return { ...staticEntry(await read(ctx.now()), label), memoize: false };
+    }
+    case 'client_credentials': {
+      const machine = await machineFor(ctx, cfg, resolved.clientId, resolved.clientSecret);
+      const providerConfig = ctx.providerConfig(cfg, machine.provider.name);
+      const token = await fresh(ctx, machine.store, 'machine', machine.provider, opts, minTtl, {
+        resource: opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null),
+        loginCommand: `set ${label} again`,
+        lock: (fn) => fn(unlocked),
+      });
+      return { ...profileEntry(token, label), memoize: true };
+    }
+    case 'profile':
+      return { ...(await fromProfile(ctx, cfg, st, resolved, opts, minTtl)), memoize: true };
+  }
+}
+
+async function fromProfile(
+  ctx: InstanceContext,
+  cfg: KeyfobConfig,
+  st: KeyfobState,
+  resolved: Extract<Resolved, { kind: 'profile' }>,
+  opts: GetTokenOptions,
+  minTtl: number,
+): Promise<MemoEntry> {
+  const profile = resolved.profile;
+  const binding = ctx.binding(cfg, st, profile);
+  const named =
+    resolved.level === 'explicit' || (resolved.level === 'profile' && resolved.origin !== 'active profile');
+  const loginCommand = ctx.loginCommand(profile, named);
+  if (!binding.provider) {
+    throw new AuthenticationRequired(`not logged in (profile ${profile})`, {
+      hint: `run \`${loginCommand}\``,
+    });
+  }
+  const providerConfig = ctx.providerConfig(cfg, binding.provider);
+  const store = ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind);
+  const providerName = binding.provider;
+  const provider = () => ctx.provider(providerName);
+  if (providerConfig.type === 'client_credentials' && !(await store.read(profile))) {
+    // A machine profile needs no prompt: its first token is fetched and cached on demand.
+    const machine = await provider();
+    await ctx.withProfileLock(profile, async (lock) => {
+      if (await store.read(profile)) return;
+      const session = await machine.login({
+        flow: 'client_credentials',
+        openBrowser: false,
+        scopes: [],
+        interaction: silentInteraction,
+        timeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
+      });
+      await store.write(profile, session, { signal: lock.signal });
+    });
+  }
+  const token = await fresh(ctx, store, profile, provider, opts, minTtl, {
+    resource: opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null),
+    loginCommand,
+    lock: (fn) => ctx.withProfileLock(profile, fn),
+  });
+  return profileEntry(token, profile);
+}
+
+function fresh(
+  ctx: InstanceContext,
+  store: MemoryStore | ReturnType<InstanceContext['openStore']>,
+  profile: string,
+  provider: CredentialProvider | (() => Promise<CredentialProvider>),
+  opts: GetTokenOptions,
+  minTtl: number,
+  how: {
+    resource: string | null;
+    loginCommand: string;
+    lock: <T>(fn: (lock: HeldLock) => Promise<T>) => Promise<T>;
+  },
+): Promise<AccessToken> {
+  return getFreshToken(
+    {
+      profile,
+      store,
+      provider: typeof provider === 'function' ? provider : async () => provider,
+      withProfileLock: how.lock,
+      now: ctx.now,
+      log: ctx.log,
+      loginCommand: how.loginCommand,
+    },
+    {
+      resource: how.resource,
+      scopes: parseScopes(opts.scopes),
+      minTtlSeconds: minTtl,
+      force: opts.forceRefresh === true,
+    },
+  );
+}
+
+/** Machine credentials outside profiles: one provider and in-memory session per client. */
+function machineFor(
+  ctx: InstanceContext,
+  cfg: KeyfobConfig,
+  clientId: string,
+  clientSecret: string,
+): Promise<Machine> {
+  const providerName = ctx.ambientProvider(cfg);
+  if (!providerName) {
+    throw new ProviderNotFound('machine credentials need a provider for their issuer', {
+      hint: `set default_provider in config.yaml, or ${envVar(ctx.names, 'PROVIDER')}`,
+    });
+  }
+  const key = `${providerName}\u0000${clientId}`;
+  const machines = outside(ctx).machines;
+  let machine = machines.get(key);
+  if (!machine) {
+    machine = (async () => {
+      const base = ctx.providerConfig(cfg, providerName);
+      const issuer = 'issuer' in base && typeof base.issuer === 'string' ? base.issuer : undefined;
+      const tokenEndpoint =
+        'token_endpoint' in base && typeof base.token_endpoint === 'string' ? base.token_endpoint : undefined;
+      if (!issuer && !tokenEndpoint) {
+        throw new ProviderNotFound(
+          `provider ${providerName} has no issuer or token endpoint for machine credentials`,
+        );
+      }
+      const { createClientCredentialsProvider } = await import('../providers/client-credentials.js');
+      const provider = createClientCredentialsProvider(
+        {
+          name: providerName,
+          server: issuer
+            ? { kind: 'discovery', issuer }
+            : { kind: 'manual', issuer: null, token_endpoint: tokenEndpoint as string },
+          clientId,
+          clientSecret,
+          scopes: base.type === 'client_credentials' ? base.scopes : [],
+          resource: base.resource ?? null,
+          allowedOrigins: base.allowed_origins,
+          missingSecretHint: `set ${envVar(ctx.names, 'CLIENT_SECRET')}`,
+        },
+        ctx.runtime(),
+      );
+      const store = new MemoryStore();
+      const session = await provider.login({
+        flow: 'client_credentials',
+        openBrowser: false,
+        scopes: [],
+        interaction: silentInteraction,
+        timeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
+      });
+      await store.write('machine', session);
+      return { provider, store };
+    })();
+    machine.catch(() => machines.delete(key));
+    machines.set(key, machine);
+  }
+  return machine;
+}
+
+function outside(ctx: InstanceContext) {
+  let found = outsideProfiles.get(ctx);
+  if (!found) {
+    found = { files: new Map(), machines: new Map() };
+    outsideProfiles.set(ctx, found);
+  }
+  return found;
+}
+
+/** What `profile` says in a result for a credential outside profiles. */
+function sourceLabel(ctx: InstanceContext, resolved: Resolved): string {
+  if (resolved.kind === 'profile') return resolved.profile;
+  if (resolved.level === 'explicit') return resolved.kind === 'token' ? 'token' : 'client-credentials';
+  if (resolved.kind === 'token') return envVar(ctx.names, 'TOKEN');
+  if (resolved.kind === 'token_file') return envVar(ctx.names, 'TOKEN_FILE');
+  return envVar(ctx.names, 'CLIENT_ID');
+}
+
+function staticEntry(token: StaticToken, label: string): MemoEntry {
+  const result: TokenResult = Object.freeze({ ...token, profile: label, resource: null });
+  const expiresAt = token.expires_at === null ? null : Date.parse(token.expires_at);
+  // A token from outside cannot be renewed: it is served until it expires, whatever minTtl.
+  return { result, freshAt: (nowMs) => expiresAt === null || expiresAt > nowMs };
+}
+
+function profileEntry(token: AccessToken, profile: string): MemoEntry {
+  const result: TokenResult = Object.freeze({
+    access_token: token.token,
+    token_type: token.token_type,
+    expires_at: token.expires_at,
+    scopes: Object.freeze([...token.scopes]) as string[],
+    profile,
+    resource: token.resource,
+  });
+  return { result, freshAt: freshnessCheck(token) };
+}
+
+function freshnessCheck(token: AccessToken): MemoEntry['freshAt'] {
+  if (token.expires_at === null) return () => true;
+  const expiresAt = Date.parse(token.expires_at);
+  const obtainedAt = Date.parse(token.obtained_at);
+  const halfLifetime = Number.isFinite(obtainedAt) ? (expiresAt - obtainedAt) / 2 : Number.POSITIVE_INFINITY;
+  return (nowMs, minTtlSeconds) => {
+    const remaining = expiresAt - nowMs;
+    return remaining > 0 && remaining >= Math.min(minTtlSeconds * 1000, halfLifetime);
+  };
+}
+
+function memoKey(opts: GetTokenOptions): string {
+  const { profile, resource, scopes, token, clientId, tenant } = opts;
+  if (
+    profile === undefined &&
+    resource === undefined &&
+    scopes === undefined &&
+    token === undefined &&
+    clientId === undefined &&
+    tenant === undefined
+  ) {
+    return '';
+  }
+  return [
+    profile ?? '',
+    resource === undefined ? '\u0001' : (resource ?? ''),
+    scopes === undefined ? '' : parseScopes(scopes).join(' '),
+    token ?? '',
+    clientId ?? '',
+    tenant ?? '',
+  ].join('\u0000');
+}
+
+const unlocked: HeldLock = { path: '', signal: new AbortController().signal, assertHeld() {} };
+
+const silentInteraction = {
+  showAuthorizationUrl() {},
+  showDeviceCode() {},
+  openBrowser: async () => false,
+  waiting: () => () => {},
+  notice() {},
+};

@@ -1,0 +1,161 @@
+/**
+ * The public types of a keyfob instance: its options, what each method takes and returns.
+ */
+import type { AppNames } from '../config/names.js';
+import type { KeyfobConfig } from '../config/schema.js';
+import type { KeyfobRequestInit } from '../http/authenticated-fetch.js';
+import type { Logger } from '../log.js';
+import type { LoginInteraction, RevocationResult } from '../providers/provider.js';
+import type { ChainStep } from '../resolve/chain.js';
+import type { Tenant } from '../session.js';
+import type { StoreKind } from '../stores/store.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface KeyfobOptions {
+  /** The integrator's app name: it replaces `keyfob` in paths, env vars and messages. */
+  appName?: string;
+  /** How people run the auth commands, for messages (`acme auth`); defaults to the app name. */
+  cliName?: string;
+  /** Environment to read; `process.env` by default. */
+  env?: Env;
+  /** The home directory; otherwise `<PREFIX>_HOME`, `$XDG_CONFIG_HOME/<app>`, `~/.config/<app>`. */
+  home?: string;
+  /** A config file to read instead of `<home>/config.yaml` (the CLI's `--config`). */
+  configPath?: string;
+  /** Configuration given in code instead of a file; same shape and rules as config.yaml. */
+  config?: Record<string, unknown>;
+  log?: Logger;
+  /** The clock; for tests. */
+  now?: () => Date;
+  /** Replaces the instance's fetch (tests, or a caller with its own transport). */
+  fetch?: typeof globalThis.fetch;
+  /** Explicit credentials (level 1 of the chain): a token given in code. */
+  token?: string;
+  /** Explicit machine credentials (level 1): with `clientSecret`, on the default provider's issuer. */
+  clientId?: string;
+  clientSecret?: string;
+  /** The profile to use unless a call names another (level 1). */
+  profile?: string;
+  /** The tenant (some vendors say account) for the explicit credential or profile. */
+  tenant?: string;
+}
+
+export interface LoginOptions {
+  profile?: string;
+  /** Provider name; otherwise DESIGN.md's provider selection applies. */
+  provider?: string;
+  /** `auto` picks browser or device by DESIGN.md's rule. */
+  flow?: 'auto' | 'browser' | 'no-browser' | 'device';
+  scopes?: string | readonly string[];
+  interaction: LoginInteraction;
+  /** Whether a person is at the terminal: only then may keyfob ask a question. */
+  personPresent?: boolean;
+  /** Asks the person to pick a provider; used only when `personPresent`. */
+  chooseProvider?: (names: readonly string[]) => Promise<string>;
+  /** How long to wait for the person; 5 minutes by default. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface LoginResult {
+  profile: string;
+  provider: string;
+  subject: string | null;
+  store: StoreKind;
+  /** The provider whose session this login replaced in the profile, if any. */
+  replacedProvider: string | null;
+  /** Lines to show the person (fallbacks, replacements). */
+  notices: string[];
+}
+
+export interface GetTokenOptions {
+  /** Level 1 of the chain for this call: a profile, a token, or machine credentials. */
+  profile?: string;
+  token?: string;
+  clientId?: string;
+  clientSecret?: string;
+  tenant?: string;
+  /** RFC 8707 resource; the provider's `resource` by default. */
+  resource?: string | null;
+  scopes?: string | readonly string[];
+  /** Minimum remaining lifetime in seconds; 60 by default. */
+  minTtl?: number;
+  /** Renew now even if the cached token is fresh (`keyfob refresh`). */
+  forceRefresh?: boolean;
+}
+
+export interface TokenResult {
+  access_token: string;
+  token_type: string;
+  expires_at: string | null;
+  scopes: string[];
+  /** The profile the token came from, or the source outside profiles (`KEYFOB_TOKEN`, …). */
+  profile: string;
+  resource: string | null;
+}
+
+/** `explain`: the resolution chain for the current environment, each step taken or why not. */
+export interface ExplainReport {
+  /** What a call with no options would use. */
+  resolved: { level: string; kind: string; source: string; profile: string | null; tenant: string | null };
+  steps: ChainStep[];
+}
+
+export interface LogoutResult {
+  profile: string;
+  revocation: RevocationResult;
+  warnings: string[];
+}
+
+export interface ProfileStatus {
+  name: string;
+  provider: string | null;
+  subject: string | null;
+  tenant: Tenant | null;
+  scopes: string[];
+  expires_at: string | null;
+  refreshable: boolean;
+  store: StoreKind | null;
+  logged_in: boolean;
+}
+
+export interface StatusReport {
+  active_profile: string;
+  profiles: ProfileStatus[];
+  /** The environment variable that takes precedence over every profile, if one is set. */
+  overridden_by: string | null;
+  /** Problems met while reading (a corrupt store moved aside, …). */
+  notes: string[];
+}
+
+export interface Keyfob {
+  readonly names: AppNames;
+  readonly home: string;
+  /** The validated configuration (read once per instance). */
+  config(): Promise<KeyfobConfig>;
+  /**
+   * The instance's plain `fetch`: its own dispatcher (CA bundle, proxy, TLS setting), no
+   * credential attached. For discovery, JWKS and introspection calls made on the caller's behalf.
+   */
+  readonly http: typeof globalThis.fetch;
+  login(options: LoginOptions): Promise<LoginResult>;
+  getToken(options?: GetTokenOptions): Promise<TokenResult>;
+  logout(options?: { profile?: string; all?: boolean }): Promise<LogoutResult[]>;
+  status(): Promise<StatusReport>;
+  /** Who the token says the caller is: userinfo, or the ID token's claims. */
+  whoami(options?: { profile?: string }): Promise<Record<string, unknown>>;
+  /**
+   * An authenticated request: the credential is attached only for the provider's allowed
+   * origins (plus `allowOrigins`), refreshed once on a 401, never carried across origins on a
+   * redirect.
+   * @throws AuthenticationRequired on a final 401; PermissionDenied on a 403.
+   */
+  fetch(input: string | URL, init?: KeyfobRequestInit): Promise<Response>;
+  /** Makes `profile` the active one (state file); it must be a known profile. */
+  switchProfile(profile: string): Promise<{ profile: string; loggedIn: boolean }>;
+  /** The resolution chain as it stands, for `explain`: no secret appears in it. */
+  explain(
+    options?: Pick<GetTokenOptions, 'profile' | 'token' | 'clientId' | 'clientSecret' | 'tenant'>,
+  ): Promise<ExplainReport>;
+}
