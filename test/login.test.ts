@@ -70,7 +70,11 @@ describe('browser login (authorization code + PKCE through the loopback)', () =>
     assert.equal(shown.ok, true, shown.text);
     assert.match(result.stderr, /http:\/\/127\.0\.0\.1:\d+\/auth\?/, 'the URL is always printed');
     assert.match(result.stderr, /Logged in to dev as user-alice/);
-    assert.match(result.stderr, /file store/, 'the default file store is announced once');
+    assert.match(
+      result.stderr,
+      /No keychain answered .*tokens are stored unencrypted in .*sessions/,
+      'the fallback to the file store is announced',
+    );
 
     const whoami = await runCli(['whoami', '--json'], { env: home.env });
     assert.equal(whoami.code, 0, whoami.stderr);

@@ -41,6 +41,9 @@ export const status: Command = {
         ),
       );
     }
+    for (const p of report.profiles) {
+      if (p.store_reason) io.stdout.write(`${colors.dim(`${p.name}: ${p.store_reason}`)}\n`);
+    }
     for (const note of report.notes) io.stdout.write(`${note}\n`);
     if (report.overridden_by) {
       io.stdout.write(

@@ -86,6 +86,7 @@ export type KnownEnvSuffix =
   | 'HOME'
   | 'STORAGE'
   | 'PASSPHRASE'
+  | 'IDENTITY_FILE'
   | 'CA_BUNDLE'
   | 'VERIFY_TLS'
   | 'NO_PROMPT'

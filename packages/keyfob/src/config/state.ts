@@ -32,6 +32,8 @@ export interface ProfileState {
   provider: string;
   /** The store the profile was first written to; always used for it afterwards. */
   store: StoreKind;
+  /** Why that store was chosen, for `status` ("keychain: …", "file: no keychain answered …"). */
+  store_reason?: string;
   tenant: Tenant | null;
   /** ISO 8601 UTC. */
   created_at: string;
@@ -190,6 +192,8 @@ function profileStateProblem(value: unknown): string | null {
     return 'provider is not a non-empty string';
   }
   if (typeof value.store !== 'string' || !STORE_KINDS.has(value.store)) return 'store is not a known store';
+  if (value.store_reason !== undefined && typeof value.store_reason !== 'string')
+    return 'store_reason is not a string';
   const tenant = tenantShapeProblem(value.tenant);
   if (tenant) return tenant;
   if (typeof value.created_at !== 'string') return 'created_at is not a string';

@@ -10,14 +10,16 @@ import { type AppNames, appNames, envVar } from '../config/names.js';
 import { resolveConfigPath, resolveHome } from '../config/paths.js';
 import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
 import { type KeyfobState, readState } from '../config/state.js';
-import { InvalidInput, ProviderNotFound, StoreUnavailable } from '../errors.js';
+import { InvalidInput, ProviderNotFound } from '../errors.js';
 import { createFetch, httpSettings } from '../http/dispatcher.js';
 import { type HeldLock, profileLockPath, withLock } from '../lifecycle/lock.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { CredentialProvider, ProviderRuntime } from '../providers/provider.js';
 import { type ChainResult, type ExplicitCredentials, resolveChain } from '../resolve/chain.js';
 import type { Tenant } from '../session.js';
+import { EncryptedFileStore } from '../stores/encrypted-file.js';
 import { FileStore } from '../stores/file.js';
+import { KeychainStore } from '../stores/keychain.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { CredentialStore, StoreKind } from '../stores/store.js';
 import type { Env, KeyfobOptions } from './types.js';
@@ -51,6 +53,10 @@ export interface InstanceContext {
   ambientProvider(cfg: KeyfobConfig): string | null;
   binding(cfg: KeyfobConfig, st: KeyfobState, profile: string): ProfileBinding;
   openStore(kind: StoreKind): CredentialStore;
+  /** The age identity file for the encrypted-file store (`<PREFIX>_IDENTITY_FILE`), if set. */
+  identityFile(): string | null;
+  /** Whether a passphrase prompt was supplied (only then may encrypted-file ask for one). */
+  readonly canPromptPassphrase: boolean;
   /** The store for a new profile, and whether the user chose it. */
   configuredStore(cfg: KeyfobConfig): { kind: StoreKind; explicit: boolean };
   withProfileLock<T>(profile: string, fn: (lock: HeldLock) => Promise<T>): Promise<T>;
@@ -69,8 +75,28 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   const clock = options.now;
   const providers = new Map<string, Promise<CredentialProvider>>();
   const memory = new MemoryStore();
+  const stores = new Map<StoreKind, CredentialStore>();
   let configPromise: Promise<KeyfobConfig> | undefined;
   let runtime: ProviderRuntime | undefined;
+
+  function createStore(kind: StoreKind): CredentialStore {
+    switch (kind) {
+      case 'file':
+        return new FileStore({ home, cliName });
+      case 'memory':
+        return memory;
+      case 'keychain':
+        return new KeychainStore({ home, names });
+      case 'encrypted-file':
+        return new EncryptedFileStore({
+          home,
+          names,
+          env,
+          identityFile: env[envVar(names, 'IDENTITY_FILE')] || null,
+          promptPassphrase: options.promptPassphrase ?? null,
+        });
+    }
+  }
 
   const ctx: InstanceContext = {
     names,
@@ -88,6 +114,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
     },
     memory,
+    canPromptPassphrase: options.promptPassphrase !== undefined,
 
     config() {
       configPromise ??= (async () => {
@@ -169,11 +196,16 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     openStore(kind) {
-      if (kind === 'file') return new FileStore({ home, cliName });
-      if (kind === 'memory') return memory;
-      throw new StoreUnavailable(`the ${kind} store is not available in this version`, {
-        hint: `choose token_storage: file (or ${envVar(names, 'STORAGE')}=file)`,
-      });
+      let store = stores.get(kind);
+      if (!store) {
+        store = createStore(kind);
+        stores.set(kind, store);
+      }
+      return store;
+    },
+
+    identityFile() {
+      return env[envVar(names, 'IDENTITY_FILE')] || null;
     },
 
     configuredStore(cfg) {

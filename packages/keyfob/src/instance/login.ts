@@ -8,6 +8,8 @@ import { chooseLoginFlow } from '../flows/browser.js';
 import type { LoginFlow } from '../providers/provider.js';
 import { selectLoginProvider, selectProfile } from '../resolve/select.js';
 import { parseScopes } from '../session.js';
+import { chooseStore } from '../stores/choose.js';
+import { encryptedFileConfigured } from '../stores/encrypted-file.js';
 import type { InstanceContext } from './context.js';
 import type { LoginOptions, LoginResult } from './types.js';
 
@@ -58,13 +60,25 @@ export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<L
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
 
-  const storeChoice = binding.store ? { kind: binding.store, explicit: true } : ctx.configuredStore(cfg);
+  const configured = ctx.configuredStore(cfg);
+  const storageVariable = envVar(ctx.names, 'STORAGE');
+  const storeChoice = await chooseStore({
+    names: ctx.names,
+    home: ctx.home,
+    explicit: configured.explicit ? configured.kind : null,
+    explicitSource: ctx.env[storageVariable]
+      ? storageVariable
+      : `token_storage in ${cfg.file ?? 'the configuration'}`,
+    recorded: binding.store,
+    encryptedConfigured: encryptedFileConfigured({
+      names: ctx.names,
+      identityFile: ctx.identityFile(),
+      env: ctx.env,
+    }),
+    passphrasePromptAvailable: Boolean(opts.personPresent && ctx.canPromptPassphrase),
+  });
   const store = ctx.openStore(storeChoice.kind);
-  if (!binding.store && !storeChoice.explicit) {
-    notices.push(
-      `Tokens are stored in ${store.location} (file store, readable only by you); choose another store with token_storage in config.yaml or ${envVar(ctx.names, 'STORAGE')}.`,
-    );
-  }
+  if (storeChoice.fallbackNotice) notices.push(storeChoice.fallbackNotice);
   const replacedProvider = binding.provider && binding.provider !== providerName ? binding.provider : null;
   if (replacedProvider) {
     notices.push(
@@ -83,6 +97,7 @@ export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<L
         s.profiles[selected.name] = {
           provider: providerName,
           store: storeChoice.kind,
+          store_reason: storeChoice.reason,
           tenant: session.tenant ?? previous?.tenant ?? null,
           created_at: previous?.created_at ?? at,
           updated_at: at,

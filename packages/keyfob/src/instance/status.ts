@@ -52,6 +52,7 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
       expires_at: token?.expires_at ?? null,
       refreshable: Boolean(session?.refresh_token) || providerConfig?.type === 'client_credentials',
       store: session ? storeKind : binding.store,
+      store_reason: Object.hasOwn(st.profiles, name) ? (st.profiles[name]?.store_reason ?? null) : null,
       logged_in: session !== null,
     });
   }

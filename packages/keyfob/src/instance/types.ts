@@ -39,6 +39,11 @@ export interface KeyfobOptions {
   profile?: string;
   /** The tenant (some vendors say account) for the explicit credential or profile. */
   tenant?: string;
+  /**
+   * Asks for the passphrase of the encrypted-file store when `<PREFIX>_PASSPHRASE` is unset;
+   * give it only when a person is there (the CLI does).
+   */
+  promptPassphrase?: (request: { file: string; creating: boolean }) => Promise<string>;
 }
 
 export interface LoginOptions {
@@ -117,6 +122,8 @@ export interface ProfileStatus {
   expires_at: string | null;
   refreshable: boolean;
   store: StoreKind | null;
+  /** Why the profile's store was chosen (recorded at its first login). */
+  store_reason: string | null;
   logged_in: boolean;
 }
 
