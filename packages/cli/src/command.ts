@@ -66,7 +66,8 @@ export function commandHelp(app: AppIdentity, command: Command): string {
     '',
     `Usage: ${app.commandPrefix} ${command.name} ${command.usage}`.trimEnd(),
   ];
-  if (command.description) lines.push('', command.description);
+  // Descriptions name `keyfob`; an integrator's users see their own command instead.
+  if (command.description) lines.push('', command.description.replaceAll(/\bkeyfob\b/g, app.commandPrefix));
   const entries = Object.entries({
     ...command.flags,
     help: { type: 'boolean', description: 'show this help' } as FlagSpec,

@@ -2,6 +2,7 @@
  * `keyfob dev-idp`: argument parsing, the ready line on stdout, logs on stderr, and a clean stop
  * on SIGINT, SIGTERM or an abort signal.
  */
+import { readFileSync } from 'node:fs';
 import { USERS } from './accounts.js';
 import { CLI_CLIENT_ID, MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET } from './clients.js';
 import type { DevIdpOptions } from './contract.js';
@@ -25,8 +26,11 @@ type NumericOption =
   | 'deviceCodeTtl'
   | 'refreshReuseGraceSeconds';
 
+/** Options that name a file: `dataFile` is passed on, the TLS files are read at start. */
+type FileOption = 'dataFile' | 'tlsKey' | 'tlsCert';
+
 interface FlagSpec {
-  option: NumericOption | 'dataFile';
+  option: NumericOption | FileOption;
   env: string;
   /** Smallest accepted value. */
   min?: number;
@@ -40,6 +44,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--refresh-token-ttl': { option: 'refreshTokenTtl', env: 'KEYFOB_DEV_IDP_REFRESH_TOKEN_TTL', min: 1 },
   '--device-code-ttl': { option: 'deviceCodeTtl', env: 'KEYFOB_DEV_IDP_DEVICE_CODE_TTL', min: 1 },
   '--reuse-grace': { option: 'refreshReuseGraceSeconds', env: 'KEYFOB_DEV_IDP_REUSE_GRACE', min: 0 },
+  '--tls-key': { option: 'tlsKey', env: 'KEYFOB_DEV_IDP_TLS_KEY' },
+  '--tls-cert': { option: 'tlsCert', env: 'KEYFOB_DEV_IDP_TLS_CERT' },
 };
 
 /** The `--help` text. Seeded credentials are documented dev values, shown on purpose. */
@@ -60,6 +66,9 @@ Options:
   --device-code-ttl S    device code lifetime (default ${DEFAULT_LIFETIMES.deviceCode})             env KEYFOB_DEV_IDP_DEVICE_CODE_TTL
   --reuse-grace S        accept a spent refresh token again for S seconds (default 0: off; reuse revokes the grant)
                                                                          env KEYFOB_DEV_IDP_REUSE_GRACE
+  --tls-key FILE         serve HTTPS with this PEM private key (with --tls-cert)  env KEYFOB_DEV_IDP_TLS_KEY
+  --tls-cert FILE        serve HTTPS with this PEM certificate, which must name IP 127.0.0.1
+                                                                         env KEYFOB_DEV_IDP_TLS_CERT
   --quiet                no request log on stderr
   -h, --help             show this help
 
@@ -89,17 +98,46 @@ function parseNumber(name: string, raw: string, min: number): number {
   return value;
 }
 
-function setOption(options: DevIdpOptions, spec: FlagSpec, name: string, raw: string): void {
-  if (spec.option === 'dataFile') {
+/** What the command line names, before the TLS files are read. */
+interface Collected {
+  options: DevIdpOptions;
+  tlsKey?: string;
+  tlsCert?: string;
+}
+
+function setOption(collected: Collected, spec: FlagSpec, name: string, raw: string): void {
+  const { options } = collected;
+  if (spec.option === 'dataFile' || spec.option === 'tlsKey' || spec.option === 'tlsCert') {
     if (!raw) throw new UsageError(`${name} needs a file name`);
-    options.dataFile = raw;
+    if (spec.option === 'dataFile') options.dataFile = raw;
+    else collected[spec.option] = raw;
   } else {
     options[spec.option] = parseNumber(name, raw, spec.min ?? 0);
   }
 }
 
+/** Reads the PEM files named by `--tls-key` and `--tls-cert`; both or neither. */
+function tlsOption(collected: Collected): DevIdpOptions['tls'] {
+  const { tlsKey, tlsCert } = collected;
+  if (tlsKey === undefined && tlsCert === undefined) return undefined;
+  if (tlsKey === undefined || tlsCert === undefined) {
+    throw new UsageError('--tls-key and --tls-cert go together');
+  }
+  const read = (name: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new UsageError(
+        `${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  };
+  return { key: read('--tls-key', tlsKey), cert: read('--tls-cert', tlsCert) };
+}
+
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
-  const options: DevIdpOptions = {};
+  const collected: Collected = { options: {} };
+  const { options } = collected;
   const given = new Set<string>();
   let help = false;
   let quiet = false;
@@ -129,19 +167,21 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
       i += 1;
     }
     if (value === undefined) throw new UsageError(`${name} needs a value`);
-    setOption(options, spec, name, value);
+    setOption(collected, spec, name, value);
     given.add(spec.option);
   }
   for (const [name, spec] of Object.entries(FLAGS)) {
     const raw = env[spec.env];
     if (given.has(spec.option) || raw === undefined || raw === '') continue;
     try {
-      setOption(options, spec, name, raw);
+      setOption(collected, spec, name, raw);
     } catch (error) {
       throw new UsageError(`${spec.env}: ${(error as Error).message.replace(`${name} `, '')}`);
     }
   }
   options.port ??= DEFAULT_CLI_PORT;
+  const tls = tlsOption(collected);
+  if (tls) options.tls = tls;
   return { help, quiet, options };
 }
 

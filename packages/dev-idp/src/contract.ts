@@ -25,6 +25,12 @@ export interface DevIdpOptions {
    * the whole grant.
    */
   refreshReuseGraceSeconds?: number;
+  /**
+   * Serve HTTPS with this key and certificate (PEM) instead of plain HTTP; the issuer becomes
+   * `https://127.0.0.1:PORT`, so the certificate must name `IP:127.0.0.1`. For testing how
+   * clients handle private CAs, proxies and certificate failures.
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** Receives one line per request and per notable event; never a token or a secret. */
   log?: (line: string) => void;
 }
@@ -53,7 +59,7 @@ export interface DevIdpUser {
 
 /** A running dev-idp. */
 export interface DevIdp {
-  /** Issuer identifier, e.g. `http://127.0.0.1:PORT` (no trailing slash). */
+  /** Issuer identifier, e.g. `http://127.0.0.1:PORT` (`https://` with `tls`; no trailing slash). */
   readonly issuer: string;
   /** Base URL of the protected API; also its RFC 8707 resource indicator and JWT `aud`. */
   readonly api: string;

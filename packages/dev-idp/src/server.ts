@@ -1,9 +1,10 @@
 /**
- * Starting and stopping a dev-idp: one HTTP server on 127.0.0.1 that routes `/api` to the
+ * Starting and stopping a dev-idp: one HTTP (or, with `tls`, HTTPS) server on 127.0.0.1 that routes `/api` to the
  * protected API, `/interaction/*` to the login and consent pages, and everything else to
  * oidc-provider.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Provider } from 'oidc-provider';
 import { USERS } from './accounts.js';
 import { createAdapterFactory, revokeGrantsOfAccount } from './adapter.js';
@@ -80,7 +81,21 @@ function checkedOptions(options: DevIdpOptions): { port: number; grace: number; 
   };
 }
 
-function listen(server: Server, port: number): Promise<number> {
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The plain HTTP server, or an HTTPS one when `tls` is given; a key or certificate that is not PEM is an option error. */
+function createListener(tls: DevIdpOptions['tls'], handler: RequestHandler): Server | HttpsServer {
+  if (!tls) return createServer(handler);
+  try {
+    return createHttpsServer({ key: tls.key, cert: tls.cert }, handler);
+  } catch (error) {
+    throw new DevIdpOptionError(
+      `tls: the key or certificate is not usable PEM (${(error as Error).message})`,
+    );
+  }
+}
+
+function listen(server: Server | HttpsServer, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       reject(
@@ -117,12 +132,12 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
 
   // Set once the provider exists; until then every request gets 503.
   let current: ServingState | undefined;
-  const server = createServer((req, res) => {
+  const server = createListener(options.tls, (req, res) => {
     void route(req, res);
   });
   // Listen before making keys: a busy port fails fast, and the issuer needs the port.
   const boundPort = await listen(server, port);
-  const issuer = `http://${HOST}:${boundPort}`;
+  const issuer = `${options.tls ? 'https' : 'http'}://${HOST}:${boundPort}`;
   const api = `${issuer}/api`;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

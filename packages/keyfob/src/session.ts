@@ -65,6 +65,8 @@ export interface Session {
   /** Keyed by {@link accessTokenKey}. */
   access_tokens: Record<string, AccessToken>;
   proof_key: ProofKey | null;
+  /** A machine client's secret given with `login --with-secret`: it lives only in the store. */
+  client_secret?: string;
   created_at: string;
   updated_at: string;
 }

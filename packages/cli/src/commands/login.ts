@@ -5,7 +5,7 @@
 import { InvalidInput, openInBrowser } from 'keyfob';
 import { type Command, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
-import { askChoice, personIsThere } from '../io.js';
+import { askChoice, type IO, personIsThere, readStdin } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
 export const login: Command = {
@@ -31,11 +31,20 @@ export const login: Command = {
       value: 'LIST',
       description: 'scopes to request instead of the configured ones',
     },
+    'with-token': { type: 'boolean', description: 'read a token from stdin and store it (never from argv)' },
+    'with-secret': {
+      type: 'boolean',
+      description: "read a machine client's secret from stdin into the store (never from argv)",
+    },
     ...noInputFlag,
   },
   async run({ io, app, values, positionals }) {
-    const chosen = ['browser', 'no-browser', 'device'].filter((flag) => values[flag]);
+    const chosen = ['browser', 'no-browser', 'device', 'with-token', 'with-secret'].filter(
+      (flag) => values[flag],
+    );
     if (chosen.length > 1) throw new InvalidInput(`choose one of --${chosen.join(', --')}`);
+    const fromStdin =
+      values['with-token'] || values['with-secret'] ? await readSecretFromStdin(io) : undefined;
     const kf = await openKeyfob(io, app, values);
     const result = await kf.login({
       profile: optionalString(values.profile),
@@ -51,6 +60,9 @@ export const login: Command = {
       interaction: cliInteraction(io, (url) => openInBrowser(url, io.env)),
       personPresent: personIsThere(io, app.envPrefix, values['no-input'] === true),
       chooseProvider: (names) => askChoice(io, 'Which provider do you want to log in with?', names),
+      persist: true,
+      ...(values['with-token'] && fromStdin !== undefined ? { token: fromStdin } : {}),
+      ...(values['with-secret'] && fromStdin !== undefined ? { secret: fromStdin } : {}),
     });
     for (const notice of result.notices) io.stderr.write(`${notice}\n`);
     const who = result.subject ? ` as ${result.subject}` : '';
@@ -60,3 +72,21 @@ export const login: Command = {
     return 0;
   },
 };
+
+/** One secret on stdin: trimmed, non-empty, one line. It is never echoed, even in errors. */
+async function readSecretFromStdin(io: IO): Promise<string> {
+  if (io.stdin.isTTY) {
+    throw new InvalidInput('pipe the value on stdin, e.g. `printenv TOKEN | keyfob login --with-token`');
+  }
+  let text: string;
+  try {
+    text = await readStdin(io, 64 * 1024);
+  } catch {
+    throw new InvalidInput('stdin holds more than 64 KiB; a token or secret is far shorter');
+  }
+  const value = text.trim();
+  if (value.length === 0 || /[\r\n]/.test(value)) {
+    throw new InvalidInput('stdin must hold exactly one token or secret on one line');
+  }
+  return value;
+}

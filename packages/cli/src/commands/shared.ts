@@ -12,6 +12,7 @@ export async function openKeyfob(io: IO, app: AppIdentity, values: FlagValues): 
   const { createKeyfob } = await import('keyfob');
   return createKeyfob({
     appName: app.name,
+    cliName: app.commandPrefix,
     env: io.env,
     configPath: optionalString(values.config),
     log: cliLogger(io, app),

@@ -44,6 +44,8 @@ export interface InstanceContext {
   readonly explicit: ExplicitCredentials;
   /** Sessions that live only in this process (library logins, environment machine clients). */
   readonly memory: MemoryStore;
+  /** Profiles logged in by this process without persisting: they win over the state file. */
+  readonly memoryBindings: Map<string, ProfileBinding>;
   config(): Promise<KeyfobConfig>;
   state(): Promise<KeyfobState>;
   runtime(): ProviderRuntime;
@@ -76,6 +78,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   const providers = new Map<string, Promise<CredentialProvider>>();
   const memory = new MemoryStore();
   const stores = new Map<StoreKind, CredentialStore>();
+  const memoryBindings = new Map<string, ProfileBinding>();
   let configPromise: Promise<KeyfobConfig> | undefined;
   let runtime: ProviderRuntime | undefined;
 
@@ -114,6 +117,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
     },
     memory,
+    memoryBindings,
     canPromptPassphrase: options.promptPassphrase !== undefined,
 
     config() {
@@ -183,6 +187,8 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     binding(cfg, st, profile) {
+      const inMemory = memoryBindings.get(profile);
+      if (inMemory) return inMemory;
       const recorded = Object.hasOwn(st.profiles, profile) ? st.profiles[profile] : undefined;
       const configured = Object.hasOwn(cfg.profiles, profile) ? cfg.profiles[profile] : undefined;
       const configuredTenant = configured?.tenant

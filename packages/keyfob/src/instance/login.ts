@@ -4,10 +4,12 @@
  */
 import { envVar } from '../config/names.js';
 import { updateState } from '../config/state.js';
+import { InvalidInput } from '../errors.js';
 import { chooseLoginFlow } from '../flows/browser.js';
 import type { LoginFlow } from '../providers/provider.js';
+import { describeStaticToken } from '../providers/static-token.js';
 import { selectLoginProvider, selectProfile } from '../resolve/select.js';
-import { parseScopes } from '../session.js';
+import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import { chooseStore } from '../stores/choose.js';
 import { encryptedFileConfigured } from '../stores/encrypted-file.js';
 import type { InstanceContext } from './context.js';
@@ -35,9 +37,15 @@ export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<L
   });
   const chosen = await ctx.provider(providerName);
   const notices: string[] = [];
+  const providerConfig = ctx.providerConfig(cfg, providerName);
   let flow: LoginFlow = 'client_credentials';
   let openBrowser = false;
-  if (!chosen.loginFlows.includes('client_credentials')) {
+  if (opts.secret !== undefined && providerConfig.type !== 'client_credentials') {
+    throw new InvalidInput(
+      `--with-secret is for machine providers (client_credentials); ${providerName} is ${providerConfig.type}`,
+    );
+  }
+  if (opts.token === undefined && !chosen.loginFlows.includes('client_credentials')) {
     const choice = chooseLoginFlow({
       browserFlag: opts.flow === 'browser',
       noBrowserFlag: opts.flow === 'no-browser',
@@ -51,14 +59,36 @@ export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<L
     flow = choice.flow;
     openBrowser = choice.openBrowser;
   }
-  const session = await chosen.login({
-    flow,
-    openBrowser,
-    scopes: parseScopes(opts.scopes),
-    interaction: opts.interaction,
-    timeoutMs: opts.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  const session =
+    opts.token !== undefined
+      ? await sessionFromToken(opts.token, providerName, providerConfig.resource ?? null, ctx.now())
+      : await chosen.login({
+          flow,
+          openBrowser,
+          scopes: parseScopes(opts.scopes),
+          interaction: opts.interaction,
+          timeoutMs: opts.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+        });
+
+  if (!opts.persist) {
+    // A library login stays in this instance's memory (DESIGN.md, The resolver).
+    await ctx.memory.write(selected.name, session);
+    ctx.memoryBindings.set(selected.name, {
+      provider: providerName,
+      store: 'memory',
+      tenant: session.tenant,
+    });
+    return {
+      profile: selected.name,
+      provider: providerName,
+      subject: session.subject,
+      store: 'memory',
+      replacedProvider: null,
+      notices,
+    };
+  }
 
   const configured = ctx.configuredStore(cfg);
   const storageVariable = envVar(ctx.names, 'STORAGE');
@@ -115,4 +145,25 @@ export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<L
     replacedProvider,
     notices,
   };
+}
+
+/** A session holding a token given from outside: served until it expires, never refreshed. */
+async function sessionFromToken(
+  token: string,
+  provider: string,
+  resource: string | null,
+  now: Date,
+): Promise<Session> {
+  const described = await describeStaticToken(token, 'the token given', now);
+  const session = newSession(provider, 'token', now);
+  session.scopes = described.scopes;
+  session.access_tokens[accessTokenKey(resource, [])] = {
+    token: described.access_token,
+    token_type: described.token_type,
+    expires_at: described.expires_at,
+    obtained_at: now.toISOString(),
+    scopes: described.scopes,
+    resource,
+  };
+  return session;
 }

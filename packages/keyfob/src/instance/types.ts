@@ -61,6 +61,15 @@ export interface LoginOptions {
   /** How long to wait for the person; 5 minutes by default. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Keep the session in the profile's store (and the state file). The CLI does; a login started
+   * by library code stays in this instance's memory unless it asks for this.
+   */
+  persist?: boolean;
+  /** Log in with a token given from outside (`login --with-token`, read from stdin). */
+  token?: string;
+  /** A machine client's secret (`login P --with-secret`, read from stdin), kept in the store. */
+  secret?: string;
 }
 
 export interface LoginResult {

@@ -46,14 +46,14 @@ export function createClientCredentialsProvider(
     runtime,
   );
 
-  async function acquire(request: TokenRequest): Promise<Session> {
-    if (!options.clientSecret) {
+  async function acquire(request: TokenRequest, secret = options.clientSecret): Promise<Session> {
+    if (!secret) {
       throw new AuthenticationRequired(`provider ${options.name} has no client secret`, {
         hint: options.missingSecretHint,
       });
     }
     const scopes = request.scopes.length > 0 ? parseScopes(request.scopes) : parseScopes(options.scopes);
-    const config = await configuration();
+    const config = await (secret === options.clientSecret ? configuration() : configurationWith(secret));
     runtime.log.debug('client_credentials', { provider: options.name, resource: request.resource, scopes });
     const response = await client
       .clientCredentialsGrant(config, tokenParameters(request.resource, scopes))
@@ -65,7 +65,23 @@ export function createClientCredentialsProvider(
     session.subject = subjectOf(received.access.token) ?? options.clientId;
     session.scopes = received.scopes;
     session.access_tokens[accessTokenKey(request.resource, scopes)] = received.access;
+    if (secret !== options.clientSecret) session.client_secret = secret;
     return session;
+  }
+
+  /** A configuration for a secret from the store rather than the config (one per secret). */
+  const bySecret = new Map<string, ReturnType<typeof configurationLoader>>();
+  function configurationWith(secret: string) {
+    let load = bySecret.get(secret);
+    if (!load) {
+      load = configurationLoader(
+        options.server,
+        { clientId: options.clientId, clientSecret: secret },
+        runtime,
+      );
+      bySecret.set(secret, load);
+    }
+    return load();
   }
 
   return {
@@ -75,9 +91,10 @@ export function createClientCredentialsProvider(
     allowedOrigins: options.allowedOrigins,
     defaultResource: options.resource,
     canReacquire: true,
-    login: (request: LoginRequest) => acquire({ resource: options.resource, scopes: request.scopes }),
+    login: (request: LoginRequest) =>
+      acquire({ resource: options.resource, scopes: request.scopes }, request.secret ?? options.clientSecret),
     async renew(session, request) {
-      const fresh = await acquire(request);
+      const fresh = await acquire(request, session.client_secret ?? options.clientSecret);
       const next = structuredClone(session);
       Object.assign(next.access_tokens, fresh.access_tokens);
       next.updated_at = fresh.updated_at;

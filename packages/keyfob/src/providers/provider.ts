@@ -56,6 +56,8 @@ export interface LoginRequest {
   /** How long to wait for the person, in milliseconds. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** A machine client's secret read from stdin (`login P --with-secret`); kept in the session. */
+  secret?: string;
 }
 
 /** An access token wanted for a resource (RFC 8707) and scopes. */
