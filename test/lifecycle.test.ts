@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { approveDeviceLogin, type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { createKeyfob, type LoginInteraction } from 'keyfob';
-import { loginWithDevice, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { createKeyfob } from 'keyfob';
+import { loginWithDevice, makeHome, robotApproving, runCli, startCli, type TestHome } from './support/cli.js';
 import { startProxy } from './support/proxy.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -32,27 +32,6 @@ async function grantAlive(idp: DevIdp, token: string): Promise<boolean> {
     }),
   });
   return response.ok;
-}
-
-/** A login interaction whose "person" is dev-idp's HTTP robot approving the device code. */
-function robotApproving(idp: DevIdp): LoginInteraction {
-  const user = idp.users[0];
-  if (!user) throw new Error('dev-idp seeded no user');
-  return {
-    showAuthorizationUrl() {},
-    showDeviceCode(prompt) {
-      void approveDeviceLogin({
-        verificationUri: prompt.verificationUri,
-        verificationUriComplete: prompt.verificationUriComplete ?? prompt.verificationUri,
-        userCode: prompt.userCode,
-        email: user.email,
-        password: user.password,
-      });
-    },
-    openBrowser: async () => false,
-    waiting: () => () => {},
-    notice() {},
-  };
 }
 
 async function withIdp(options: Parameters<typeof startDevIdp>[0], run: (idp: DevIdp) => Promise<void>) {

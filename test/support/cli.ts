@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DevIdp } from '@keyfob/dev-idp';
+import type { LoginInteraction } from 'keyfob';
 
 export const KEYFOB_BIN = fileURLToPath(new URL('../../packages/cli/bin/keyfob.cjs', import.meta.url));
 
@@ -146,4 +147,27 @@ export async function loginWithDevice(
     password: user.password,
   });
   return run.done;
+}
+
+/** A login interaction whose "person" is dev-idp's HTTP robot approving the device code. */
+export function robotApproving(idp: DevIdp): LoginInteraction {
+  const user = idp.users[0];
+  if (!user) throw new Error('dev-idp seeded no user');
+  return {
+    showAuthorizationUrl() {},
+    showDeviceCode(prompt) {
+      void import('@keyfob/dev-idp').then(({ approveDeviceLogin }) =>
+        approveDeviceLogin({
+          verificationUri: prompt.verificationUri,
+          verificationUriComplete: prompt.verificationUriComplete ?? prompt.verificationUri,
+          userCode: prompt.userCode,
+          email: user.email,
+          password: user.password,
+        }),
+      );
+    },
+    openBrowser: async () => false,
+    waiting: () => () => {},
+    notice() {},
+  };
 }

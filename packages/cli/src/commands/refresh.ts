@@ -1,14 +1,19 @@
 /**
  * `keyfob refresh`: renews the access token now, through the same lock and single-flight as
- * every other renewal, so a rotating refresh token is never spent twice.
+ * every other renewal, so a rotating refresh token is never spent twice. `--scopes` is a
+ * step-up: a refresh cannot add scopes (RFC 6749 §6), so it is a new login into the same
+ * profile, with the scopes it had plus the new ones; that needs a person.
  */
-import { type Command, jsonFlag, profileFlags } from '../command.js';
+import { AuthenticationRequired, openInBrowser, parseScopes } from 'keyfob';
+import { type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
+import { cliInteraction } from '../interaction.js';
+import { personIsThere } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
 export const refresh: Command = {
   name: 'refresh',
-  summary: 'refresh the access token now',
-  usage: '[flags]',
+  summary: 'refresh the access token now; --scopes adds scopes (a new login)',
+  usage: '[--scopes LIST] [flags]',
   maxPositionals: 0,
   flags: {
     ...profileFlags,
@@ -18,12 +23,42 @@ export const refresh: Command = {
       value: 'URL',
       description: "refresh the token for this resource instead of the provider's default",
     },
+    scopes: {
+      type: 'string',
+      value: 'LIST',
+      description: 'add these scopes: a new authorization in the browser',
+    },
+    ...noInputFlag,
   },
   async run({ io, app, values }) {
     const kf = await openKeyfob(io, app, values);
+    const profile = optionalString(values.profile);
+    const added = parseScopes(optionalString(values.scopes));
+    if (added.length > 0) {
+      const command = `${app.commandPrefix} refresh --scopes ${added.join(',')}${profile ? ` --profile ${profile}` : ''}`;
+      if (!personIsThere(io, app.envPrefix, values['no-input'] === true)) {
+        throw new AuthenticationRequired(`adding scopes (${added.join(' ')}) needs a new login by a person`, {
+          hint: `run \`${command}\` at a terminal`,
+        });
+      }
+      const status = await kf.status();
+      const current = status.profiles.find((p) => p.name === (profile ?? status.active_profile));
+      const result = await kf.login({
+        ...(profile ? { profile } : {}),
+        ...(current?.provider ? { provider: current.provider } : {}),
+        scopes: [...(current?.scopes ?? []), ...added],
+        interaction: cliInteraction(io, (url) => openInBrowser(url, io.env)),
+        personPresent: true,
+        persist: true,
+      });
+      io.stderr.write(
+        `Profile ${result.profile} now has: ${[...new Set([...(current?.scopes ?? []), ...added])].join(' ')}.\n`,
+      );
+      return 0;
+    }
     const result = await kf.getToken({
-      profile: optionalString(values.profile),
-      resource: optionalString(values.resource),
+      ...(profile ? { profile } : {}),
+      ...(typeof values.resource === 'string' ? { resource: values.resource } : {}),
       forceRefresh: true,
     });
     if (values.json) {

@@ -6,7 +6,7 @@
  * read again, and a token another process stored meanwhile is accepted as it is. The lock is
  * held only around renew-and-write, never around a login.
  */
-import { AuthenticationRequired } from '../errors.js';
+import { AuthenticationRequired, InsufficientScope } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CredentialProvider, TokenRequest } from '../providers/provider.js';
 import {
@@ -50,6 +50,7 @@ const inFlight = new Map<string, Promise<AccessToken>>();
 export async function getFreshToken(deps: LifecycleDeps, request: FreshTokenRequest): Promise<AccessToken> {
   const session = await deps.store.read(deps.profile);
   if (!session) throw notLoggedIn(deps);
+  checkScopes(session, request.scopes, deps);
   const cached = findAccessToken(session, request.resource, request.scopes);
   if (cached && !request.force && isFreshEnough(cached, deps.now(), request.minTtlSeconds)) return cached;
 
@@ -103,6 +104,20 @@ function asAuthenticationRequired(error: unknown, deps: LifecycleDeps): unknown 
     );
   }
   return error;
+}
+
+/**
+ * A refresh cannot add scopes (RFC 6749 §6): asking for one the grant lacks is a step-up, a new
+ * authorization. Machine sessions are exempt: they simply acquire a token with those scopes.
+ */
+function checkScopes(session: Session, wanted: readonly string[], deps: LifecycleDeps): void {
+  if (session.obtained_by === 'client_credentials' || session.scopes.length === 0) return;
+  const missing = parseScopes(wanted).filter((scope) => !session.scopes.includes(scope));
+  if (missing.length === 0) return;
+  const list = missing.join(',');
+  throw new InsufficientScope(`profile ${deps.profile} was not granted ${missing.join(' ')}`, missing, {
+    hint: `run \`${deps.loginCommand.replace(/ login\b/, ' refresh')} --scopes ${list}\` to add ${missing.length > 1 ? 'them' : 'it'} (a new login in the browser)`,
+  });
 }
 
 function notLoggedIn(deps: LifecycleDeps): AuthenticationRequired {

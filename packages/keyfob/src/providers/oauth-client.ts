@@ -16,6 +16,7 @@ import {
   OAuthError,
   TlsVerificationFailed,
 } from '../errors.js';
+import { findTlsFailure, tlsFixes } from '../http/dispatcher.js';
 import { type AccessToken, accessTokenFromResponse, parseScopes } from '../session.js';
 import { isLoopbackHost } from '../url.js';
 import type { ProviderRuntime } from './provider.js';
@@ -142,21 +143,11 @@ export function receivedTokens(
   };
 }
 
-const TLS_ERROR_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_UNTRUSTED',
-]);
-
-/** The three ways out of a certificate failure, in the order a person should try them. */
-export const TLS_FIXES =
-  "install the system's CA certificates (e.g. apt-get install ca-certificates), or set KEYFOB_CA_BUNDLE to a PEM file with your CA, or, for development only, set KEYFOB_VERIFY_TLS=false (insecure)";
+/**
+ * The three ways out of a certificate failure, for errors that did not pass through keyfob's
+ * own dispatcher (a `fetch` given to `createKeyfob`); the dispatcher names the app's prefix.
+ */
+export const TLS_FIXES = tlsFixes('KEYFOB');
 
 /**
  * Maps an error from openid-client, oauth4webapi or fetch to a keyfob error whose message is
@@ -164,7 +155,10 @@ export const TLS_FIXES =
  * request parameter.
  */
 export function toKeyfobError(error: unknown, context: { action: string }): KeyfobError {
-  if (error instanceof KeyfobError) return error;
+  // keyfob's own fetch throws keyfob errors (a refused certificate, an unreadable CA bundle);
+  // openid-client wraps whatever is not a TypeError in a ClientError ("something went wrong").
+  const own = findKeyfobError(error);
+  if (own) return own;
   if (error instanceof client.AuthorizationResponseError) {
     if (error.error === 'access_denied') {
       return new LoginFailed('the login was denied at the provider (access_denied)', {
@@ -187,16 +181,14 @@ export function toKeyfobError(error: unknown, context: { action: string }): Keyf
     }
     return new OAuthError(message, error.error, { cause: error });
   }
-  const networkCode = findCauseCode(error);
-  if (networkCode && TLS_ERROR_CODES.has(networkCode)) {
+  const tls = findTlsFailure(error);
+  if (tls) {
     return new TlsVerificationFailed(
-      `${context.action} failed: TLS certificate verification failed (${networkCode})`,
-      {
-        hint: TLS_FIXES,
-        cause: error,
-      },
+      `${context.action} failed: TLS certificate verification failed: ${safeText(tls.reason)} (${tls.code})`,
+      { hint: TLS_FIXES, cause: error },
     );
   }
+  const networkCode = findCauseCode(error);
   if (networkCode) {
     return new NetworkError(`${context.action} failed: ${networkCode}`, {
       hint: 'check that the server is running and reachable',
@@ -237,11 +229,22 @@ export function renewalError(error: unknown, action: string): KeyfobError {
   return mapped;
 }
 
+/** A socket error code (`ECONNREFUSED`, `ENOTFOUND`…) somewhere in the `cause` chain. */
 function findCauseCode(error: unknown): string | null {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (/^E[A-Z]+$/.test(code) || TLS_ERROR_CODES.has(code))) return code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+/** The first keyfob error in the `cause` chain, the error itself included. */
+function findKeyfobError(error: unknown): KeyfobError | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof KeyfobError) return current;
     current = (current as { cause?: unknown }).cause;
   }
   return null;

@@ -68,6 +68,9 @@ export function createOidcProvider(
       request.flow === 'device'
         ? await deviceLogin(config, scopes, request)
         : await browserLogin(config, scopes, request);
+    // The login token's `scope` lists only what that token (no audience) carries; scopes granted
+    // for a resource (RFC 8707) show on the resource's tokens. The grant holds what was asked.
+    received.scopes = parseScopes([...received.scopes, ...scopes]);
     return sessionFrom(received, request.flow === 'device' ? 'device' : 'browser');
   }
 
