@@ -8,6 +8,7 @@
  */
 import * as client from 'openid-client';
 import { AuthenticationRequired, InvalidInput, OriginNotAllowed, PermissionDenied } from '../errors.js';
+import { transportError } from '../providers/oauth-client.js';
 import { checkSecureUrl } from '../url.js';
 
 /** What `kf.fetch` accepts beyond `RequestInit`. */
@@ -42,6 +43,7 @@ const MAX_REDIRECTS = 5;
  * Sends an authenticated request.
  * @throws OriginNotAllowed for an origin the provider does not own and the caller did not name.
  * @throws AuthenticationRequired on a final 401; PermissionDenied on a 403.
+ * @throws TlsVerificationFailed, NetworkError or InvalidConfig (the CA bundle) when no answer came.
  */
 export async function authenticatedFetch(
   deps: AuthenticatedFetchDeps,
@@ -100,9 +102,16 @@ async function send(
   for (let hop = 0; ; hop++) {
     const headers = new Headers(init.headers);
     headers.delete('authorization');
-    const response = authorized
-      ? await protectedRequest(config, accessToken, url, method, body, headers)
-      : await unauthenticatedRequest(config, url, method, body, headers);
+    let response: Response;
+    try {
+      response = authorized
+        ? await protectedRequest(config, accessToken, url, method, body, headers)
+        : await unauthenticatedRequest(config, url, method, body, headers);
+    } catch (error) {
+      // A caller's abort and the like stay as fetch reports them; only a failed transport is
+      // turned into keyfob's error (with the certificate fixes).
+      throw transportError(error, { action: `requesting ${url.origin}` }) ?? error;
+    }
     const location = response.headers.get('location');
     if (!REDIRECTS.has(response.status) || location === null || init.redirect === 'manual') return response;
     if (hop >= MAX_REDIRECTS) {

@@ -155,10 +155,8 @@ export const TLS_FIXES = tlsFixes('KEYFOB');
  * request parameter.
  */
 export function toKeyfobError(error: unknown, context: { action: string }): KeyfobError {
-  // keyfob's own fetch throws keyfob errors (a refused certificate, an unreadable CA bundle);
-  // openid-client wraps whatever is not a TypeError in a ClientError ("something went wrong").
-  const own = findKeyfobError(error);
-  if (own) return own;
+  const transport = transportError(error, context);
+  if (transport) return transport;
   if (error instanceof client.AuthorizationResponseError) {
     if (error.error === 'access_denied') {
       return new LoginFailed('the login was denied at the provider (access_denied)', {
@@ -181,20 +179,6 @@ export function toKeyfobError(error: unknown, context: { action: string }): Keyf
     }
     return new OAuthError(message, error.error, { cause: error });
   }
-  const tls = findTlsFailure(error);
-  if (tls) {
-    return new TlsVerificationFailed(
-      `${context.action} failed: TLS certificate verification failed: ${safeText(tls.reason)} (${tls.code})`,
-      { hint: TLS_FIXES, cause: error },
-    );
-  }
-  const networkCode = findCauseCode(error);
-  if (networkCode) {
-    return new NetworkError(`${context.action} failed: ${networkCode}`, {
-      hint: 'check that the server is running and reachable',
-      cause: error,
-    });
-  }
   if (
     error instanceof client.ClientError ||
     (error instanceof Error && error.name === 'OperationProcessingError')
@@ -216,6 +200,33 @@ export function toKeyfobError(error: unknown, context: { action: string }): Keyf
       cause: error,
     },
   );
+}
+
+/**
+ * A failure to get any answer: keyfob's own errors from its fetch (a refused certificate, an
+ * unreadable CA bundle), a certificate failure, or a socket error. `null` for anything else.
+ */
+export function transportError(error: unknown, context: { action: string }): KeyfobError | null {
+  // keyfob's fetch throws keyfob errors; openid-client wraps whatever is not a TypeError in a
+  // ClientError ("something went wrong") with the original as its cause.
+  const own = findKeyfobError(error);
+  if (own) return own;
+  // A `fetch` given to createKeyfob reports certificate failures as undici or Node do.
+  const tls = findTlsFailure(error);
+  if (tls) {
+    return new TlsVerificationFailed(
+      `${context.action} failed: TLS certificate verification failed: ${safeText(tls.reason)} (${tls.code})`,
+      { hint: TLS_FIXES, cause: error },
+    );
+  }
+  const networkCode = findCauseCode(error);
+  if (networkCode) {
+    return new NetworkError(`${context.action} failed: ${networkCode}`, {
+      hint: 'check that the server is running and reachable',
+      cause: error,
+    });
+  }
+  return null;
 }
 
 /** Wraps a renewal failure: `invalid_grant` means the session is gone, whatever the server said. */
