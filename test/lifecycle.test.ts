@@ -50,7 +50,7 @@ describe('getToken in the library', () => {
         const home = makeHome(idp);
         let offset = skewHours * 3600_000;
         const kf = createKeyfob({ env: home.env, now: () => new Date(Date.now() + offset) });
-        await kf.login({ flow: 'device', interaction: robotApproving(idp) });
+        await kf.login({ flow: 'device', interaction: robotApproving(idp), persist: true });
         const before = idp.stats.refreshRequests;
         const first = await kf.getToken();
         const again = await createKeyfob({
