@@ -1,19 +1,13 @@
 /**
- * `createKeyfob()`: the instance. It wires the operations in `instance/` to one shared context;
- * everything heavy (openid-client, undici, the loopback server, the YAML parser) is loaded on
- * first use, so a cached token costs a few small file reads.
+ * `createKeyfob()`: the instance. It wires the operations in `instance/` to one shared context.
+ * Only `getToken` is loaded up front; every other operation, and everything heavy (openid-client,
+ * undici, the loopback server, the YAML parser, the keychain), on first use, so a cached token
+ * costs a few small file reads.
  */
 import type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 import { createContext } from './instance/context.js';
-import { explain } from './instance/explain.js';
-import { authenticatedFetch } from './instance/fetch.js';
-import { login } from './instance/login.js';
-import { logout } from './instance/logout.js';
-import { status } from './instance/status.js';
-import { switchProfile } from './instance/switch.js';
 import { getToken, TokenMemo } from './instance/token.js';
 import type { Keyfob, KeyfobOptions } from './instance/types.js';
-import { whoami } from './instance/whoami.js';
 
 export type {
   ExplainReport,
@@ -37,22 +31,23 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     home: ctx.home,
     config: () => ctx.config(),
     http: (input, init) => ctx.runtime().fetch(input, init),
-    login(opts) {
+    async login(opts) {
       memo.clear();
-      return login(ctx, opts);
+      return (await import('./instance/login.js')).login(ctx, opts);
     },
     getToken: (opts = {}) => getToken(ctx, memo, opts),
-    logout(opts = {}) {
+    async logout(opts = {}) {
       memo.clear();
-      return logout(ctx, opts);
+      return (await import('./instance/logout.js')).logout(ctx, opts);
     },
-    status: () => status(ctx),
-    whoami: (opts = {}) => whoami(ctx, memo, opts),
-    fetch: (input: string | URL, init?: KeyfobRequestInit) => authenticatedFetch(ctx, memo, input, init),
-    explain: (opts = {}) => explain(ctx, opts),
-    switchProfile(profile) {
+    status: async () => (await import('./instance/status.js')).status(ctx),
+    whoami: async (opts = {}) => (await import('./instance/whoami.js')).whoami(ctx, memo, opts),
+    fetch: async (input: string | URL, init?: KeyfobRequestInit) =>
+      (await import('./instance/fetch.js')).authenticatedFetch(ctx, memo, input, init),
+    explain: async (opts = {}) => (await import('./instance/explain.js')).explain(ctx, opts),
+    async switchProfile(profile) {
       memo.clear();
-      return switchProfile(ctx, profile);
+      return (await import('./instance/switch.js')).switchProfile(ctx, profile);
     },
   };
 }

@@ -17,9 +17,8 @@ import { type Logger, silentLogger } from '../log.js';
 import type { CredentialProvider, ProviderRuntime } from '../providers/provider.js';
 import { type ChainResult, type ExplicitCredentials, resolveChain } from '../resolve/chain.js';
 import type { Tenant } from '../session.js';
-import { EncryptedFileStore } from '../stores/encrypted-file.js';
 import { FileStore } from '../stores/file.js';
-import { KeychainStore } from '../stores/keychain.js';
+import { lazyStore } from '../stores/lazy.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { CredentialStore, StoreKind } from '../stores/store.js';
 import type { Env, KeyfobOptions } from './types.js';
@@ -89,14 +88,20 @@ export function createContext(options: KeyfobOptions): InstanceContext {
       case 'memory':
         return memory;
       case 'keychain':
-        return new KeychainStore({ home, names });
+        return lazyStore(kind, `the OS keychain (service ${names.keychainService})`, async () => {
+          const { KeychainStore } = await import('../stores/keychain.js');
+          return new KeychainStore({ home, names });
+        });
       case 'encrypted-file':
-        return new EncryptedFileStore({
-          home,
-          names,
-          env,
-          identityFile: env[envVar(names, 'IDENTITY_FILE')] || null,
-          promptPassphrase: options.promptPassphrase ?? null,
+        return lazyStore(kind, join(home, 'encrypted'), async () => {
+          const { EncryptedFileStore } = await import('../stores/encrypted-file.js');
+          return new EncryptedFileStore({
+            home,
+            names,
+            env,
+            identityFile: env[envVar(names, 'IDENTITY_FILE')] || null,
+            promptPassphrase: options.promptPassphrase ?? null,
+          });
         });
     }
   }

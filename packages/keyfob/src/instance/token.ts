@@ -15,7 +15,6 @@ import type { ExplicitCredentials, Resolved } from '../resolve/chain.js';
 import { type AccessToken, DEFAULT_MIN_TTL_SECONDS, parseScopes } from '../session.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { InstanceContext } from './context.js';
-import { DEFAULT_LOGIN_TIMEOUT_MS } from './login.js';
 import type { GetTokenOptions, TokenResult } from './types.js';
 
 interface MemoEntry {
@@ -326,6 +325,9 @@ function memoKey(opts: GetTokenOptions): string {
     tenant ?? '',
   ].join('\u0000');
 }
+
+/** A machine login needs no person; this bounds the network exchange. */
+const DEFAULT_LOGIN_TIMEOUT_MS = 60_000;
 
 const unlocked: HeldLock = { path: '', signal: new AbortController().signal, assertHeld() {} };
 
