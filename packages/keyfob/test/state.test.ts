@@ -129,13 +129,13 @@ describe('the state file', () => {
     assert.deepEqual(Object.keys(after.state.profiles).sort(), ['second', 'work']);
   });
 
-  test('20 processes logging in to 20 profiles at the same moment all end up stored and registered', async () => {
+  test('50 processes logging in to 50 profiles at the same moment all end up stored and registered', async () => {
     const home = await newHome();
-    const names = Array.from({ length: 20 }, (_, i) => `p${i}`);
+    const names = Array.from({ length: 50 }, (_, i) => `p${i}`);
     const children = await withUmask(0, async () =>
       names.map((name) => spawnFixture('register-profile.ts', [home, name])),
     );
-    await Promise.all(children.map((c) => c.waitForLine('ready', 30_000)));
+    await Promise.all(children.map((c) => c.waitForLine('ready', 90_000)));
     for (const c of children) c.child.stdin.end('go\n');
     await Promise.all(children.map((c) => c.succeeded()));
 
