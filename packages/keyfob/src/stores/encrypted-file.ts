@@ -1,35 +1,15 @@
-/**
- * The `encrypted-file` store: one age-encrypted file per profile,
- * `<home>/encrypted/<profile>.age` (ASCII-armored, 0600 in a 0700 directory), for machines
- * without a keychain where plain files are not acceptable.
- *
- * Each file decrypts to `{ "schema_version": 1, "profile": NAME, "session": Session }` and is
- * encrypted to one X25519 identity: an age identity file the user names (`identityFile`), or
- * one keyfob generates into `<home>/identity.age`, itself encrypted under a passphrase
- * (`passphrase`, else `<PREFIX>_PASSPHRASE`, else `promptPassphrase`) and unlocked once per
- * process (`age/identity.ts`). Nothing on disk ever holds a token in clear.
- *
- * As with the `file` store: writes are atomic (temp file, fsync, rename); a file that cannot be
- * decrypted or parsed is moved aside and reported once; a file from a newer keyfob is refused
- * and left untouched; a wrong passphrase is an error that leaves every file as it was. The store
- * does not lock: callers hold the profile's lock around every read-modify-write.
- */
-import { type Dirent, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { type AppNames, type Env, envVar, readEnvVar } from '../config/names.js';
 import { InvalidInput, StoreCorrupt, StoreUnavailable, UnsupportedSchemaVersion } from '../errors.js';
 import {
   checkPrivateDir,
   ensurePrivateDir,
-  errorCode,
-  fsError,
   moveAside,
   PRIVATE_FILE_MODE,
   readFileNoFollow,
-  syncDir,
   writeFileAtomic,
 } from '../fs/secure.js';
-import { assertProfileName, PROFILE_NAME_PATTERN } from '../profile-name.js';
+import { assertProfileName } from '../profile-name.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
 import {
   DEFAULT_SCRYPT_WORK_FACTOR,
@@ -40,6 +20,7 @@ import {
   unlockPassphraseIdentity,
 } from './age/identity.js';
 import { isRecord, SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
+import { assertStorableSession, listProfileFiles, removeProfileFile } from './profile-files.js';
 import type { CredentialStore, StoreWriteOptions } from './store.js';
 
 export { DEFAULT_SCRYPT_WORK_FACTOR } from './age/identity.js';
@@ -230,10 +211,7 @@ export class EncryptedFileStore implements CredentialStore {
    */
   async write(profile: string, session: Session, options: StoreWriteOptions = {}): Promise<void> {
     const file = this.sessionPath(profile);
-    const problem = sessionShapeProblem(session);
-    if (problem) {
-      throw new InvalidInput(`Refusing to store an invalid session for profile "${profile}": ${problem}`);
-    }
+    assertStorableSession(profile, session);
     options.signal?.throwIfAborted();
     await ensurePrivateDir(this.location);
     const identity = await this.#unlock(true);
@@ -254,33 +232,12 @@ export class EncryptedFileStore implements CredentialStore {
 
   /** Removes the profile's session; `false` when there was none. Needs no key. */
   async delete(profile: string): Promise<boolean> {
-    const file = this.sessionPath(profile);
-    if (!(await checkPrivateDir(this.location))) return false;
-    try {
-      // unlink removes a planted symlink itself, never what it points at.
-      await fsp.unlink(file);
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false;
-      throw fsError(error, 'remove', file);
-    }
-    await syncDir(this.location);
-    return true;
+    return removeProfileFile(this.location, this.sessionPath(profile));
   }
 
   /** Profiles with a session file, sorted; moved-aside and temp files are not profiles. Needs no key. */
   async list(): Promise<string[]> {
-    if (!(await checkPrivateDir(this.location))) return [];
-    let entries: Dirent[];
-    try {
-      entries = await fsp.readdir(this.location, { withFileTypes: true });
-    } catch (error) {
-      throw fsError(error, 'list', this.location);
-    }
-    return entries
-      .filter((entry) => entry.isFile() && entry.name.endsWith(SESSION_FILE_SUFFIX))
-      .map((entry) => entry.name.slice(0, -SESSION_FILE_SUFFIX.length))
-      .filter((name) => PROFILE_NAME_PATTERN.test(name) && name !== '.' && name !== '..')
-      .sort();
+    return listProfileFiles(this.location, SESSION_FILE_SUFFIX);
   }
 
   /** The identity, unlocked once per store (and once per process for a passphrase). */

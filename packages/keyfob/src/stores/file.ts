@@ -1,28 +1,16 @@
-/**
- * The `file` store: one JSON file per profile, `<home>/sessions/<profile>.json`, 0600 in a 0700
- * directory.
- *
- * Each file is `{ "schema_version": 1, "profile": NAME, "session": Session }`. A file that
- * cannot be parsed is moved aside (never rewritten) and reported once; a file written by a newer
- * keyfob is refused and left exactly as it is. The store does not lock: callers hold the
- * profile's lock (`lifecycle/lock.ts`) around every read-modify-write.
- */
-import { type Dirent, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { InvalidInput, StoreCorrupt, UnsupportedSchemaVersion } from '../errors.js';
 import {
   checkPrivateDir,
   ensurePrivateDir,
-  errorCode,
-  fsError,
   moveAside,
   PRIVATE_FILE_MODE,
   readFileNoFollow,
-  syncDir,
   writeFileAtomic,
 } from '../fs/secure.js';
-import { assertProfileName, PROFILE_NAME_PATTERN } from '../profile-name.js';
+import { assertProfileName } from '../profile-name.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
+import { listProfileFiles, removeProfileFile } from './profile-files.js';
 import type { CredentialStore } from './store.js';
 
 /** Version of the file envelope around a session. */
@@ -149,33 +137,12 @@ export class FileStore implements CredentialStore {
 
   /** Removes the profile's session; `false` when there was none. */
   async delete(profile: string): Promise<boolean> {
-    const file = this.sessionPath(profile);
-    if (!(await checkPrivateDir(this.location))) return false;
-    try {
-      // unlink removes a planted symlink itself, never what it points at.
-      await fsp.unlink(file);
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false;
-      throw fsError(error, 'remove', file);
-    }
-    await syncDir(this.location);
-    return true;
+    return removeProfileFile(this.location, this.sessionPath(profile));
   }
 
   /** Profiles with a session file, sorted; moved-aside and temp files are not profiles. */
   async list(): Promise<string[]> {
-    if (!(await checkPrivateDir(this.location))) return [];
-    let entries: Dirent[];
-    try {
-      entries = await fsp.readdir(this.location, { withFileTypes: true });
-    } catch (error) {
-      throw fsError(error, 'list', this.location);
-    }
-    return entries
-      .filter((entry) => entry.isFile() && entry.name.endsWith(SESSION_FILE_SUFFIX))
-      .map((entry) => entry.name.slice(0, -SESSION_FILE_SUFFIX.length))
-      .filter((name) => PROFILE_NAME_PATTERN.test(name) && name !== '.' && name !== '..')
-      .sort();
+    return listProfileFiles(this.location, SESSION_FILE_SUFFIX);
   }
 
   #newer(file: string, version: number): UnsupportedSchemaVersion {

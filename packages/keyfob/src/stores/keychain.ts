@@ -27,7 +27,7 @@
  * (`keychain/keyring.ts`). The store does not lock: callers hold the profile's lock around every
  * read-modify-write, as with every store.
  */
-import { type Dirent, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { AppNames } from '../config/names.js';
 import { envVar } from '../config/names.js';
@@ -43,7 +43,7 @@ import {
   syncDir,
   writeFileAtomic,
 } from '../fs/secure.js';
-import { assertProfileName, PROFILE_NAME_PATTERN } from '../profile-name.js';
+import { assertProfileName } from '../profile-name.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
 import { isRecord, SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
 import {
@@ -54,6 +54,7 @@ import {
   probeKeyring,
   randomHex,
 } from './keychain/keyring.js';
+import { assertStorableSession, listProfileFiles } from './profile-files.js';
 import type { CredentialStore, StoreWriteOptions } from './store.js';
 
 export type { KeychainProbe } from './keychain/keyring.js';
@@ -216,10 +217,7 @@ export class KeychainStore implements CredentialStore {
    */
   async write(profile: string, session: Session, options: StoreWriteOptions = {}): Promise<void> {
     const file = this.metadataPath(profile);
-    const problem = sessionShapeProblem(session);
-    if (problem) {
-      throw new InvalidInput(`Refusing to store an invalid session for profile "${profile}": ${problem}`);
-    }
+    assertStorableSession(profile, session);
     const envelope = { schema_version: SESSION_FILE_SCHEMA_VERSION, profile, session };
     const payload = new TextEncoder().encode(JSON.stringify(envelope));
     if (payload.length > KEYCHAIN_MAX_PAYLOAD_BYTES) {
@@ -306,18 +304,7 @@ export class KeychainStore implements CredentialStore {
 
   /** Profiles with committed metadata, sorted; moved-aside and temp files are not profiles. */
   async list(): Promise<string[]> {
-    if (!(await checkPrivateDir(this.metadataDir))) return [];
-    let entries: Dirent[];
-    try {
-      entries = await fsp.readdir(this.metadataDir, { withFileTypes: true });
-    } catch (error) {
-      throw fsError(error, 'list', this.metadataDir);
-    }
-    return entries
-      .filter((entry) => entry.isFile() && entry.name.endsWith(METADATA_SUFFIX))
-      .map((entry) => entry.name.slice(0, -METADATA_SUFFIX.length))
-      .filter((name) => PROFILE_NAME_PATTERN.test(name) && name !== '.' && name !== '..')
-      .sort();
+    return listProfileFiles(this.metadataDir, METADATA_SUFFIX);
   }
 
   async #readPayload(profile: string, metadata: KeychainMetadata): Promise<PayloadResult> {
