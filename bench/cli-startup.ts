@@ -4,44 +4,12 @@
  *
  *   npx tsx bench/cli-startup.ts [RUNS]
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { startDevIdp } from '@keyfob/dev-idp';
+import { spawnSync } from 'node:child_process';
+import { KEYFOB_BIN as bin, machineHome } from './machine-home.js';
 
 const runs = Number(process.argv[2] ?? 40);
-const bin = fileURLToPath(new URL('../packages/cli/bin/keyfob.cjs', import.meta.url));
-const idp = await startDevIdp({ accessTokenTtl: 3600 });
-const home = mkdtempSync(join(tmpdir(), 'keyfob-bench-'));
+const { env, close } = await machineHome();
 try {
-  writeFileSync(
-    join(home, 'config.yaml'),
-    [
-      'providers:',
-      '  robot:',
-      '    type: client_credentials',
-      `    issuer: ${idp.issuer}`,
-      `    client_id: ${idp.clients.machine.client_id}`,
-      '    client_secret: ${ROBOT_SECRET}',
-      'profiles:',
-      '  default:',
-      '    provider: robot',
-      '',
-    ].join('\n'),
-  );
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: home,
-    KEYFOB_HOME: home,
-    ROBOT_SECRET: idp.clients.machine.client_secret,
-  };
-  // The first call fetches the machine token from dev-idp, which lives in this process: it
-  // must not block the event loop, unlike the timed runs, which never touch the network.
-  await promisify(execFile)(process.execPath, [bin, 'token'], { env });
-
   const keyfobTimes: number[] = [];
   const nodeTimes: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -55,8 +23,7 @@ try {
   console.log(`keyfob token (cached):     median ${k.toFixed(1)} ms`);
   console.log(`ratio keyfob/node: ${(k / n).toFixed(2)}x (goal <= 1.30x)`);
 } finally {
-  await idp.close();
-  rmSync(home, { recursive: true, force: true });
+  await close();
 }
 
 function time(command: string[], env: Record<string, string>): number {

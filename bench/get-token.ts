@@ -5,42 +5,11 @@
  *
  *   npx tsx bench/get-token.ts
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { startDevIdp } from '@keyfob/dev-idp';
 import { createKeyfob } from 'keyfob';
+import { machineHome } from './machine-home.js';
 
-const bin = fileURLToPath(new URL('../packages/cli/bin/keyfob.cjs', import.meta.url));
-const idp = await startDevIdp({ accessTokenTtl: 3600 });
-const home = mkdtempSync(join(tmpdir(), 'keyfob-bench-'));
+const { idp, env, close } = await machineHome();
 try {
-  writeFileSync(
-    join(home, 'config.yaml'),
-    [
-      'providers:',
-      '  robot:',
-      '    type: client_credentials',
-      `    issuer: ${idp.issuer}`,
-      `    client_id: ${idp.clients.machine.client_id}`,
-      '    client_secret: ${ROBOT_SECRET}',
-      'profiles:',
-      '  default:',
-      '    provider: robot',
-      '',
-    ].join('\n'),
-  );
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: home,
-    KEYFOB_HOME: home,
-    ROBOT_SECRET: idp.clients.machine.client_secret,
-  };
-  await promisify(execFile)(process.execPath, [bin, 'token'], { env });
-
   let offset = 0;
   const kf = createKeyfob({ env, now: () => new Date(Date.now() + offset) });
   await kf.getToken();
@@ -58,6 +27,5 @@ try {
   const requests = (idp.stats.tokenRequests.client_credentials ?? 0) - before;
   console.log(`refresh storm: ${requests} token request(s) for 1,000 concurrent callers at expiry (goal 1)`);
 } finally {
-  await idp.close();
-  rmSync(home, { recursive: true, force: true });
+  await close();
 }

@@ -1,0 +1,57 @@
+/**
+ * The setting both token benchmarks need: dev-idp in this process and a fresh home whose
+ * default profile is a machine client, with its first token already fetched by the real CLI.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+
+export const KEYFOB_BIN = fileURLToPath(new URL('../packages/cli/bin/keyfob.cjs', import.meta.url));
+
+export interface MachineHome {
+  idp: DevIdp;
+  home: string;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function machineHome(): Promise<MachineHome> {
+  const idp = await startDevIdp({ accessTokenTtl: 3600 });
+  const home = mkdtempSync(join(tmpdir(), 'keyfob-bench-'));
+  writeFileSync(
+    join(home, 'config.yaml'),
+    [
+      'providers:',
+      '  robot:',
+      '    type: client_credentials',
+      `    issuer: ${idp.issuer}`,
+      `    client_id: ${idp.clients.machine.client_id}`,
+      '    client_secret: ${ROBOT_SECRET}',
+      'profiles:',
+      '  default:',
+      '    provider: robot',
+      '',
+    ].join('\n'),
+  );
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    KEYFOB_HOME: home,
+    ROBOT_SECRET: idp.clients.machine.client_secret,
+  };
+  // dev-idp lives in this process: the first call must not block its event loop.
+  await promisify(execFile)(process.execPath, [KEYFOB_BIN, 'token'], { env });
+  return {
+    idp,
+    home,
+    env,
+    async close() {
+      await idp.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
