@@ -136,3 +136,21 @@ describe('switch', () => {
     assert.equal(hostile.code, 1);
   });
 });
+
+describe('logout --all', () => {
+  it('revokes and removes every profile, and the state forgets them', async () => {
+    const local = makeHome(idp);
+    assert.equal((await loginWithDevice(idp, local)).code, 0);
+    assert.equal((await loginWithDevice(idp, local, ['--profile', 'work'])).code, 0);
+    const out = await runCli(['logout', '--all'], { env: local.env });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /Logged out of profile default \(refresh token revoked\)/);
+    assert.match(out.stderr, /Logged out of profile work \(refresh token revoked\)/);
+    const status = JSON.parse((await runCli(['status', '--json'], { env: local.env })).stdout);
+    assert.deepEqual(status.profiles, []);
+    assert.equal((await runCli(['token', '--profile', 'work'], { env: local.env })).code, 2);
+    const again = await runCli(['logout', '--all'], { env: local.env });
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /No stored session/);
+  });
+});
