@@ -76,3 +76,28 @@ describe('at a terminal', () => {
     assert.match(piped.stderr, /more than one provider is configured: dev, robot/);
   });
 });
+
+describe('the encrypted-file passphrase at a terminal', () => {
+  it('is asked without echo, creates the key, and unlocks it in a later process', async () => {
+    const home = makeHome(idp, 'profiles:\n  ci:\n    provider: robot\n');
+    const env = { ...home.env, KEYFOB_STORAGE: 'encrypted-file' };
+    const passphrase = 'correct horse battery';
+    const login = await inTerminal(['login', 'robot', '--profile', 'ci'], env, {
+      until: /New passphrase for the encrypted token store: /,
+      answer: `${passphrase}\r`,
+    });
+    assert.equal(login.code, 0, login.output);
+    assert.match(login.output, /Logged in to robot/);
+    const token = await inTerminal(['token', '--profile', 'ci'], env, {
+      until: /Passphrase for the encrypted token store: /,
+      answer: `${passphrase}\r`,
+    });
+    assert.equal(token.code, 0, token.output);
+    assert.match(token.output, /eyJ/);
+    for (const run of [login, token])
+      assert.ok(!run.output.includes(passphrase), 'the passphrase is not echoed');
+    const piped = await runCli(['token', '--profile', 'ci'], { env });
+    assert.equal(piped.code, 1, 'no person, no passphrase: a clear error');
+    assert.match(piped.stderr, /KEYFOB_PASSPHRASE/);
+  });
+});

@@ -154,3 +154,37 @@ export async function askChoice(io: IO, question: string, choices: readonly stri
     rl.close();
   }
 }
+
+/**
+ * Reads a line from the terminal without echoing it (a passphrase). Only call it when a person
+ * is there; Ctrl-C or end of input is a refusal.
+ */
+export function askHidden(io: IO, question: string): Promise<string> {
+  const input = io.stdin as IO['stdin'] & { setRawMode?: (raw: boolean) => void };
+  if (!input.isTTY || typeof input.setRawMode !== 'function') {
+    return Promise.reject(new RangeError('a hidden prompt needs a terminal'));
+  }
+  io.stderr.write(question);
+  input.setRawMode(true);
+  input.resume();
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    const done = (error: Error | null) => {
+      input.off('data', onData);
+      input.setRawMode?.(false);
+      input.pause();
+      io.stderr.write('\n');
+      if (error) reject(error);
+      else resolve(typed);
+    };
+    const onData = (chunk: Buffer | string) => {
+      for (const char of chunk.toString('utf8')) {
+        if (char === '\r' || char === '\n') return done(null);
+        if (char === '\u0003' || char === '\u0004') return done(new RangeError('no passphrase was given'));
+        if (char === '\u007f' || char === '\b') typed = typed.slice(0, -1);
+        else if (char >= ' ') typed += char;
+      }
+    };
+    input.on('data', onData);
+  });
+}
