@@ -109,7 +109,7 @@ async function fromSource(
       const providerConfig = ctx.providerConfig(cfg, machine.provider.name);
       const token = await fresh(ctx, machine.store, 'machine', machine.provider, opts, minTtl, {
         resource: opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null),
-        loginCommand: `set ${label} again`,
+        loginCommand: `check ${label} and its secret`,
         lock: (fn) => fn(unlocked),
       });
       return { ...profileEntry(token, label), memoize: true };
