@@ -40,8 +40,19 @@ const result = await build({
   logLevel: 'warning',
 });
 
-// `keyfob token` alone, as CommonJS (see bin/keyfob.cjs). yaml stays external here: it is
-// required only when the parsed-config cache misses.
+// `keyfob token` as CommonJS (see bin/keyfob.cjs): the fast path alone, small, and the full
+// command. yaml stays external: it is required only when the parsed-config cache misses.
+await build({
+  absWorkingDir: root,
+  entryPoints: ['packages/cli/src/token-fast.ts'],
+  outfile: `${outdir}/token-fast.cjs`,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: [...external, 'yaml'],
+  logLevel: 'warning',
+});
 await build({
   absWorkingDir: root,
   entryPoints: ['packages/cli/src/token-main.ts'],

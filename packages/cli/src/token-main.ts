@@ -1,7 +1,7 @@
 /**
- * The `keyfob token` entry, bundled as CommonJS: Node starts a CommonJS script markedly faster
- * than an ES module graph, and `token` is the command scripts run before every API call. Any
- * other command goes through `main.ts`.
+ * The full `keyfob token` command, bundled as CommonJS (Node starts a CommonJS file faster than
+ * an ES module graph); `bin/keyfob.cjs` loads it when the fast path (`token-fast.ts`) cannot
+ * answer. Every other command goes through `main.ts`.
  */
 import { processIO } from './io.js';
 import { runCommandLine } from './run.js';

@@ -8,12 +8,20 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidConfig } from '../errors.js';
-import { type ConfigFingerprint, fingerprint, readCachedConfig, writeCachedConfig } from './cache.js';
+import {
+  type ConfigFingerprint,
+  type ConfigSummary,
+  fingerprint,
+  readCachedConfig,
+  readCachedSummary,
+  variablePrint,
+  writeCachedConfig,
+} from './cache.js';
 import { interpolate, MAX_CONFIG_DEPTH } from './interpolate.js';
 import { type AppNames, appNames, type Env, envVar } from './names.js';
 import type { ConfigPathSource } from './paths.js';
 import { emptyConfig, type KeyfobConfig } from './schema.js';
-import { isDeferrableSecret, validateConfig } from './validate.js';
+import { isDeferrableSecret, SECRET_KEYS, validateConfig } from './validate.js';
 
 export { MAX_CONFIG_DEPTH };
 
@@ -59,7 +67,17 @@ export async function loadConfig(options: LoadConfigOptions): Promise<KeyfobConf
   try {
     if (options.cacheDir) {
       const cached = await readCachedConfig(options.cacheDir, opened.key);
-      if (cached !== undefined) return finishConfig(cached, finish);
+      if (cached !== undefined) {
+        const config = finishConfig(cached, finish);
+        // The variables changed since the summary was written: refresh it for the fast path.
+        if (!(await readCachedSummary(options.cacheDir, opened.key, options.env))) {
+          await writeCachedConfig(options.cacheDir, opened.key, cached, {
+            summary: summarize(config),
+            env: environmentPrint(cached, options.env),
+          });
+        }
+        return config;
+      }
     }
     const text = await readText(opened.handle, file);
     const { parseYaml } = await import('./yaml.js');
@@ -68,8 +86,49 @@ export async function loadConfig(options: LoadConfigOptions): Promise<KeyfobConf
     await opened.handle.close();
   }
   const config = finishConfig(raw, finish);
-  if (options.cacheDir) await writeCachedConfig(options.cacheDir, opened.key, raw);
+  if (options.cacheDir) {
+    await writeCachedConfig(options.cacheDir, opened.key, raw, {
+      summary: summarize(config),
+      env: environmentPrint(raw, options.env),
+    });
+  }
   return config;
+}
+
+/** The non-secret parts of a validated config that the token fast path needs. */
+function summarize(config: KeyfobConfig): ConfigSummary {
+  const providers: ConfigSummary['providers'] = {};
+  for (const [name, provider] of Object.entries(config.providers)) {
+    providers[name] = { type: provider.type, resource: provider.resource ?? null };
+  }
+  const profiles: ConfigSummary['profiles'] = {};
+  for (const [name, profile] of Object.entries(config.profiles))
+    profiles[name] = { provider: profile.provider };
+  return {
+    default_provider: config.default_provider,
+    token_storage: config.token_storage,
+    providers,
+    profiles,
+  };
+}
+
+/** Every variable the parsed file refers to, remembered as `variablePrint` says. */
+function environmentPrint(raw: unknown, env: Env): Record<string, string> {
+  const prints: Record<string, string> = {};
+  const walk = (value: unknown, key: string) => {
+    if (typeof value === 'string') {
+      for (const match of value.matchAll(/(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+        const name = match[1] as string;
+        prints[name] = variablePrint(env[name], SECRET_KEYS.includes(key));
+      }
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item, key);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+    }
+  };
+  walk(raw, '');
+  return prints;
 }
 
 /** Interpolates `${VAR}` references in parsed config data and validates the result. */

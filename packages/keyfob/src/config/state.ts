@@ -110,6 +110,12 @@ export async function readState(home: string, options: StateOptions = {}): Promi
   };
 }
 
+/** The state in a state file's text, when it reads cleanly; else `null`. */
+export function stateFromText(text: string): KeyfobState | null {
+  const parsed = parseState(text);
+  return parsed.status === 'ok' ? parsed.state : null;
+}
+
 /**
  * Changes the state under the state lock: re-reads the file, lets `mutate` change the state in
  * place, checks the result and writes it atomically (0600, home 0700).

@@ -6,7 +6,16 @@
  * temp file in the same directory, fsynced and renamed, so a reader sees the old or the new
  * file whole; and damaged data is renamed aside, never overwritten.
  */
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  promises as fsp,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  type Stats,
+} from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInput, isKeyfobError, StoreUnavailable, UnsafePath } from '../errors.js';
@@ -126,6 +135,44 @@ export async function writeFileAtomic(
  * @throws UnsafePath when the path is a symlink or not a regular file (a FIFO, a directory).
  * @throws StoreUnavailable when the file exists but cannot be read.
  */
+/**
+ * {@link checkPrivateDir} without a promise, for the token fast path, which must not pay for
+ * loading `fs/promises`.
+ */
+export function checkPrivateDirSync(dir: string): boolean {
+  const target = resolvePath(dir, 'dir');
+  let stats: Stats;
+  try {
+    stats = lstatSync(target);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw fsError(error, 'inspect the directory', target);
+  }
+  assertSafeDirStats(target, stats);
+  return true;
+}
+
+/** {@link readFileNoFollow} without a promise, for the token fast path. */
+export function readFileNoFollowSync(filePath: string): string | null {
+  const target = resolvePath(filePath, 'filePath');
+  let fd: number;
+  try {
+    fd = openSync(target, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null;
+    throw fsError(error, 'read', target);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw notRegular(target);
+    return readFileSync(fd, 'utf8');
+  } catch (error) {
+    if (isKeyfobError(error)) throw error;
+    throw fsError(error, 'read', target);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function readFileNoFollow(filePath: string): Promise<string | null> {
   const target = resolvePath(filePath, 'filePath');
   let handle: FileHandle;

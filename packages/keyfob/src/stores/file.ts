@@ -156,7 +156,16 @@ export class FileStore implements CredentialStore {
 
 async function inspectSessionFile(file: string): Promise<Inspection> {
   const text = await readFileNoFollow(file);
-  if (text === null) return { status: 'missing' };
+  return text === null ? { status: 'missing' } : inspectSessionText(text);
+}
+
+/** The session in a session file's text, when it reads cleanly; else `null`. */
+export function sessionFromFileText(text: string): Session | null {
+  const found = inspectSessionText(text);
+  return found.status === 'ok' ? found.session : null;
+}
+
+function inspectSessionText(text: string): Inspection {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,0 +1,58 @@
+/**
+ * The fast path of `keyfob token`, bundled alone as a small CommonJS file: a plain `token`
+ * whose fresh token is already in the file store is printed without loading the rest of
+ * keyfob (see `lifecycle/cached-token.ts` for when it answers). `run` resolves `false` when the
+ * full command must answer instead; `bin/keyfob.cjs` then loads it.
+ */
+import { writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { cachedToken } from 'keyfob/cached-token';
+import { appNames } from 'keyfob/config-names';
+
+/** `--profile NAME`, `--json` and `--min-ttl SECONDS` only; anything else is the full path's. */
+function fastFlags(args: readonly string[]): { profile?: string; json: boolean; minTtl: number } | null {
+  const flags: { profile?: string; json: boolean; minTtl: number } = { json: false, minTtl: 60 };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--json') flags.json = true;
+    else if (arg === '--profile' && args[i + 1] !== undefined) flags.profile = args[++i];
+    else if (arg === '--min-ttl' && /^\d{1,9}$/.test(args[i + 1] ?? '')) flags.minTtl = Number(args[++i]);
+    else return null;
+  }
+  return flags;
+}
+
+export async function run(argv: readonly string[] = process.argv.slice(3)): Promise<boolean> {
+  const flags = fastFlags(argv);
+  if (!flags) return false;
+  const token = cachedToken({
+    names: appNames('keyfob'),
+    env: process.env,
+    homedir: homedir(),
+    ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+    minTtl: flags.minTtl,
+    now: new Date(),
+  });
+  if (!token) return false;
+  const { access_token, token_type, expires_at, scopes, profile } = token;
+  const text = flags.json
+    ? `${JSON.stringify({ access_token, token_type, expires_at, scopes, profile })}\n`
+    : `${access_token}\n`;
+  return write(text);
+}
+
+/**
+ * Writes straight to fd 1: creating `process.stdout` loads the stream and net modules, which
+ * would cost this path more than everything else it does. A pipe that would block falls back to
+ * the stream.
+ */
+function write(text: string): boolean {
+  const bytes = Buffer.from(text);
+  let offset = 0;
+  try {
+    while (offset < bytes.length) offset += writeSync(1, bytes, offset);
+  } catch {
+    process.stdout.write(bytes.subarray(offset));
+  }
+  return true;
+}

@@ -1,0 +1,93 @@
+/**
+ * The read-only fast path of `getToken` for a command-line process that only prints a token:
+ * when the selected profile lives in the file store and holds a fresh-enough token, it is read
+ * straight from disk, without loading the rest of keyfob.
+ *
+ * It answers only when it can be sure the full path would give the same token: no credential
+ * in the environment, a config the parsed-config cache vouches for (same file, same referenced
+ * variables), a profile recorded in the state file with the file store, and a token fresh by
+ * DESIGN.md's rule. Anything else returns `null` and the caller runs the full path, which
+ * applies every rule and reports every error. It never writes, locks or touches the network.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { cachedSummaryFromText, cacheFile, fingerprint } from '../config/cache.js';
+import { type AppNames, envVar } from '../config/names.js';
+import { resolveConfigPath, resolveHome } from '../config/paths.js';
+import { emptyState, stateFromText, statePath } from '../config/state.js';
+import { checkPrivateDirSync, readFileNoFollowSync } from '../fs/secure.js';
+import { isProfileName } from '../profile-name.js';
+import { findAccessToken, isFreshEnough, type Session } from '../session.js';
+import { sessionFromFileText } from '../stores/file.js';
+
+export interface CachedTokenRequest {
+  names: AppNames;
+  env: Readonly<Record<string, string | undefined>>;
+  homedir: string;
+  /** `--profile`, when given. */
+  profile?: string;
+  /** Seconds; DESIGN.md's freshness rule applies. */
+  minTtl: number;
+  now: Date;
+}
+
+export interface CachedToken {
+  access_token: string;
+  token_type: string;
+  expires_at: string | null;
+  scopes: string[];
+  profile: string;
+}
+
+const OUTSIDE_CREDENTIALS = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID', 'CLIENT_SECRET'];
+
+/**
+ * The token the full path would print, when it is already on disk and fresh; else `null`.
+ * Synchronous on purpose: `fs/promises` alone costs this path more than its reads.
+ */
+export function cachedToken(request: CachedTokenRequest): CachedToken | null {
+  const { names, env } = request;
+  if (OUTSIDE_CREDENTIALS.some((suffix) => env[envVar(names, suffix)])) return null;
+  try {
+    const home = resolveHome({ names, env, homedir: request.homedir });
+    const located = resolveConfigPath({ names, env, home });
+    const cacheText = readFileNoFollowSync(cacheFile(join(home, 'cache')));
+    if (cacheText === null) return null;
+    const summary = cachedSummaryFromText(cacheText, fingerprint(located.path, statSync(located.path)), env);
+    if (!summary) return null;
+    const stateText = checkPrivateDirSync(home) ? readFileNoFollowSync(statePath(home)) : null;
+    const state = stateText === null ? emptyState() : stateFromText(stateText);
+    if (!state) return null;
+    const profile = request.profile ?? env[envVar(names, 'PROFILE')] ?? state.active_profile ?? 'default';
+    if (!isProfileName(profile)) return null;
+    const recorded = Object.hasOwn(state.profiles, profile) ? state.profiles[profile] : undefined;
+    const providerName = recorded?.provider ?? summary.profiles[profile]?.provider ?? null;
+    const storeKind = recorded?.store ?? (env[envVar(names, 'STORAGE')] || summary.token_storage || 'file');
+    if (!providerName || storeKind !== 'file') return null;
+    const provider = Object.hasOwn(summary.providers, providerName)
+      ? summary.providers[providerName]
+      : undefined;
+    if (!provider) return null;
+    const session = readSession(home, profile);
+    if (!session || session.provider !== providerName) return null;
+    const token = findAccessToken(session, provider.resource, []);
+    if (!token || !isFreshEnough(token, request.now, request.minTtl)) return null;
+    return {
+      access_token: token.token,
+      token_type: token.token_type,
+      expires_at: token.expires_at,
+      scopes: token.scopes,
+      profile,
+    };
+  } catch {
+    // Any doubt (a missing config, a corrupt file, a symlink): the full path decides and says why.
+    return null;
+  }
+}
+
+function readSession(home: string, profile: string): Session | null {
+  const dir = join(home, 'sessions');
+  if (!checkPrivateDirSync(dir)) return null;
+  const text = readFileNoFollowSync(join(dir, `${profile}.json`));
+  return text === null ? null : sessionFromFileText(text);
+}
