@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { launchBrowser, loopbackResult, signIn, type TestBrowser } from './support/browser.js';
-import { cliEnv, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+import { cliEnv, loginWithDevice, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
 import { assertMatchesSchema } from './support/schemas.js';
 
 let idp: DevIdp;
@@ -274,20 +274,7 @@ describe('token after expiry', () => {
     const shortIdp = await startDevIdp({ accessTokenTtl: 3 });
     try {
       const home = makeHome(shortIdp);
-      const run = startCli(['login', '--device'], { env: home.env });
-      const stderr = await run.waitForStderr(/code: \S+/);
-      const { approveDeviceLogin } = await import('@keyfob/dev-idp');
-      const user = shortIdp.users[0];
-      assert.ok(user);
-      const url = /open (\S+)/.exec(stderr)?.[1] ?? '';
-      await approveDeviceLogin({
-        verificationUri: url,
-        verificationUriComplete: url,
-        userCode: /code: (\S+)/.exec(stderr)?.[1] ?? '',
-        email: user.email,
-        password: user.password,
-      });
-      assert.equal((await run.done).code, 0);
+      assert.equal((await loginWithDevice(shortIdp, home)).code, 0);
       const first = await runCli(['token'], { env: home.env });
       assert.equal(first.code, 0, first.stderr);
       await new Promise((resolve) => setTimeout(resolve, 3_500));

@@ -3,38 +3,10 @@
  * the provider choice appear only when a person is there.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { KEYFOB_BIN, makeHome, runCli, startCli } from './support/cli.js';
-
-const SCRIPT = '/usr/bin/script';
-
-/** Runs keyfob inside a pseudo-terminal; `answer` is typed once `prompt` shows. */
-function inTerminal(
-  args: string[],
-  env: Record<string, string>,
-  interaction: { until: RegExp; answer?: string },
-) {
-  if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} (util-linux) is needed to give keyfob a terminal`);
-  const command = [process.execPath, KEYFOB_BIN, ...args].map((a) => `'${a}'`).join(' ');
-  const child = spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm' } });
-  let output = '';
-  return new Promise<{ output: string; code: number | null }>((resolve) => {
-    let answered = false;
-    child.stdout.on('data', (d) => {
-      output += d;
-      if (!answered && interaction.until.test(output)) {
-        answered = true;
-        if (interaction.answer !== undefined) child.stdin.write(interaction.answer);
-        else child.kill('SIGTERM');
-      }
-    });
-    child.on('close', (code) => resolve({ output, code }));
-    setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
-  });
-}
+import { makeHome, runCli, startCli } from './support/cli.js';
+import { inTerminal } from './support/pty.js';
 
 let idp: DevIdp;
 before(async () => {

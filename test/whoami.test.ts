@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { approveDeviceLogin, type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
 import { inTerminal } from './support/pty.js';
 
 let idp: DevIdp;
@@ -15,19 +15,7 @@ let home: TestHome;
 before(async () => {
   idp = await startDevIdp();
   home = makeHome(idp, 'profiles:\n  ci:\n    provider: robot\n');
-  const run = startCli(['login', '--device'], { env: home.env });
-  const stderr = await run.waitForStderr(/code: \S+/);
-  const user = idp.users[0];
-  assert.ok(user);
-  const url = /open (\S+)/.exec(stderr)?.[1] ?? '';
-  await approveDeviceLogin({
-    verificationUri: url,
-    verificationUriComplete: url,
-    userCode: /code: (\S+)/.exec(stderr)?.[1] ?? '',
-    email: user.email,
-    password: user.password,
-  });
-  assert.equal((await run.done).code, 0);
+  assert.equal((await loginWithDevice(idp, home)).code, 0);
 });
 after(async () => {
   await idp?.close();

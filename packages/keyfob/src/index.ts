@@ -32,7 +32,7 @@ export type {
   ProfileStatus,
   StatusReport,
   TokenResult,
-} from './keyfob.js';
+} from './instance/types.js';
 export { createKeyfob } from './keyfob.js';
 export type { Logger, LoggerOptions } from './log.js';
 export { createLogger, redactField, silentLogger } from './log.js';

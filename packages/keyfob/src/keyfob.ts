@@ -9,19 +9,6 @@ import { createContext } from './instance/context.js';
 import { getToken, TokenMemo } from './instance/token.js';
 import type { Keyfob, KeyfobOptions } from './instance/types.js';
 
-export type {
-  ExplainReport,
-  GetTokenOptions,
-  Keyfob,
-  KeyfobOptions,
-  LoginOptions,
-  LoginResult,
-  LogoutResult,
-  ProfileStatus,
-  StatusReport,
-  TokenResult,
-} from './instance/types.js';
-
 /** Creates a keyfob instance. Nothing is read until a method needs it. */
 export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
   const ctx = createContext(options);
