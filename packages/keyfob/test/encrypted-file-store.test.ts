@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { generateX25519Identity } from 'age-encryption';
 import { appNames } from '../src/config/names.js';
 import {
@@ -19,8 +18,9 @@ import {
 } from '../src/errors.js';
 import { newSession, type Session } from '../src/session.js';
 import { EncryptedFileStore, encryptedFileConfigured } from '../src/stores/encrypted-file.js';
-import { lastJsonLine, runWithEnv, spawnWithEnv } from './fixtures/env-children.js';
+import { lastJsonLine, runWithEnv } from './fixtures/env-children.js';
 import { keyfobError, modeOf, tempDir, withUmask } from './fixtures/helpers.js';
+import { killWritersAtRandom } from './fixtures/kill-writers.js';
 
 const names = appNames();
 const REFRESH = 'rt-SECRET-refresh-0123456789';
@@ -232,33 +232,14 @@ describe('EncryptedFileStore with an identity file', () => {
     const { home } = await newHome();
     const key = await identityFile();
     const store = new EncryptedFileStore({ home, names, identityFile: key });
-    let seen = 0;
-    for (let round = 0; round < 6; round++) {
-      const writer = spawnWithEnv(
-        'store-child.ts',
-        ['encrypted-file', home, 'loop', 'work', '20000'],
-        childEnv({ KF_TEST_IDENTITY_FILE: key }),
-      );
-      // Kill at a random moment of a random write, whatever the machine's speed.
-      const target = round === 0 ? 2 : 1 + Math.floor(Math.random() * 3);
-      await writer.waitFor((out) => out.includes(`writing ${target}\n`), `write ${target}`, 60_000);
-      await sleep(Math.random() * 40);
-      writer.child.kill('SIGKILL');
-      await writer.exited;
-      const out = writer.stdout();
-      const wrote = [...out.matchAll(/^wrote (\d+)$/gm)].map((m) => Number(m[1]));
-      const started = [...out.matchAll(/^writing (\d+)$/gm)].map((m) => Number(m[1]));
-      const session = await store.read('work');
-      if (session === null) {
-        assert.equal(wrote.length + seen, 0, `round ${round}: the session vanished`);
-        continue;
-      }
-      const version = Number(/^v(\d+)$/.exec(session.subject ?? '')?.[1]);
-      assert.equal(session.refresh_token?.length, 20000, 'whole, not truncated');
-      if (wrote.length > 0) assert.ok(version >= wrote.at(-1)! && version <= started.at(-1)!);
-      seen = Math.max(seen, version);
-    }
-    assert.ok(seen > 0, 'at least one write committed over all rounds');
+    await killWritersAtRandom({
+      kind: 'encrypted-file',
+      home,
+      store,
+      env: childEnv({ KF_TEST_IDENTITY_FILE: key }),
+      tokenBytes: 20000,
+      jitterMs: 40,
+    });
     assert.deepEqual(await store.list(), ['work']);
   });
 });

@@ -6,8 +6,8 @@ import { InvalidInput, StoreCorrupt, UnsafePath, UnsupportedSchemaVersion } from
 import { newSession, type Session } from '../src/session.js';
 import { FileStore } from '../src/stores/file.js';
 import { MemoryStore } from '../src/stores/memory.js';
-import { spawnWithEnv } from './fixtures/env-children.js';
 import { keyfobError, modeOf, tempDir, withUmask } from './fixtures/helpers.js';
+import { killWritersAtRandom } from './fixtures/kill-writers.js';
 
 function sampleSession(subject = 'alice'): Session {
   const session = newSession('corp', 'browser', new Date('2026-01-02T03:04:05Z'));
@@ -236,28 +236,14 @@ describe('FileStore under SIGKILL', () => {
   test('a writer killed at random moments leaves the old or the new version, whole', async () => {
     const home = await tempDir();
     const store = new FileStore({ home });
-    let seen = 0;
-    for (let round = 0; round < 6; round++) {
-      const writer = spawnWithEnv('store-child.ts', ['file', home, 'loop', 'work', '200000'], process.env);
-      const target = round === 0 ? 2 : 1 + Math.floor(Math.random() * 3);
-      await writer.waitFor((out) => out.includes(`writing ${target}\n`), `write ${target}`, 60_000);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
-      writer.child.kill('SIGKILL');
-      await writer.exited;
-      const out = writer.stdout();
-      const wrote = [...out.matchAll(/^wrote (\d+)$/gm)].map((m) => Number(m[1]));
-      const started = [...out.matchAll(/^writing (\d+)$/gm)].map((m) => Number(m[1]));
-      const session = await store.read('work');
-      if (session === null) {
-        assert.equal(wrote.length + seen, 0, `round ${round}: the session vanished`);
-        continue;
-      }
-      const version = Number(/^v(\d+)$/.exec(session.subject ?? '')?.[1]);
-      assert.equal(session.refresh_token?.length, 200000, 'whole, not truncated');
-      if (wrote.length > 0) assert.ok(version >= (wrote.at(-1) ?? 0) && version <= (started.at(-1) ?? 0));
-      seen = Math.max(seen, version);
-    }
-    assert.ok(seen > 0, 'at least one write committed over all rounds');
+    await killWritersAtRandom({
+      kind: 'file',
+      home,
+      store,
+      env: process.env,
+      tokenBytes: 200000,
+      jitterMs: 20,
+    });
     assert.deepEqual(await store.list(), ['work']);
     const leftovers = (await readdir(path.join(home, 'sessions'))).filter((n) => n !== 'work.json');
     assert.ok(

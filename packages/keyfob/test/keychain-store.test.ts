@@ -16,6 +16,7 @@ import { randomHex } from '../src/stores/keychain/keyring.js';
 import { KEYCHAIN_CHUNK_CHARS, KeychainStore, probeKeychain } from '../src/stores/keychain.js';
 import { spawnWithEnv } from './fixtures/env-children.js';
 import { keyfobError, modeOf, tempDir } from './fixtures/helpers.js';
+import { killWritersAtRandom } from './fixtures/kill-writers.js';
 
 let bus: TestBus;
 before(async () => {
@@ -260,31 +261,7 @@ describe('KeychainStore on a real Secret Service', () => {
     const { home, names } = await newStore();
     const store = new KeychainStore({ home, names });
     const env = { ...process.env, ...bus.env, KF_TEST_APP: names.app };
-    let committedAtLeast = 0;
-    for (let round = 0; round < 6; round++) {
-      const writer = spawnWithEnv('store-child.ts', ['keychain', home, 'loop', 'work', '6000'], env);
-      // Kill at a random moment of a random write, whatever the machine's speed.
-      const target = round === 0 ? 2 : 1 + Math.floor(Math.random() * 3);
-      await writer.waitFor((out) => out.includes(`writing ${target}\n`), `write ${target}`, 60_000);
-      await sleep(Math.random() * 200);
-      writer.child.kill('SIGKILL');
-      await writer.exited;
-      const out = writer.stdout();
-      const started = [...out.matchAll(/^writing (\d+)$/gm)].map((m) => Number(m[1]));
-      const wrote = [...out.matchAll(/^wrote (\d+)$/gm)].map((m) => Number(m[1]));
-      const session = await store.read('work');
-      const lastWrote = wrote.at(-1) ?? 0;
-      const lastStarted = started.at(-1) ?? 0;
-      if (lastWrote === 0 && committedAtLeast === 0 && session === null) continue;
-      assert.ok(session, `round ${round}: a session after ${lastWrote} commits`);
-      const version = Number(/^v(\d+)$/.exec(session.subject ?? '')?.[1]);
-      assert.equal(session.refresh_token?.length, 6000, 'whole, not truncated');
-      if (lastWrote > 0) {
-        assert.ok(version >= lastWrote && version <= lastStarted, `round ${round}: v${version} vs ${out}`);
-      }
-      committedAtLeast = Math.max(committedAtLeast, version);
-    }
-    assert.ok(committedAtLeast > 0, 'at least one write committed over all rounds');
+    await killWritersAtRandom({ kind: 'keychain', home, store, env, tokenBytes: 6000, jitterMs: 200 });
     // The next write cleans up what the killed writers left: one generation remains.
     await store.write('work', sampleSession('final', 6000));
     const metadata = await metadataOf(store, 'work');
