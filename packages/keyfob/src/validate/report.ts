@@ -74,23 +74,6 @@ export function passed(name: CheckStepName, detail: string): CheckStep {
   return { name, ok: true, status: 'passed', detail };
 }
 
-/**
- * A passed step whose detail is written only when read (by `--verbose`, `--json`, a caller):
- * a service checking tokens per request never pays for formatting dates and key names.
- */
-export function passedLazily(name: CheckStepName, detail: () => string): CheckStep {
-  let text: string | undefined;
-  return {
-    name,
-    ok: true,
-    status: 'passed',
-    get detail() {
-      text ??= detail();
-      return text;
-    },
-  };
-}
-
 /** A step that failed: the token is invalid. */
 export function failed(name: CheckStepName, detail: string): CheckStep {
   return { name, ok: false, status: 'failed', detail };
