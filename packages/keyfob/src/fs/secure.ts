@@ -126,6 +126,42 @@ export async function writeFileAtomic(
     throw fsError(error, 'write', target);
   }
   await syncDir(dir);
+  await removeAbandonedTemps(dir, path.basename(target));
+}
+
+/** A temp file's name: `.<target>.<pid>.<12 hex>.tmp`. */
+const TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+/** Younger temp files may belong to a writer whose pid was just reused; leave them. */
+const ABANDONED_AFTER_MS = 2000;
+
+/**
+ * Removes the temp files of `target` left by writers that died mid-write (SIGKILL, power loss):
+ * they hold a whole credential record, so they must not linger. Only files whose writer's
+ * process is gone and that are a little old are removed. Best effort: a failure changes nothing.
+ */
+async function removeAbandonedTemps(dir: string, target: string): Promise<void> {
+  try {
+    const now = Date.now();
+    for (const name of await fsp.readdir(dir)) {
+      const match = TEMP_NAME.exec(name);
+      if (!match || match[1] !== target || processAlive(Number(match[2]))) continue;
+      const file = path.join(dir, name);
+      const stats = await fsp.lstat(file);
+      if (stats.isFile() && now - stats.mtimeMs > ABANDONED_AFTER_MS) await fsp.unlink(file);
+    }
+  } catch {
+    // Tidying up is not worth failing a write that already committed.
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) === 'EPERM';
+  }
 }
 
 /**
