@@ -38,7 +38,12 @@ test('--data keeps keys, grants and refresh tokens across a restart', async (t) 
   );
 
   const second = await startDevIdp({ dataFile, port });
-  t.after(() => second.close());
+  // Closed in the body, not in an after hook: hooks run in the order they were added, and the
+  // temp directory's removal (added first) must not race the server's last write to it.
+  let secondClosed = false;
+  t.after(async () => {
+    if (!secondClosed) await second.close();
+  });
   assert.equal(second.issuer, first.issuer);
   assert.equal(
     (await getWithToken(`${second.api}/hello`, String(forApi.body.access_token))).status,
@@ -54,6 +59,8 @@ test('--data keeps keys, grants and refresh tokens across a restart', async (t) 
     'invalid_grant',
     'spent stays spent',
   );
+  await second.close();
+  secondClosed = true;
 });
 
 test('a corrupt or newer data file is refused and left as it was', async (t) => {
