@@ -140,12 +140,22 @@ export function isFreshEnough(
   now: Date,
   minTtlSeconds = DEFAULT_MIN_TTL_SECONDS,
 ): boolean {
-  if (token.expires_at === null) return true;
+  return freshnessOf(token)(now.getTime(), minTtlSeconds);
+}
+
+/**
+ * The freshness rule of {@link isFreshEnough} with the token's dates parsed once, for callers
+ * that judge the same token many times (an instance's in-memory tokens).
+ */
+export function freshnessOf(token: AccessToken): (nowMs: number, minTtlSeconds: number) => boolean {
+  if (token.expires_at === null) return () => true;
   const expiresAt = Date.parse(token.expires_at);
   const obtainedAt = Date.parse(token.obtained_at);
-  const remaining = (expiresAt - now.getTime()) / 1000;
-  const lifetime = Number.isFinite(obtainedAt) ? (expiresAt - obtainedAt) / 1000 : remaining;
-  return remaining >= Math.min(minTtlSeconds, lifetime / 2) && remaining > 0;
+  return (nowMs, minTtlSeconds) => {
+    const remaining = (expiresAt - nowMs) / 1000;
+    const lifetime = Number.isFinite(obtainedAt) ? (expiresAt - obtainedAt) / 1000 : remaining;
+    return remaining >= Math.min(minTtlSeconds, lifetime / 2) && remaining > 0;
+  };
 }
 
 /** True when the token's expiry has passed (unknown expiry: never). */

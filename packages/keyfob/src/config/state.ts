@@ -20,11 +20,12 @@ import { assertProfileName } from '../profile-name.js';
 import type { Tenant } from '../session.js';
 import { isRecord, tenantShapeProblem } from '../stores/file.js';
 import type { StoreKind } from '../stores/store.js';
+import { STORE_KINDS } from './schema.js';
 
 /** Version of the state file; a reader meeting a newer one refuses and never rewrites it. */
 export const STATE_SCHEMA_VERSION = 1;
 
-const STORE_KINDS: ReadonlySet<string> = new Set<StoreKind>(['keychain', 'encrypted-file', 'file', 'memory']);
+const STORE_KIND_NAMES: ReadonlySet<string> = new Set<string>(STORE_KINDS);
 
 /** What keyfob remembers about one profile. */
 export interface ProfileState {
@@ -197,7 +198,8 @@ function profileStateProblem(value: unknown): string | null {
   if (typeof value.provider !== 'string' || value.provider.length === 0) {
     return 'provider is not a non-empty string';
   }
-  if (typeof value.store !== 'string' || !STORE_KINDS.has(value.store)) return 'store is not a known store';
+  if (typeof value.store !== 'string' || !STORE_KIND_NAMES.has(value.store))
+    return 'store is not a known store';
   if (value.store_reason !== undefined && typeof value.store_reason !== 'string')
     return 'store_reason is not a string';
   const tenant = tenantShapeProblem(value.tenant);

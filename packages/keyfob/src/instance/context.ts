@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { configFromObject, loadConfig } from '../config/load.js';
 import { type AppNames, appNames, envVar } from '../config/names.js';
 import { resolveConfigPath, resolveHome } from '../config/paths.js';
-import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
+import { type KeyfobConfig, type ProviderConfig, STORE_KINDS } from '../config/schema.js';
 import { type KeyfobState, readState } from '../config/state.js';
 import { InvalidInput, ProviderNotFound } from '../errors.js';
 import { createFetch, httpSettings } from '../http/dispatcher.js';
@@ -16,6 +16,7 @@ import { type HeldLock, profileLockPath, withLock } from '../lifecycle/lock.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { CredentialProvider, ProviderRuntime } from '../providers/provider.js';
 import { type ChainResult, type ExplicitCredentials, resolveChain } from '../resolve/chain.js';
+import { type SelectedProfile, selectProfile } from '../resolve/select.js';
 import type { Tenant } from '../session.js';
 import { FileStore } from '../stores/file.js';
 import { lazyStore } from '../stores/lazy.js';
@@ -65,6 +66,10 @@ export interface InstanceContext {
   resolve(call: ExplicitCredentials, cfg: KeyfobConfig, st: KeyfobState): ChainResult;
   /** The exact command that logs a profile in again. */
   loginCommand(profile: string, named: boolean): string;
+  /** DESIGN.md's profile selection: `explicit`, else `<PREFIX>_PROFILE`, else active, else default. */
+  selectedProfile(st: KeyfobState, explicit: string | undefined): SelectedProfile;
+  /** Every profile keyfob knows of: in the state file, in config.yaml, or with a file-store session. */
+  knownProfiles(cfg: KeyfobConfig, st: KeyfobState): Promise<string[]>;
 }
 
 export function createContext(options: KeyfobOptions): InstanceContext {
@@ -249,10 +254,20 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     loginCommand(profile, named) {
       return named ? `${cliName} login --profile ${profile}` : `${cliName} login`;
     },
+
+    selectedProfile(st, explicit) {
+      const envName = envVar(names, 'PROFILE');
+      return selectProfile({ explicit, envValue: env[envName], envName, active: st.active_profile });
+    },
+
+    async knownProfiles(cfg, st) {
+      const stored = await new FileStore({ home, cliName }).list();
+      return [...new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored])].sort();
+    },
   };
   return ctx;
 }
 
 export function isStoreKind(value: string): value is StoreKind {
-  return value === 'keychain' || value === 'encrypted-file' || value === 'file' || value === 'memory';
+  return (STORE_KINDS as readonly string[]).includes(value);
 }

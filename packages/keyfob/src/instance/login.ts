@@ -8,7 +8,7 @@ import { InvalidInput } from '../errors.js';
 import { chooseLoginFlow } from '../flows/browser.js';
 import type { LoginFlow } from '../providers/provider.js';
 import { describeStaticToken } from '../providers/static-token.js';
-import { selectLoginProvider, selectProfile } from '../resolve/select.js';
+import { selectLoginProvider } from '../resolve/select.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import { chooseStore } from '../stores/choose.js';
 import { encryptedFileConfigured } from '../stores/encrypted-file.js';
@@ -19,13 +19,7 @@ export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
 
 export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<LoginResult> {
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
-  const envName = envVar(ctx.names, 'PROFILE');
-  const selected = selectProfile({
-    explicit: opts.profile ?? ctx.explicit.profile,
-    envValue: ctx.env[envName],
-    envName,
-    active: st.active_profile,
-  });
+  const selected = ctx.selectedProfile(st, opts.profile ?? ctx.explicit.profile);
   const binding = ctx.binding(cfg, st, selected.name);
   const providerName = await selectLoginProvider({
     argument: opts.provider,

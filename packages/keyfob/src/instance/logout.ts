@@ -4,13 +4,10 @@
  * to be logged out here, and is told what could not be revoked.
  */
 
-import { envVar } from '../config/names.js';
 import { updateState } from '../config/state.js';
 import { KeyfobError, StoreCorrupt } from '../errors.js';
 import type { RevocationResult } from '../providers/provider.js';
-import { selectProfile } from '../resolve/select.js';
 import type { Session } from '../session.js';
-import { FileStore } from '../stores/file.js';
 import type { CredentialStore } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
 import type { LogoutResult } from './types.js';
@@ -20,17 +17,9 @@ export async function logout(
   opts: { profile?: string; all?: boolean },
 ): Promise<LogoutResult[]> {
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
-  const envName = envVar(ctx.names, 'PROFILE');
   const targets = opts.all
-    ? [...new Set([...Object.keys(st.profiles), ...(await new FileStore({ home: ctx.home }).list())])]
-    : [
-        selectProfile({
-          explicit: opts.profile ?? ctx.explicit.profile,
-          envValue: ctx.env[envName],
-          envName,
-          active: st.active_profile,
-        }).name,
-      ];
+    ? await ctx.knownProfiles(cfg, st)
+    : [ctx.selectedProfile(st, opts.profile ?? ctx.explicit.profile).name];
   const results: LogoutResult[] = [];
   for (const profile of targets) {
     const binding = ctx.binding(cfg, st, profile);

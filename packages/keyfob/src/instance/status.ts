@@ -5,27 +5,18 @@
  */
 import { envVar } from '../config/names.js';
 import { KeyfobError } from '../errors.js';
-import { selectProfile } from '../resolve/select.js';
 import { type AccessToken, findAccessToken, type Session } from '../session.js';
-import { FileStore } from '../stores/file.js';
 import type { StoreKind } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
 import type { ProfileStatus, StatusReport } from './types.js';
 
 export async function status(ctx: InstanceContext): Promise<StatusReport> {
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
-  const envName = envVar(ctx.names, 'PROFILE');
-  const active = selectProfile({
-    explicit: undefined,
-    envValue: ctx.env[envName],
-    envName,
-    active: st.active_profile,
-  }).name;
-  const stored = await new FileStore({ home: ctx.home }).list();
-  const names = new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored]);
+  const active = ctx.selectedProfile(st, undefined).name;
+  const names = await ctx.knownProfiles(cfg, st);
   const notes: string[] = [];
   const profiles: ProfileStatus[] = [];
-  for (const name of [...names].sort()) {
+  for (const name of names) {
     const binding = ctx.binding(cfg, st, name);
     let session: Session | null = null;
     let storeKind: StoreKind | null = binding.store;

@@ -5,7 +5,6 @@
 import { updateState } from '../config/state.js';
 import { ProfileNotFound } from '../errors.js';
 import { assertProfileName } from '../profile-name.js';
-import { FileStore } from '../stores/file.js';
 import type { InstanceContext } from './context.js';
 
 export interface SwitchResult {
@@ -17,13 +16,12 @@ export interface SwitchResult {
 export async function switchProfile(ctx: InstanceContext, profile: string): Promise<SwitchResult> {
   assertProfileName(profile, 'switch');
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
-  const stored = await new FileStore({ home: ctx.home }).list();
-  const known = new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored]);
-  if (!known.has(profile)) {
+  const known = await ctx.knownProfiles(cfg, st);
+  if (!known.includes(profile)) {
     throw new ProfileNotFound(`there is no profile ${profile}`, {
       hint:
-        known.size > 0
-          ? `known profiles: ${[...known].sort().join(', ')}; or run \`${ctx.cliName} login --profile ${profile}\``
+        known.length > 0
+          ? `known profiles: ${known.join(', ')}; or run \`${ctx.cliName} login --profile ${profile}\``
           : `run \`${ctx.cliName} login --profile ${profile}\``,
     });
   }

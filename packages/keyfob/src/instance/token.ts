@@ -12,8 +12,9 @@ import { getFreshToken } from '../lifecycle/refresh.js';
 import type { CredentialProvider } from '../providers/provider.js';
 import { describeStaticToken, type StaticToken, tokenFileReader } from '../providers/static-token.js';
 import type { ExplicitCredentials, Resolved } from '../resolve/chain.js';
-import { type AccessToken, DEFAULT_MIN_TTL_SECONDS, parseScopes } from '../session.js';
+import { type AccessToken, DEFAULT_MIN_TTL_SECONDS, freshnessOf, parseScopes } from '../session.js';
 import { MemoryStore } from '../stores/memory.js';
+import type { CredentialStore } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
 import type { GetTokenOptions, TokenResult } from './types.js';
 
@@ -166,7 +167,7 @@ async function fromProfile(
 
 function fresh(
   ctx: InstanceContext,
-  store: MemoryStore | ReturnType<InstanceContext['openStore']>,
+  store: CredentialStore,
   profile: string,
   provider: CredentialProvider | (() => Promise<CredentialProvider>),
   opts: GetTokenOptions,
@@ -290,18 +291,7 @@ function profileEntry(token: AccessToken, profile: string): MemoEntry {
     profile,
     resource: token.resource,
   });
-  return { result, freshAt: freshnessCheck(token) };
-}
-
-function freshnessCheck(token: AccessToken): MemoEntry['freshAt'] {
-  if (token.expires_at === null) return () => true;
-  const expiresAt = Date.parse(token.expires_at);
-  const obtainedAt = Date.parse(token.obtained_at);
-  const halfLifetime = Number.isFinite(obtainedAt) ? (expiresAt - obtainedAt) / 2 : Number.POSITIVE_INFINITY;
-  return (nowMs, minTtlSeconds) => {
-    const remaining = expiresAt - nowMs;
-    return remaining > 0 && remaining >= Math.min(minTtlSeconds * 1000, halfLifetime);
-  };
+  return { result, freshAt: freshnessOf(token) };
 }
 
 function memoKey(opts: GetTokenOptions): string {
