@@ -235,6 +235,21 @@ describe('KeychainStore on a real Secret Service', () => {
     assert.equal((await store.read('work'))?.subject, 'after');
   });
 
+  test("a keychain busy past D-Bus's reply limit for a moment: the write is asked again and lands", async () => {
+    const { store } = await newStore(8000);
+    await store.write('work', sampleSession('old', 3000));
+    bus.pauseKeyring();
+    // libdbus gives up on a message after about 2 s; the daemon answers again after 2.5 s.
+    const resume = setTimeout(() => bus.resumeKeyring(), 2500);
+    try {
+      await store.write('work', sampleSession('new', 3000));
+    } finally {
+      clearTimeout(resume);
+      bus.resumeKeyring();
+    }
+    assert.equal((await store.read('work'))?.subject, 'new');
+  });
+
   test('20 processes saving different profiles at once lose none', async () => {
     const { home, names } = await newStore();
     const env = { ...process.env, ...bus.env };

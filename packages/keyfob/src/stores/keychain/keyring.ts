@@ -24,6 +24,8 @@ type KeyringModule = typeof import('@napi-rs/keyring');
 type AsyncEntry = InstanceType<KeyringModule['AsyncEntry']>;
 
 const KEYRING_PACKAGE = '@napi-rs/keyring';
+// Pause before asking a keychain that did not reply again (times the attempt number).
+const RETRY_PAUSE_MS = 100;
 // Linux only; the other platforms ignore it. See the file comment for why it is pinned.
 const ENTRY_OPTIONS = { linux: { store: 'secret-service' as const } };
 
@@ -132,18 +134,31 @@ export class Keyring {
     run: (entry: AsyncEntry, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const keyring = await loadKeyring();
-    const started = Date.now();
-    let entry: AsyncEntry;
-    try {
-      // Synchronous, and on Linux a D-Bus round trip: charged to this call's time limit.
-      entry = new keyring.AsyncEntry(this.service, account, ENTRY_OPTIONS);
-    } catch (error) {
-      throw this.#failure(`${action} an entry`, error);
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Synchronous, and on Linux a D-Bus round trip: charged to this call's time limit.
+        const entry = new keyring.AsyncEntry(this.service, account, ENTRY_OPTIONS);
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new KeychainTimeout(this.service, `${action} an entry`, this.timeoutMs);
+        const controller = new AbortController();
+        return await this.#withTimeout(
+          `${action} an entry`,
+          run(entry, controller.signal),
+          remaining,
+          controller,
+        );
+      } catch (error) {
+        // A busy daemon (many clients at once) lets libdbus give up on one message after about
+        // 2 s. Asking again is safe: reads and deletes are idempotent, and a write sets the same
+        // bytes under the same account, so a first attempt that lands late changes nothing.
+        const pause = RETRY_PAUSE_MS * attempt;
+        if (!isNoReply(error) || deadline - Date.now() <= pause) {
+          throw error instanceof KeychainTimeout ? error : this.#failure(`${action} an entry`, error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     }
-    const remaining = this.timeoutMs - (Date.now() - started);
-    if (remaining <= 0) throw new KeychainTimeout(this.service, `${action} an entry`, this.timeoutMs);
-    const controller = new AbortController();
-    return this.#withTimeout(`${action} an entry`, run(entry, controller.signal), remaining, controller);
   }
 
   async #withTimeout<T>(
@@ -164,9 +179,6 @@ export class Keyring {
     pending.catch(() => undefined);
     try {
       return await Promise.race([pending, expired]);
-    } catch (error) {
-      if (error instanceof KeychainTimeout) throw error;
-      throw this.#failure(action, error);
     } finally {
       clearTimeout(timer);
     }
@@ -228,6 +240,11 @@ export function shortMessage(error: unknown): string {
 /** Random hex, from the global WebCrypto (no `node:crypto` import on the token path). */
 export function randomHex(bytes: number): string {
   return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
+}
+
+/** libdbus's "Did not receive a reply": the message may or may not have been handled. */
+function isNoReply(error: unknown): boolean {
+  return error instanceof Error && /Did not receive a reply|NoReply/i.test(error.message);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
