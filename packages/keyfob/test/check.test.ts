@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { CompactSign } from 'jose';
 import {
   deadPort,
   newSigningKey,
@@ -79,6 +80,54 @@ describe('valid tokens', () => {
     assert.equal(first, 2, `discovery + JWKS: ${own.seen.join(', ')}`);
     for (let i = 0; i < 5; i++) assert.equal((await checkToken(await issuer.mint(), opts)).valid, true);
     assert.equal(own.seen.length, first);
+  });
+
+  it('a repeated check (keys cached, header seen) reports exactly what the first one did', async () => {
+    const own = countingFetch();
+    const opts = { ...options, fetch: own.fetch };
+    for (const key of [issuer.rs256, issuer.es256]) {
+      const token = await issuer.mint({ nbf: Math.floor(Date.now() / 1000) - 5 }, { key });
+      const first = await checkToken(token, opts);
+      const again = await checkToken(token, opts);
+      assert.deepEqual(again, first);
+      const tampered = await checkToken(tamperSignature(token), opts);
+      assert.equal(failedStep(tampered), 'signature');
+    }
+  });
+
+  it('correctly signed claims that are not JSON fail at structure, on the first check and after', async () => {
+    const header = { alg: 'RS256', kid: issuer.rs256.kid };
+    const token = await new CompactSign(new TextEncoder().encode('["an array", "not an object"]'))
+      .setProtectedHeader(header)
+      .sign(issuer.rs256.privateKey);
+    const opts = { ...options, fetch: countingFetch().fetch };
+    for (let i = 0; i < 2; i++) {
+      const report = await checkToken(token, opts);
+      assert.equal(failedStep(report), 'structure', JSON.stringify(report.steps));
+      assert.match(report.steps[0]?.detail ?? '', /claims are not/);
+      assert.equal(report.claims, null);
+    }
+    // The same header on a good token: the key is cached now, and the token passes.
+    assert.equal((await checkToken(await issuer.mint(), opts)).valid, true);
+  });
+
+  it('options changed between checks are honoured (the audience list edited in place)', async () => {
+    const audience = [issuer.audience];
+    const opts: CheckOptions = { ...options, audience };
+    const token = await issuer.mint();
+    assert.equal((await checkToken(token, opts)).valid, true);
+    audience[0] = 'https://someone-else.example.test';
+    assert.equal(failedStep(await checkToken(token, opts)), 'issuer_audience');
+    opts.audience = issuer.audience;
+    assert.equal((await checkToken(token, opts)).valid, true);
+    opts.clockTolerance = 301;
+    await assert.rejects(checkToken(token, opts), InvalidInput);
+  });
+
+  it('an exp beyond any date is reported as a number, not a crash', async () => {
+    const report = await checkToken(await issuer.mint({ exp: 1e300 }), options);
+    assert.equal(report.valid, true, JSON.stringify(report.steps));
+    assert.match(report.steps[5]?.detail ?? '', /1e\+300 \(beyond any date\)/);
   });
 
   it('several audiences need azp; the audience may be one of a list', async () => {

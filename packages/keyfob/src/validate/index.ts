@@ -2,11 +2,11 @@
  * The public face of validation. jose and oauth4webapi load on the first check, not when
  * `keyfob` is imported: a cached `keyfob token` must never pay for them.
  */
-import type { CheckOptions } from './check.js';
+import type { CheckOptions } from './options.js';
 import type { CheckReport } from './report.js';
 
-export type { CheckOptions } from './check.js';
 export type { IntrospectionClient } from './introspect.js';
+export type { CheckOptions } from './options.js';
 export type { ProviderCheckOptions } from './provider-options.js';
 export { checkOptionsForProvider } from './provider-options.js';
 export type { CheckReport, CheckStep, CheckStepName, CheckStepStatus } from './report.js';

@@ -26,6 +26,9 @@ const JWKS_TIMEOUT_MS = 10_000;
 
 type Fetch = typeof globalThis.fetch;
 
+/** One verification key of an issuer, as jose's key set resolves it. */
+export type IssuerKey = Awaited<ReturnType<RemoteJWKSet>>;
+
 /** The keys of one `jwks_uri`, as the check uses them. */
 export interface IssuerKeys {
   readonly uri: string;
@@ -36,7 +39,7 @@ export interface IssuerKeys {
   /** The same, as the text reports show (`RS256, ES256`). */
   algorithmText(): string;
   /** The key for `alg` and `kid` when the set is fresh and the key was resolved before; no waiting. */
-  cachedKey(alg: string, kid: string | undefined): Awaited<ReturnType<RemoteJWKSet>> | undefined;
+  cachedKey(alg: string, kid: string | undefined): IssuerKey | undefined;
   /**
    * The key for `alg` and `kid`: from a memo while the key set is fresh and unchanged, else
    * through {@link resolve} (which downloads, and refetches once on an unknown `kid`).
@@ -78,7 +81,8 @@ function createIssuerKeys(uri: URL, fetch: Fetch, cooldownSeconds: number): Issu
     source: JSONWebKeySet | undefined;
     algorithms: ReadonlySet<string>;
     text: string;
-    keys: Map<string, Awaited<ReturnType<RemoteJWKSet>>>;
+    // By `alg`, then by `kid` (undefined: the token names none).
+    keys: Map<string, Map<string | undefined, IssuerKey>>;
   }
   let memo: Memo | undefined;
   const current = (): Memo => {
@@ -89,10 +93,9 @@ function createIssuerKeys(uri: URL, fetch: Fetch, cooldownSeconds: number): Issu
     }
     return memo;
   };
-  const memoKey = (alg: string, kid: string | undefined) => (kid === undefined ? alg : `${alg} ${kid}`);
   // Only a fresh set may answer from the memo: a stale one must go through jose to be renewed.
   const cachedKey = (alg: string, kid: string | undefined) =>
-    resolve.fresh ? current().keys.get(memoKey(alg, kid)) : undefined;
+    resolve.fresh ? current().keys.get(alg)?.get(kid) : undefined;
   let downloads = 0;
   const resolve = createRemoteJWKSet(uri, {
     cooldownDuration: cooldownSeconds * 1000,
@@ -118,7 +121,13 @@ function createIssuerKeys(uri: URL, fetch: Fetch, cooldownSeconds: number): Issu
       const known = cachedKey(alg, kid);
       if (known) return known;
       const found = await resolve({ alg, ...(kid !== undefined ? { kid } : {}) });
-      current().keys.set(memoKey(alg, kid), found);
+      const { keys } = current();
+      let byKid = keys.get(alg);
+      if (!byKid) {
+        byKid = new Map();
+        keys.set(alg, byKid);
+      }
+      byKid.set(kid, found);
       return found;
     },
     get downloads() {

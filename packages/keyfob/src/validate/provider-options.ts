@@ -4,7 +4,7 @@
  */
 import type { ProviderConfig } from '../config/schema.js';
 import { InvalidInput } from '../errors.js';
-import type { CheckOptions } from './check.js';
+import type { CheckOptions } from './options.js';
 
 /** The part of {@link CheckOptions} a provider's configuration determines. */
 export type ProviderCheckOptions = Pick<CheckOptions, 'issuer' | 'audience' | 'introspection'>;

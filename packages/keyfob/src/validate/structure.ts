@@ -107,6 +107,39 @@ export function readStructure(token: string, typ?: string): Structure {
   };
 }
 
+/**
+ * The `alg` and `kid` of what looks like a compact JWS, from its header alone, or `null`. A
+ * shortcut for choosing a key before anything else is decoded; it judges nothing:
+ * {@link readStructure} remains the structure step, and its verdict wins.
+ */
+export function peekHeader(token: string): PeekedHeader | null {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return null;
+  const end = token.indexOf('.');
+  if (end <= 0 || end > MAX_PEEKED_HEADER) return null;
+  const segment = token.slice(0, end);
+  // Every token an issuer signs with one key carries the same header: decode each once.
+  const known = peekedHeaders.get(segment);
+  if (known) return known;
+  const header = jsonObject(segment);
+  if (!header || typeof header.alg !== 'string') return null;
+  if (header.kid !== undefined && typeof header.kid !== 'string') return null;
+  const peeked: PeekedHeader = { alg: header.alg, kid: header.kid };
+  if (peekedHeaders.size >= MAX_PEEKED_HEADERS) peekedHeaders.clear();
+  peekedHeaders.set(segment, peeked);
+  return peeked;
+}
+
+/** What {@link peekHeader} reads. */
+export interface PeekedHeader {
+  readonly alg: string;
+  readonly kid: string | undefined;
+}
+
+// Bounded both ways, so that a stream of made-up headers costs memory only up to a limit.
+const MAX_PEEKED_HEADER = 1024;
+const MAX_PEEKED_HEADERS = 256;
+const peekedHeaders = new Map<string, PeekedHeader>();
+
 /** The JSON object a base64url segment encodes, or `null` when it is not one (or not UTF-8). */
 function jsonObject(segment: string): Record<string, unknown> | null {
   const bytes = Buffer.from(segment, 'base64url');

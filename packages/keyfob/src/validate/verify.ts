@@ -1,9 +1,9 @@
 /**
  * Steps 4 to 6: signature, issuer and audience, time claims, all judged by jose's `jwtVerify`.
  *
- * A valid token costs exactly one signature verification, as calling jose directly does. jose
- * stops at the first claim that fails, so on that (rare) path the other claim group is judged
- * again on its own, so that the report says everything that is wrong with the token.
+ * A valid token costs exactly one signature verification, as calling jose directly does. jose stops at the first claim that fails, so on that (rare)
+ * path the other claim group is judged again on its own, so that the report says everything
+ * that is wrong with the token.
  */
 import { errors, type JWTVerifyOptions, jwtVerify } from 'jose';
 import { type CheckStep, failed, passed, shown, when } from './report.js';
@@ -28,57 +28,86 @@ export interface ClaimPolicy {
 
 type Key = Parameters<typeof jwtVerify>[1];
 
-/** Steps 4, 5 and 6 for a token whose structure, algorithm and key have been checked. */
+/** jose's verdict: accepted, or what it threw. */
+export type Verdict = { ok: true } | { ok: false; error: unknown };
+
+/**
+ * Runs jose once over a token whose structure, algorithm and key have been checked: the
+ * signature, `iss`, `aud`, `exp` and `nbf` (jose also refuses an `iat` that is not a number).
+ * `iat` in the future is judged in {@link passedSteps}: jose judges it only together with a
+ * maximum age, which would make `iat` required.
+ */
 export async function verifyToken(
+  token: string,
+  key: Key,
+  alg: string,
+  policy: ClaimPolicy,
+): Promise<Verdict> {
+  try {
+    // One object literal rather than spreads: this call is the whole cost of a repeated check.
+    await jwtVerify(token, key, {
+      algorithms: [alg],
+      issuer: policy.issuer,
+      // jose only reads the audience list; undefined means "not checked".
+      audience: (policy.audience as string[] | null) ?? undefined,
+      clockTolerance: policy.clockTolerance,
+      currentDate: policy.now,
+      requiredClaims: REQUIRED_CLAIMS,
+    });
+    return ACCEPTED;
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** Steps 4, 5 and 6 once jose accepted the token: all passed, unless `iat` lies in the future. */
+export function passedSteps(alg: string, claims: Record<string, unknown>, policy: ClaimPolicy): CheckStep[] {
+  const iat = claims.iat;
+  const future = typeof iat === 'number' && iat > policy.now.getTime() / 1000 + policy.clockTolerance;
+  return [
+    passed('signature', `verified with ${alg}`),
+    azpChecked(identityPassed(claims, policy), claims, policy),
+    future ? iatInFuture(iat, policy) : timePassed(claims, policy),
+  ];
+}
+
+/**
+ * Steps 4, 5 and 6 for a token jose refused with `error`: the signature step, or each claim
+ * group with its own verdict.
+ * @param claims The token's claims, decoded by the structure step.
+ */
+export async function failedSteps(
+  error: unknown,
   token: string,
   key: Key,
   alg: string,
   claims: Record<string, unknown>,
   policy: ClaimPolicy,
 ): Promise<CheckStep[]> {
+  const group = claimGroup(error);
+  if (!group) return [signatureFailure(error)];
   const identity = identityOptions(policy);
   const time = timeOptions(claims, policy);
-  try {
-    // One object literal rather than spreads: this call is the whole cost of a repeated check.
-    await jwtVerify(token, key, {
-      algorithms: [alg],
-      issuer: identity.issuer,
-      audience: identity.audience,
-      clockTolerance: time.clockTolerance,
-      currentDate: time.currentDate,
-      requiredClaims: time.requiredClaims,
-      maxTokenAge: time.maxTokenAge,
-    });
-  } catch (error) {
-    const group = claimGroup(error);
-    if (!group) return [signatureFailure(error)];
-    const signature = passed('signature', `verified with ${alg}`);
-    const other = group === 'issuer_audience' ? 'time' : 'issuer_audience';
-    const groupPassed = () =>
-      other === 'time' ? timePassed(claims, policy) : identityPassed(claims, policy);
-    // jose judges iss and aud before exp, nbf and iat, so an error from the other group on this
-    // second run means the group asked about passed.
-    const otherStep = await jwtVerify(token, key, {
-      algorithms: [alg],
-      ...(other === 'time' ? time : identity),
-    }).then(groupPassed, (second: unknown) =>
-      claimGroup(second) === other ? claimFailure(second, claims, policy) : groupPassed(),
-    );
-    const thisStep = claimFailure(error, claims, policy);
-    const steps = group === 'issuer_audience' ? [thisStep, otherStep] : [otherStep, thisStep];
-    return [signature, ...steps.map((s) => azpChecked(s, claims, policy))];
-  }
-  return [
-    passed('signature', `verified with ${alg}`),
-    azpChecked(identityPassed(claims, policy), claims, policy),
-    timePassed(claims, policy),
-  ];
+  const signature = passed('signature', `verified with ${alg}`);
+  const other = group === 'issuer_audience' ? 'time' : 'issuer_audience';
+  const groupPassed = () => (other === 'time' ? timePassed(claims, policy) : identityPassed(claims, policy));
+  // jose judges iss and aud before exp, nbf and iat, so an error from the other group on this
+  // second run means the group asked about passed.
+  const otherStep = await jwtVerify(token, key, {
+    algorithms: [alg],
+    ...(other === 'time' ? time : identity),
+  }).then(groupPassed, (second: unknown) =>
+    claimGroup(second) === other ? claimFailure(second, claims, policy) : groupPassed(),
+  );
+  const thisStep = claimFailure(error, claims, policy);
+  const steps = group === 'issuer_audience' ? [thisStep, otherStep] : [otherStep, thisStep];
+  return [signature, ...steps.map((s) => azpChecked(s, claims, policy))];
 }
 
 const REQUIRED_CLAIMS = ['exp'];
+const ACCEPTED: Verdict = { ok: true };
 
 function identityOptions(policy: ClaimPolicy): JWTVerifyOptions {
-  // jose only reads the audience list; undefined means "not checked".
   return { issuer: policy.issuer, audience: (policy.audience as string[] | null) ?? undefined };
 }
 
@@ -157,13 +186,17 @@ function claimFailure(error: unknown, claims: Record<string, unknown>, policy: C
         `not valid before ${when(claims.nbf as number, policy.now)}, beyond the ${policy.clockTolerance} s tolerance${policy.timeNote}`,
       );
     case 'iat':
-      return failed(
-        'time',
-        `issued in the future (${when(claims.iat as number, policy.now)}), beyond the ${policy.clockTolerance} s tolerance${policy.timeNote}`,
-      );
+      return iatInFuture(claims.iat as number, policy);
     default:
       return failed(name, `the ${shown(claim, 20)} claim failed its check`);
   }
+}
+
+function iatInFuture(iat: number, policy: ClaimPolicy): CheckStep {
+  return failed(
+    'time',
+    `issued in the future (${when(iat, policy.now)}), beyond the ${policy.clockTolerance} s tolerance${policy.timeNote}`,
+  );
 }
 
 function issuerMismatch(iss: unknown, policy: ClaimPolicy): string {
