@@ -12,7 +12,7 @@ import { startTestIssuer } from '../test/support/issuer.js';
 // Many short rounds, alternating: a machine whose load changes during the run slows both sides
 // alike, and the medians shrug off the rounds it hit hardest.
 const roundMs = Number(process.argv[2] ?? 100);
-const rounds = 21;
+const rounds = Number(process.env.BENCH_ROUNDS ?? 41);
 const issuer = await startTestIssuer();
 const options = { issuer: issuer.issuer, audience: issuer.audience, fetch: globalThis.fetch };
 
@@ -72,6 +72,7 @@ try {
     const k = median(keyfobRates);
     const ratio = median(ratios);
     worst = Math.min(worst, ratio);
+    if (process.env.BENCH_VERBOSE) console.log(ratios.map((r) => r.toFixed(2)).join(' '));
     console.log(
       `${key.alg}: jose.jwtVerify ${j.toFixed(0)}/s, keyfob checkToken ${k.toFixed(0)}/s, ratio ${ratio.toFixed(2)}x`,
     );
