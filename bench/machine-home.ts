@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { type DevIdp, keyfobConfig, startDevIdp } from '@keyfob/dev-idp';
 
 export const KEYFOB_BIN = fileURLToPath(new URL('../packages/cli/bin/keyfob.cjs', import.meta.url));
 
@@ -24,18 +24,7 @@ export async function machineHome(): Promise<MachineHome> {
   const home = mkdtempSync(join(tmpdir(), 'keyfob-bench-'));
   writeFileSync(
     join(home, 'config.yaml'),
-    [
-      'providers:',
-      '  robot:',
-      '    type: client_credentials',
-      `    issuer: ${idp.issuer}`,
-      `    client_id: ${idp.clients.machine.client_id}`,
-      '    client_secret: ${ROBOT_SECRET}',
-      'profiles:',
-      '  default:',
-      '    provider: robot',
-      '',
-    ].join('\n'),
+    keyfobConfig(idp, { person: false, machine: true, extra: 'profiles:\n  default:\n    provider: robot' }),
   );
   const env = {
     PATH: process.env.PATH ?? '',

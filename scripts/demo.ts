@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { approveDeviceLogin, startDevIdp } from '@keyfob/dev-idp';
+import { approveDeviceLogin, keyfobConfig, startDevIdp } from '@keyfob/dev-idp';
 
 const bin = fileURLToPath(new URL('../packages/cli/bin/keyfob.cjs', import.meta.url));
 const personIsThere = Boolean(process.stdin.isTTY && process.stderr.isTTY && !process.env.CI);
@@ -24,18 +24,7 @@ if (!user) throw new Error('dev-idp seeded no user');
 
 try {
   step('dev-idp is running', `issuer ${idp.issuer}, protected API ${idp.api}`);
-  const config = [
-    'default_provider: dev',
-    'providers:',
-    '  dev:',
-    '    type: oidc',
-    `    issuer: ${idp.issuer}`,
-    `    client_id: ${idp.clients.cli.client_id}`,
-    '    scopes: [openid, profile, email, offline_access]',
-    `    api_base: ${idp.api}`,
-    `    resource: ${idp.api}`,
-    '',
-  ].join('\n');
+  const config = keyfobConfig(idp);
   writeFileSync(join(home, 'config.yaml'), config);
   step(`A config in a fresh home (${home}/config.yaml)`, config.trimEnd());
 

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DevIdp } from '@keyfob/dev-idp';
+import { type DevIdp, keyfobConfig } from '@keyfob/dev-idp';
 import type { LoginInteraction } from 'keyfob';
 
 export const KEYFOB_BIN = fileURLToPath(new URL('../../packages/cli/bin/keyfob.cjs', import.meta.url));
@@ -21,28 +21,7 @@ export interface TestHome {
 /** A fresh, empty keyfob home with a config for `idp` (providers `dev` and `robot`). */
 export function makeHome(idp: DevIdp, extraYaml = ''): TestHome {
   const home = mkdtempSync(join(tmpdir(), 'keyfob-home-'));
-  writeFileSync(
-    join(home, 'config.yaml'),
-    [
-      'default_provider: dev',
-      'providers:',
-      '  dev:',
-      '    type: oidc',
-      `    issuer: ${idp.issuer}`,
-      `    client_id: ${idp.clients.cli.client_id}`,
-      '    scopes: [openid, profile, email, offline_access]',
-      `    api_base: ${idp.api}`,
-      `    resource: ${idp.api}`,
-      '  robot:',
-      '    type: client_credentials',
-      `    issuer: ${idp.issuer}`,
-      `    client_id: ${idp.clients.machine.client_id}`,
-      '    client_secret: ${ROBOT_SECRET}',
-      `    api_base: ${idp.api}`,
-      `    resource: ${idp.api}`,
-      extraYaml,
-    ].join('\n'),
-  );
+  writeFileSync(join(home, 'config.yaml'), keyfobConfig(idp, { machine: true, extra: extraYaml }));
   return { home, env: cliEnv(home, { ROBOT_SECRET: idp.clients.machine.client_secret }) };
 }
 

@@ -164,8 +164,10 @@ export function askHidden(io: IO, question: string): Promise<string> {
   if (!input.isTTY || typeof input.setRawMode !== 'function') {
     return Promise.reject(new RangeError('a hidden prompt needs a terminal'));
   }
-  io.stderr.write(question);
+  // Echo off before the question shows: an answer typed (or pasted, or sent by a program)
+  // the moment it appears must not reach the screen.
   input.setRawMode(true);
+  io.stderr.write(question);
   input.resume();
   return new Promise((resolve, reject) => {
     let typed = '';
