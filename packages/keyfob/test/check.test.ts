@@ -120,8 +120,47 @@ describe('valid tokens', () => {
     assert.equal(failedStep(await checkToken(token, opts)), 'issuer_audience');
     opts.audience = issuer.audience;
     assert.equal((await checkToken(token, opts)).valid, true);
+    // Kept settings hold their own copy: an array swapped in with equal entries, then the old
+    // one edited, changes nothing.
+    const first = [issuer.audience];
+    const swapped: CheckOptions = { ...options, audience: first };
+    assert.equal((await checkToken(token, swapped)).valid, true);
+    swapped.audience = [issuer.audience];
+    first[0] = 'https://someone-else.example.test';
+    assert.equal((await checkToken(token, swapped)).valid, true);
     opts.clockTolerance = 301;
     await assert.rejects(checkToken(token, opts), InvalidInput);
+  });
+
+  it('claims nested too deep to print make a report, never a throw (forged or signed, first check or repeated)', async () => {
+    // Written as text: JSON.stringify itself cannot print it (nor String, nor `* 1000`).
+    const deep = `${'['.repeat(20_000)}1${']'.repeat(20_000)}`;
+    const header = { alg: 'RS256', kid: issuer.rs256.kid };
+    const sign = (claims: string) =>
+      new CompactSign(new TextEncoder().encode(claims))
+        .setProtectedHeader(header)
+        .sign(issuer.rs256.privateKey);
+    const iss = JSON.stringify(issuer.issuer);
+    const deepExp = await sign(`{"iss":${iss},"exp":${deep}}`);
+    const deepAud = await sign(`{"iss":${iss},"exp":${Math.floor(Date.now() / 1000) + 600},"aud":${deep}}`);
+    const opts = { ...options, audience: undefined, fetch: countingFetch().fetch };
+    for (let i = 0; i < 2; i++) {
+      for (const token of [deepExp, deepAud]) {
+        const forged = await checkToken(tamperSignature(token), opts);
+        assert.equal(failedStep(forged), 'signature', JSON.stringify(forged.steps).slice(0, 300));
+      }
+      const odd = await checkToken(deepExp, opts);
+      assert.equal(failedStep(odd), 'time', JSON.stringify(odd.steps).slice(0, 300));
+      assert.match(odd.steps[5]?.detail ?? '', /exp claim is not a number/);
+      const wide = await checkToken(deepAud, opts);
+      assert.equal(wide.valid, true, JSON.stringify(wide.steps).slice(0, 300));
+      assert.match(wide.steps[4]?.detail ?? '', /aud not checked .*nested array too deep to show/);
+    }
+    const critHeader = `{"alg":"RS256","kid":${JSON.stringify(issuer.rs256.kid)},"crit":${deep}}`;
+    const crit = `${Buffer.from(critHeader).toString('base64url')}.${Buffer.from('{}').toString('base64url')}.AAAA`;
+    const report = await checkToken(crit, opts);
+    assert.equal(failedStep(report), 'structure');
+    assert.match(report.steps[0]?.detail ?? '', /nested array too deep to show/);
   });
 
   it('an exp beyond any date is reported as a number, not a crash', async () => {

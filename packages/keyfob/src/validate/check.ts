@@ -61,8 +61,8 @@ function quickCheck(token: string, options: CheckOptions, settings: Settings): P
   if (!source.ok) return null;
   // A key is remembered only once step 2 has passed for its algorithm on the same key set
   // (a new download forgets them all): finding it means the issuer's keys allow `alg`.
-  const key = source.keys.cachedKey(head.alg, head.kid);
-  if (!key) return null;
+  const choice = source.keys.cachedChoice(head.alg, head.kid);
+  if (!choice) return null;
   // Every field named, in the order fullCheck names them: one object shape for V8 (a spread of
   // `head` cost more than the rest of this function on Node 20).
   const chosen: Chosen = {
@@ -70,7 +70,8 @@ function quickCheck(token: string, options: CheckOptions, settings: Settings): P
     kid: head.kid,
     metadata,
     keys: source.keys,
-    key,
+    key: choice.key,
+    allowed: choice.algorithms,
     algorithm: undefined,
     keyFound: undefined,
   };
@@ -125,6 +126,7 @@ async function fullCheck(token: string, options: CheckOptions, settings: Setting
     metadata: metadata.value,
     keys,
     key: found.value,
+    allowed: keys.algorithms(),
     algorithm,
     keyFound: found.step,
   });
@@ -137,6 +139,8 @@ interface Chosen {
   metadata: IssuerMetadata;
   keys: IssuerKeys;
   key: IssuerKey;
+  /** What the key set the key came from permits (step 2 is judged on it). */
+  allowed: ReadonlySet<string>;
   algorithm: CheckStep | undefined;
   keyFound: CheckStep | undefined;
 }
@@ -169,8 +173,9 @@ async function verifyAndReport(
   const structure = readStructure(token, options.typ);
   if (structure.kind !== 'jws') {
     await verifying;
-    const failedStructure = structure.kind === 'opaque' ? 'not a JWS' : structure.detail;
-    return finish([failed('structure', failedStructure)], {
+    // Never opaque in fact: both paths get here only for a token with a '.' in it.
+    const detail = structure.kind === 'invalid' ? structure.detail : 'not a JWS';
+    return finish([failed('structure', detail)], {
       issuer: options.issuer,
       format: null,
       header: null,
@@ -181,7 +186,7 @@ async function verifyAndReport(
   const context = { issuer: options.issuer, format: 'jwt' as const, header, claims };
   const steps = [
     passed('structure', structure.detail),
-    chosen.algorithm ?? algorithmPassed(keys, alg, settings.algorithms),
+    chosen.algorithm ?? algorithmPassed(chosen.allowed, alg, settings.algorithms),
     chosen.keyFound ?? passed('key', keyDetail(keys, alg, kid, header)),
   ];
   // The report as it will be if jose accepts the token, finished before jose answers.

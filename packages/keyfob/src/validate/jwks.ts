@@ -29,6 +29,12 @@ type Fetch = typeof globalThis.fetch;
 /** One verification key of an issuer, as jose's key set resolves it. */
 export type IssuerKey = Awaited<ReturnType<RemoteJWKSet>>;
 
+/** A key remembered from a key set, with what that set permits. */
+export interface KeyChoice {
+  readonly key: IssuerKey;
+  readonly algorithms: ReadonlySet<string>;
+}
+
 /** The keys of one `jwks_uri`, as the check uses them. */
 export interface IssuerKeys {
   readonly uri: string;
@@ -36,10 +42,10 @@ export interface IssuerKeys {
   readonly resolve: RemoteJWKSet;
   /** The algorithms the current key set permits (recomputed after each download). */
   algorithms(): ReadonlySet<string>;
-  /** The same, as the text reports show (`RS256, ES256`). */
-  algorithmText(): string;
   /** The key for `alg` and `kid` when the set is fresh and the key was resolved before; no waiting. */
   cachedKey(alg: string, kid: string | undefined): IssuerKey | undefined;
+  /** The same, with the algorithms of the key set it came from. */
+  cachedChoice(alg: string, kid: string | undefined): KeyChoice | undefined;
   /**
    * The key for `alg` and `kid`: from a memo while the key set is fresh and unchanged, else
    * through {@link resolve} (which downloads, and refetches once on an unknown `kid`).
@@ -80,22 +86,22 @@ function createIssuerKeys(uri: URL, fetch: Fetch, cooldownSeconds: number): Issu
   interface Memo {
     source: JSONWebKeySet | undefined;
     algorithms: ReadonlySet<string>;
-    text: string;
     // By `alg`, then by `kid` (undefined: the token names none).
-    keys: Map<string, Map<string | undefined, IssuerKey>>;
+    keys: Map<string, Map<string | undefined, KeyChoice>>;
   }
   let memo: Memo | undefined;
   const current = (): Memo => {
     const source = 'jwks' in accepted ? (accepted.jwks as JSONWebKeySet) : undefined;
     if (!memo || memo.source !== source) {
       const algorithms = algorithmsForKeys(source);
-      memo = { source, algorithms, text: [...algorithms].join(', '), keys: new Map() };
+      memo = { source, algorithms, keys: new Map() };
     }
     return memo;
   };
   // Only a fresh set may answer from the memo: a stale one must go through jose to be renewed.
-  const cachedKey = (alg: string, kid: string | undefined) =>
+  const cachedChoice = (alg: string, kid: string | undefined) =>
     resolve.fresh ? current().keys.get(alg)?.get(kid) : undefined;
+  const cachedKey = (alg: string, kid: string | undefined) => cachedChoice(alg, kid)?.key;
   let downloads = 0;
   const resolve = createRemoteJWKSet(uri, {
     cooldownDuration: cooldownSeconds * 1000,
@@ -113,21 +119,19 @@ function createIssuerKeys(uri: URL, fetch: Fetch, cooldownSeconds: number): Issu
     algorithms() {
       return current().algorithms;
     },
-    algorithmText() {
-      return current().text;
-    },
     cachedKey,
+    cachedChoice,
     async key(alg, kid) {
       const known = cachedKey(alg, kid);
       if (known) return known;
       const found = await resolve({ alg, ...(kid !== undefined ? { kid } : {}) });
-      const { keys } = current();
+      const { keys, algorithms } = current();
       let byKid = keys.get(alg);
       if (!byKid) {
         byKid = new Map();
         keys.set(alg, byKid);
       }
-      byKid.set(kid, found);
+      byKid.set(kid, { key: found, algorithms });
       return found;
     },
     get downloads() {

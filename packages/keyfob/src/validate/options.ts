@@ -116,7 +116,8 @@ function checkedSettings(options: CheckOptions): Settings {
     throw new InvalidInput('the audience must be a non-empty string');
   }
   return {
-    audience: audience && audience.length > 0 ? audience : null,
+    // A copy: the caller's array may change after this; the kept settings must not.
+    audience: audience && audience.length > 0 ? Object.freeze([...audience]) : null,
     algorithms: callerAlgorithms(options.algorithms),
     clockTolerance: tolerance,
     jwksCooldown: cooldown,

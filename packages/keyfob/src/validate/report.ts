@@ -145,17 +145,31 @@ export function checkFailure(
  * replaced, cut to `max` characters. A hostile `kid` of a megabyte stays one short line.
  */
 export function shown(value: unknown, max = 80): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  const text = typeof value === 'string' ? value : printed(value);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   const printable = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return printable.length > max ? `${printable.slice(0, max)}…` : printable;
 }
 
 /**
- * An instant as ISO 8601 UTC without milliseconds, and how far it is from `now`. A value no
- * calendar holds (a hostile `exp` of 1e300) is shown as the number it is.
+ * Any value from a token as text, never throwing: a claim nested 20,000 arrays deep makes both
+ * `JSON.stringify` and `String` overflow the stack.
  */
-export function when(epochSeconds: number, now: Date): string {
+function printed(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? '(a nested array too deep to show)' : '(a value that cannot be shown)';
+  }
+}
+
+/**
+ * An instant as ISO 8601 UTC without milliseconds, and how far it is from `now`. A value no
+ * calendar holds (a hostile `exp` of 1e300) is shown as the number it is; anything but a
+ * number (details may be written before jose has judged the claim) is shown, not computed on.
+ */
+export function when(epochSeconds: unknown, now: Date): string {
+  if (typeof epochSeconds !== 'number') return `${shown(epochSeconds, 40)} (not a time)`;
   const instant = new Date(epochSeconds * 1000);
   if (Number.isNaN(instant.getTime())) return `${shown(epochSeconds, 40)} (beyond any date)`;
   const iso = instant.toISOString().replace('.000Z', 'Z');

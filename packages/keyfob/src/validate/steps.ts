@@ -19,25 +19,20 @@ export function algorithmVerdict(
   if (!keys.resolve.fresh) return null;
   const fromKeys = keys.algorithms();
   if (!fromKeys.has(alg) && !keys.resolve.coolingDown) return null;
-  return algorithmPassed(keys, alg, caller);
+  return algorithmPassed(fromKeys, alg, caller);
 }
 
-/** Step 2's verdict on the current key set: passed when `alg` is among what it (and the caller) allow. */
+/**
+ * Step 2's verdict: passed when `alg` is among what the issuer's keys (and the caller) allow.
+ * @param fromKeys The algorithms the issuer's key set permits (`IssuerKeys.algorithms()`).
+ */
 export function algorithmPassed(
-  keys: IssuerKeys,
+  fromKeys: ReadonlySet<string>,
   alg: string,
   caller: ReadonlySet<string> | null,
 ): CheckStep {
-  const fromKeys = keys.algorithms();
-  if (caller)
-    return allowedStep(
-      [...fromKeys].filter((a) => caller.has(a)),
-      alg,
-      true,
-    );
-  if (fromKeys.has(alg))
-    return passed('algorithm', `${alg}, allowed by the issuer's keys (${keys.algorithmText()})`);
-  return allowedStep([...fromKeys], alg, false);
+  const allowed = caller ? [...fromKeys].filter((a) => caller.has(a)) : [...fromKeys];
+  return allowedStep(allowed, alg, caller !== null);
 }
 
 function allowedStep(allowed: string[], alg: string, narrowed: boolean): CheckStep {

@@ -1,9 +1,12 @@
 /**
  * Steps 4 to 6: signature, issuer and audience, time claims, all judged by jose's `jwtVerify`.
  *
- * A valid token costs exactly one signature verification, as calling jose directly does. jose stops at the first claim that fails, so on that (rare)
- * path the other claim group is judged again on its own, so that the report says everything
- * that is wrong with the token.
+ * A valid token costs one signature verification, as calling jose directly does. jose stops at
+ * the first claim that fails, so on that (rare) path the other claim group is judged again on
+ * its own, so that the report says everything that is wrong with the token.
+ *
+ * The details of passed steps may be written before jose has judged the claims (while its
+ * signature job runs): they must never throw, whatever the claims hold.
  */
 import { errors, type JWTVerifyOptions, jwtVerify } from 'jose';
 import { type CheckStep, failed, passed, shown, when } from './report.js';
@@ -32,8 +35,9 @@ type Key = Parameters<typeof jwtVerify>[1];
 export type Verdict = { ok: true } | { ok: false; error: unknown };
 
 /**
- * Runs jose once over a token whose structure, algorithm and key have been checked: the
- * signature, `iss`, `aud`, `exp` and `nbf` (jose also refuses an `iat` that is not a number).
+ * Runs jose once over a token whose algorithm and key have been chosen (its structure may be
+ * judged meanwhile: jose refuses what it cannot parse, and the structure step's verdict wins):
+ * the signature, `iss`, `aud`, `exp` and `nbf` (jose also refuses an `iat` that is not a number).
  * `iat` in the future is judged in {@link passedSteps}: jose judges it only together with a
  * maximum age, which would make `iat` required.
  */
@@ -63,7 +67,9 @@ export async function verifyToken(
 /** Steps 4, 5 and 6 once jose accepted the token: all passed, unless `iat` lies in the future. */
 export function passedSteps(alg: string, claims: Record<string, unknown>, policy: ClaimPolicy): CheckStep[] {
   const iat = claims.iat;
-  const future = typeof iat === 'number' && iat > policy.now.getTime() / 1000 + policy.clockTolerance;
+  // jose's rule (seconds rounded down), so the verdict does not depend on which path judged it.
+  const future =
+    typeof iat === 'number' && iat > Math.floor(policy.now.getTime() / 1000) + policy.clockTolerance;
   return [
     passed('signature', `verified with ${alg}`),
     azpChecked(identityPassed(claims, policy), claims, policy),
