@@ -17,6 +17,7 @@ import {
 } from '../../../test/support/issuer.js';
 import { InsecureUrl, InvalidInput, TokenInvalid, ValidationUndecided } from '../src/errors.js';
 import { type CheckOptions, type CheckReport, checkFailure, checkToken } from '../src/index.js';
+import { shown, when } from '../src/validate/report.js';
 
 const STEPS = ['structure', 'algorithm', 'key', 'signature', 'issuer_audience', 'time'];
 
@@ -132,8 +133,8 @@ describe('valid tokens', () => {
     await assert.rejects(checkToken(token, opts), InvalidInput);
   });
 
-  it('claims nested too deep to print make a report, never a throw (forged or signed, first check or repeated)', async () => {
-    // Written as text: JSON.stringify itself cannot print it (nor String, nor `* 1000`).
+  it('JSON nested deeper than 32 levels fails at structure (forged or signed, first check or repeated)', async () => {
+    // Valid JSON that JSON.stringify (and so any report printer) cannot print: written as text.
     const deep = `${'['.repeat(20_000)}1${']'.repeat(20_000)}`;
     const header = { alg: 'RS256', kid: issuer.rs256.kid };
     const sign = (claims: string) =>
@@ -143,24 +144,28 @@ describe('valid tokens', () => {
     const iss = JSON.stringify(issuer.issuer);
     const deepExp = await sign(`{"iss":${iss},"exp":${deep}}`);
     const deepAud = await sign(`{"iss":${iss},"exp":${Math.floor(Date.now() / 1000) + 600},"aud":${deep}}`);
+    const justDeepEnough = await sign(
+      `{"iss":${iss},"exp":${Math.floor(Date.now() / 1000) + 600},"x":${'['.repeat(31)}1${']'.repeat(31)}}`,
+    );
     const opts = { ...options, audience: undefined, fetch: countingFetch().fetch };
+    assert.equal((await checkToken(await issuer.mint(), opts)).valid, true, 'the key is cached now');
     for (let i = 0; i < 2; i++) {
-      for (const token of [deepExp, deepAud]) {
-        const forged = await checkToken(tamperSignature(token), opts);
-        assert.equal(failedStep(forged), 'signature', JSON.stringify(forged.steps).slice(0, 300));
+      for (const token of [deepExp, deepAud, tamperSignature(deepExp)]) {
+        const report = await checkToken(token, opts);
+        assert.equal(failedStep(report), 'structure', JSON.stringify(report.steps));
+        assert.match(
+          report.steps[0]?.detail ?? '',
+          /the claims are nested 20001 levels deep; keyfob reads at most 32/,
+        );
+        assert.doesNotThrow(() => JSON.stringify(report));
       }
-      const odd = await checkToken(deepExp, opts);
-      assert.equal(failedStep(odd), 'time', JSON.stringify(odd.steps).slice(0, 300));
-      assert.match(odd.steps[5]?.detail ?? '', /exp claim is not a number/);
-      const wide = await checkToken(deepAud, opts);
-      assert.equal(wide.valid, true, JSON.stringify(wide.steps).slice(0, 300));
-      assert.match(wide.steps[4]?.detail ?? '', /aud not checked .*nested array too deep to show/);
+      assert.equal((await checkToken(justDeepEnough, opts)).valid, true);
     }
     const critHeader = `{"alg":"RS256","kid":${JSON.stringify(issuer.rs256.kid)},"crit":${deep}}`;
     const crit = `${Buffer.from(critHeader).toString('base64url')}.${Buffer.from('{}').toString('base64url')}.AAAA`;
     const report = await checkToken(crit, opts);
     assert.equal(failedStep(report), 'structure');
-    assert.match(report.steps[0]?.detail ?? '', /nested array too deep to show/);
+    assert.match(report.steps[0]?.detail ?? '', /the header is nested 20001 levels deep/);
   });
 
   it('an exp beyond any date is reported as a number, not a crash', async () => {
@@ -553,5 +558,19 @@ describe('with dev-idp', () => {
     assert.equal(own.count(jwksPath), 2, 'one refetch for the new kid');
     assert.equal((await checkToken(rotated, opts)).valid, true);
     assert.equal(own.count(jwksPath), 2, 'then cached');
+  });
+});
+
+describe('report details', () => {
+  it('quote any value from a token or a server without throwing, short and printable', () => {
+    const deep = JSON.parse(`${'['.repeat(20_000)}1${']'.repeat(20_000)}`) as unknown;
+    assert.equal(shown(deep), '(a nested array too deep to show)');
+    assert.equal(shown('kid\u0000\u001b[31m'), 'kid??[31m');
+    assert.equal(shown('x'.repeat(500)).length, 81);
+    const now = new Date('2026-01-01T00:00:00Z');
+    assert.match(when(deep, now), /nested array too deep to show.*\(not a time\)/);
+    assert.equal(when('soon', now), 'soon (not a time)');
+    assert.equal(when(1e300, now), '1e+300 (beyond any date)');
+    assert.equal(when(now.getTime() / 1000 + 90, now), '2026-01-01T00:01:30Z (in 1m 30s)');
   });
 });

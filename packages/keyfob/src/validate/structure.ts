@@ -75,9 +75,9 @@ export function readStructure(token: string, typ?: string): Structure {
     return { kind: 'invalid', detail: `the ${segments[0] === '' ? 'header' : 'claims'} segment is empty` };
   }
   const header = jsonObject(segments[0] as string);
-  if (!header) return { kind: 'invalid', detail: 'the header is not a base64url-encoded JSON object' };
+  if (typeof header === 'string') return { kind: 'invalid', detail: `the header is ${header}` };
   const claims = jsonObject(segments[1] as string);
-  if (!claims) return { kind: 'invalid', detail: 'the claims are not a base64url-encoded JSON object' };
+  if (typeof claims === 'string') return { kind: 'invalid', detail: `the claims are ${claims}` };
   if (typeof header.alg !== 'string' || header.alg === '') {
     return { kind: 'invalid', detail: 'the header has no "alg"' };
   }
@@ -121,7 +121,7 @@ export function peekHeader(token: string): PeekedHeader | null {
   const known = peekedHeaders.get(segment);
   if (known) return known;
   const header = jsonObject(segment);
-  if (!header || typeof header.alg !== 'string') return null;
+  if (typeof header === 'string' || typeof header.alg !== 'string') return null;
   if (header.kid !== undefined && typeof header.kid !== 'string') return null;
   const peeked: PeekedHeader = { alg: header.alg, kid: header.kid };
   if (peekedHeaders.size >= MAX_PEEKED_HEADERS) peekedHeaders.clear();
@@ -140,18 +140,52 @@ const MAX_PEEKED_HEADER = 1024;
 const MAX_PEEKED_HEADERS = 256;
 const peekedHeaders = new Map<string, PeekedHeader>();
 
-/** The JSON object a base64url segment encodes, or `null` when it is not one (or not UTF-8). */
-function jsonObject(segment: string): Record<string, unknown> | null {
+/**
+ * How deep a JSON document may nest. Real tokens stay under five; a claim nested thousands of
+ * levels deep is valid JSON that no report, log line or `JSON.stringify` could print.
+ */
+export const MAX_JSON_NESTING = 32;
+
+const NOT_JSON_OBJECT = 'not a base64url-encoded JSON object';
+
+/**
+ * The JSON object a base64url segment encodes, or why not, to follow "is" or "are" ("not a
+ * base64url-encoded JSON object", "nested … levels deep").
+ */
+function jsonObject(segment: string): Record<string, unknown> | string {
   const bytes = Buffer.from(segment, 'base64url');
-  if (!isUtf8(bytes)) return null;
+  if (!isUtf8(bytes)) return NOT_JSON_OBJECT;
+  const text = bytes.toString('utf8');
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(bytes.toString('utf8'));
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
+    value = JSON.parse(text);
   } catch {
-    return null;
+    return NOT_JSON_OBJECT;
   }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return NOT_JSON_OBJECT;
+  const depth = nestingDepth(text);
+  if (depth > MAX_JSON_NESTING) {
+    return `nested ${depth} levels deep; keyfob reads at most ${MAX_JSON_NESTING}`;
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The deepest nesting of arrays and objects in JSON text that parsed (strings skipped). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 function sameMediaType(actual: unknown, expected: string): boolean {
