@@ -5,11 +5,9 @@
  * written.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { type CliResult, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+import { type CliResult, filesUnder, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
 import {
   deadPort,
   newSigningKey,
@@ -50,17 +48,6 @@ before(async () => {
 after(async () => {
   await Promise.all([idp?.close(), issuer?.close()]);
 });
-
-/** Every file under `dir`, with its bytes, to prove a command changed nothing. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath ?? dir, entry.name);
-    out[path] = readFileSync(path, 'base64');
-  }
-  return out;
-}
 
 /** One line on stderr, no stack, no token, and not even a long piece of it. */
 function assertCleanError(result: CliResult, token: string) {
@@ -178,7 +165,7 @@ describe('broken and hostile tokens: exit 1, naming the failing step', () => {
   for (const [name, make, step] of cases) {
     it(`${name}: ${step}`, async () => {
       const token = await make();
-      const before = snapshot(home.home);
+      const before = filesUnder(home.home);
       const result = await check([token, '--provider', 'own', '--json']);
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, new RegExp(`^keyfob: the token is invalid: the ${step} step failed: `));
@@ -191,7 +178,7 @@ describe('broken and hostile tokens: exit 1, naming the failing step', () => {
         assert.equal(report.header, null);
         assert.equal(report.claims, null);
       }
-      assert.deepEqual(snapshot(home.home), before, 'nothing on disk changed');
+      assert.deepEqual(filesUnder(home.home), before, 'nothing on disk changed');
     });
   }
 
@@ -270,7 +257,7 @@ describe('could not decide: exit 3', () => {
 
 describe('usage errors', () => {
   it('bad flags are one line, exit 1, before anything is read', async () => {
-    const before = snapshot(home.home);
+    const before = filesUnder(home.home);
     const token = await issuer.mint();
     for (const [args, expected] of [
       [[token, '--provider', 'own', '--issuer', issuer.issuer], /--provider or --issuer, not both/],
@@ -284,7 +271,7 @@ describe('usage errors', () => {
       assert.match(result.stderr, expected);
       assertCleanError(result, token);
     }
-    assert.deepEqual(snapshot(home.home), before);
+    assert.deepEqual(filesUnder(home.home), before);
   });
 
   it('--help describes the command', async () => {

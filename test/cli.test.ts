@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { cliEnv, makeHome, runCli } from './support/cli.js';
+import { cliEnv, filesUnder, makeHome, runCli } from './support/cli.js';
 import { assertMatchesSchema } from './support/schemas.js';
 
 const COMMANDS = ['login', 'logout', 'status', 'token', 'whoami', 'refresh', 'dev-idp'];
@@ -18,17 +18,6 @@ const COMMANDS = ['login', 'logout', 'status', 'token', 'whoami', 'refresh', 'de
 function emptyHome() {
   const home = mkdtempSync(join(tmpdir(), 'keyfob-cli-'));
   return { home, env: cliEnv(home) };
-}
-
-/** Every file under `dir`, with its bytes, to prove a failed command changed nothing. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath ?? dir, entry.name);
-    out[path] = readFileSync(path, 'base64');
-  }
-  return out;
 }
 
 describe('help and usage', () => {
@@ -57,7 +46,7 @@ describe('help and usage', () => {
 
   it('bad flag values are refused before anything is read or written', async () => {
     const { home, env } = emptyHome();
-    const before = snapshot(home);
+    const before = filesUnder(home);
     for (const args of [
       ['token', '--min-ttl', 'soon'],
       ['token', '--min-ttl', '-5'],
@@ -74,7 +63,7 @@ describe('help and usage', () => {
         `one line for ${args.join(' ')}: ${result.stderr}`,
       );
     }
-    assert.deepEqual(snapshot(home), before);
+    assert.deepEqual(filesUnder(home), before);
   });
 });
 
@@ -106,7 +95,7 @@ describe('config errors', () => {
     it(`${name}: one line naming the file and the key, exit 1, no stack, file untouched`, async () => {
       const { home, env } = emptyHome();
       writeFileSync(join(home, 'config.yaml'), yaml);
-      const before = snapshot(home);
+      const before = filesUnder(home);
       for (const command of [['status'], ['token'], ['login']]) {
         const result = await runCli(command, { env });
         assert.equal(result.code, 1, `${command}: ${result.stderr}`);
@@ -116,7 +105,7 @@ describe('config errors', () => {
         assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
         assert.doesNotMatch(result.stderr, /hunter2/, 'the secret is not echoed');
       }
-      assert.deepEqual(snapshot(home), before);
+      assert.deepEqual(filesUnder(home), before);
     });
   }
 

@@ -4,11 +4,11 @@
  * that cannot be reached is an error, and an encrypted file that never holds a token in clear.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { loginWithDevice, makeHome, runCli } from './support/cli.js';
+import { filesUnder, loginWithDevice, makeHome, runCli } from './support/cli.js';
 import { startBus, type TestBus } from './support/keyring.js';
 
 let idp: DevIdp;
@@ -24,14 +24,6 @@ after(async () => {
   await idp?.close();
 });
 
-/** Every file in the home, as text, to look for tokens in clear. */
-function everyFile(dir: string): string {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => readFileSync(join(e.parentPath ?? dir, e.name), 'latin1'))
-    .join('\n');
-}
-
 describe('the store a profile lives in', () => {
   it('the keychain when one answers; still the keychain later without a display or bus', async () => {
     const home = makeHome(idp);
@@ -44,7 +36,10 @@ describe('the store a profile lives in', () => {
     assert.match(status.profiles[0].store_reason, /^keychain/);
     const token = await runCli(['token'], { env: withBus.env });
     assert.equal(token.code, 0, token.stderr);
-    assert.ok(!everyFile(home.home).includes(token.stdout.trim()), 'no token in clear on disk');
+    assert.ok(
+      !Object.values(filesUnder(home.home, 'latin1')).join('\n').includes(token.stdout.trim()),
+      'no token in clear on disk',
+    );
     assert.deepEqual(
       readdirSync(join(home.home)).includes('sessions') ? readdirSync(join(home.home, 'sessions')) : [],
       [],
@@ -82,7 +77,7 @@ describe('the store a profile lives in', () => {
     assert.equal(token.code, 0, token.stderr);
     const status = JSON.parse((await runCli(['status', '--json'], { env })).stdout);
     assert.equal(status.profiles[0].store, 'encrypted-file');
-    const disk = everyFile(home.home);
+    const disk = Object.values(filesUnder(home.home, 'latin1')).join('\n');
     assert.ok(!disk.includes(token.stdout.trim()), 'the access token is not in clear');
     assert.ok(!disk.includes('refresh_token'), 'no session JSON in clear');
   });

@@ -3,7 +3,7 @@
  * config that points at an in-process dev-idp.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,20 @@ export function makeHome(idp: DevIdp, extraYaml = ''): TestHome {
   const home = mkdtempSync(join(tmpdir(), 'keyfob-home-'));
   writeFileSync(join(home, 'config.yaml'), keyfobConfig(idp, { machine: true, extra: extraYaml }));
   return { home, env: cliEnv(home, { ROBOT_SECRET: idp.clients.machine.client_secret }) };
+}
+
+/**
+ * Every file under `dir` with its bytes (`base64` by default), keyed by path: to prove a command
+ * changed nothing on disk, or to look for a token in clear (`latin1`).
+ */
+export function filesUnder(dir: string, encoding: BufferEncoding = 'base64'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath ?? dir, entry.name);
+    out[path] = readFileSync(path, encoding);
+  }
+  return out;
 }
 
 /** The environment of a CLI process: PATH and HOME kept, nothing else of the runner's. */

@@ -16,31 +16,19 @@ import {
   UnsafePath,
   UnsupportedSchemaVersion,
 } from '../src/errors.js';
-import { newSession, type Session } from '../src/session.js';
+import type { Session } from '../src/session.js';
 import { EncryptedFileStore, encryptedFileConfigured } from '../src/stores/encrypted-file.js';
 import { lastJsonLine, runWithEnv } from './fixtures/env-children.js';
 import { keyfobError, modeOf, tempDir, withUmask } from './fixtures/helpers.js';
 import { killWritersAtRandom } from './fixtures/kill-writers.js';
+import { storedSession } from './fixtures/sessions.js';
 
 const names = appNames();
 const REFRESH = 'rt-SECRET-refresh-0123456789';
 const ACCESS = 'at-SECRET-access-9876543210';
 
 function sampleSession(subject = 'alice', pad = 0): Session {
-  const session = newSession('corp', 'browser', new Date('2026-01-02T03:04:05Z'));
-  session.subject = subject;
-  session.scopes = ['openid', 'offline_access'];
-  session.refresh_token = REFRESH + 'r'.repeat(pad);
-  session.tenant = { id: 't1', name: 'Acme', region: 'eu', server_url: 'https://eu.example.com' };
-  session.access_tokens[' openid'] = {
-    token: ACCESS,
-    token_type: 'Bearer',
-    expires_at: '2026-01-02T04:04:05.000Z',
-    obtained_at: '2026-01-02T03:04:05.000Z',
-    scopes: ['openid'],
-    resource: null,
-  };
-  return session;
+  return storedSession(subject, { refresh: REFRESH + 'r'.repeat(pad), access: ACCESS });
 }
 
 async function identityFile(dir?: string): Promise<string> {

@@ -3,27 +3,15 @@ import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { InvalidInput, StoreCorrupt, UnsafePath, UnsupportedSchemaVersion } from '../src/errors.js';
-import { newSession, type Session } from '../src/session.js';
+import type { Session } from '../src/session.js';
 import { FileStore } from '../src/stores/file.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { keyfobError, modeOf, tempDir, withUmask } from './fixtures/helpers.js';
 import { killWritersAtRandom } from './fixtures/kill-writers.js';
+import { storedSession } from './fixtures/sessions.js';
 
 function sampleSession(subject = 'alice'): Session {
-  const session = newSession('corp', 'browser', new Date('2026-01-02T03:04:05Z'));
-  session.subject = subject;
-  session.scopes = ['openid', 'offline_access'];
-  session.refresh_token = 'rt-secret';
-  session.tenant = { id: 't1', name: 'Acme', region: 'eu', server_url: 'https://eu.example.com' };
-  session.access_tokens[' openid'] = {
-    token: 'at-secret',
-    token_type: 'Bearer',
-    expires_at: '2026-01-02T04:04:05.000Z',
-    obtained_at: '2026-01-02T03:04:05.000Z',
-    scopes: ['openid'],
-    resource: null,
-  };
-  return session;
+  return storedSession(subject, { refresh: 'rt-secret', access: 'at-secret' });
 }
 
 async function newHome(): Promise<{ home: string; store: FileStore; sessions: string }> {

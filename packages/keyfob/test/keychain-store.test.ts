@@ -11,12 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startBus, type TestBus } from '../../../test/support/keyring.js';
 import { type AppNames, appNames } from '../src/config/names.js';
 import { InvalidInput, StoreCorrupt, StoreUnavailable, UnsupportedSchemaVersion } from '../src/errors.js';
-import { newSession, type Session } from '../src/session.js';
+import type { Session } from '../src/session.js';
 import { randomHex } from '../src/stores/keychain/keyring.js';
 import { KEYCHAIN_CHUNK_CHARS, KeychainStore, probeKeychain } from '../src/stores/keychain.js';
 import { spawnWithEnv } from './fixtures/env-children.js';
 import { keyfobError, modeOf, tempDir } from './fixtures/helpers.js';
 import { killWritersAtRandom } from './fixtures/kill-writers.js';
+import { storedSession } from './fixtures/sessions.js';
 
 let bus: TestBus;
 before(async () => {
@@ -41,20 +42,10 @@ async function newStore(
 }
 
 function sampleSession(subject = 'alice', tokenChars = 40): Session {
-  const session = newSession('corp', 'browser', new Date('2026-01-02T03:04:05Z'));
-  session.subject = subject;
-  session.scopes = ['openid', 'offline_access'];
-  session.refresh_token = `rt-${'r'.repeat(tokenChars)}`;
-  session.tenant = { id: 't1', name: 'Acme', region: 'eu', server_url: 'https://eu.example.com' };
-  session.access_tokens[' openid'] = {
-    token: `at-${'a'.repeat(tokenChars)}`,
-    token_type: 'Bearer',
-    expires_at: '2026-01-02T04:04:05.000Z',
-    obtained_at: '2026-01-02T03:04:05.000Z',
-    scopes: ['openid'],
-    resource: null,
-  };
-  return session;
+  return storedSession(subject, {
+    refresh: `rt-${'r'.repeat(tokenChars)}`,
+    access: `at-${'a'.repeat(tokenChars)}`,
+  });
 }
 
 /** Every entry of a service: account → secret text. */
