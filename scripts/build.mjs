@@ -42,28 +42,22 @@ const result = await build({
 
 // `keyfob token` as CommonJS (see bin/keyfob.cjs): the fast path alone, small, and the full
 // command. yaml stays external: it is required only when the parsed-config cache misses.
-await build({
-  absWorkingDir: root,
-  entryPoints: ['packages/cli/src/token-fast.ts'],
-  outfile: `${outdir}/token-fast.cjs`,
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  external: [...external, 'yaml'],
-  logLevel: 'warning',
-});
-await build({
-  absWorkingDir: root,
-  entryPoints: ['packages/cli/src/token-main.ts'],
-  outfile: `${outdir}/token.cjs`,
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  external: [...external, 'yaml'],
-  logLevel: 'warning',
-});
+for (const [entry, out] of [
+  ['token-fast.ts', 'token-fast.cjs'],
+  ['token-main.ts', 'token.cjs'],
+]) {
+  await build({
+    absWorkingDir: root,
+    entryPoints: [`packages/cli/src/${entry}`],
+    outfile: `${outdir}/${out}`,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: [...external, 'yaml'],
+    logLevel: 'warning',
+  });
+}
 
 if (process.argv.includes('--analyze')) {
   const { analyzeMetafile } = await import('esbuild');

@@ -27,42 +27,32 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
   const resource = config.resource ?? null;
   switch (config.type) {
     case 'oidc':
-      return createOidcProvider(
-        {
-          name: config.name,
-          type: 'oidc',
-          server: { kind: 'discovery', issuer: config.issuer },
-          clientId: config.client_id,
-          clientSecret: config.client_secret ?? null,
-          scopes: config.scopes,
-          resource,
-          allowedOrigins,
-          authorizationParams: config.authorization_params,
-          flows: config.flows ?? ['browser', 'device'],
-          appName: context.names.app,
-        },
-        context.runtime,
-      );
     case 'oauth2': {
-      const server: ServerSource = {
-        kind: 'manual',
-        issuer: config.issuer ?? null,
-        token_endpoint: config.token_endpoint,
-        ...optional('authorization_endpoint', config.authorization_endpoint),
-        ...optional('device_authorization_endpoint', config.device_authorization_endpoint),
-        ...optional('revocation_endpoint', config.revocation_endpoint),
-        ...optional('userinfo_endpoint', config.userinfo_endpoint),
-      };
+      // oidc discovers its endpoints; oauth2 names them, and its flows follow from which it names.
+      const server: ServerSource =
+        config.type === 'oidc'
+          ? { kind: 'discovery', issuer: config.issuer }
+          : {
+              kind: 'manual',
+              issuer: config.issuer ?? null,
+              token_endpoint: config.token_endpoint,
+              ...optional('authorization_endpoint', config.authorization_endpoint),
+              ...optional('device_authorization_endpoint', config.device_authorization_endpoint),
+              ...optional('revocation_endpoint', config.revocation_endpoint),
+              ...optional('userinfo_endpoint', config.userinfo_endpoint),
+            };
       const flows: LoginFlow[] =
         config.flows ??
-        [
-          config.authorization_endpoint ? ('browser' as const) : null,
-          config.device_authorization_endpoint ? ('device' as const) : null,
-        ].filter((f): f is 'browser' | 'device' => f !== null);
+        (config.type === 'oidc'
+          ? ['browser', 'device']
+          : [
+              config.authorization_endpoint ? ('browser' as const) : null,
+              config.device_authorization_endpoint ? ('device' as const) : null,
+            ].filter((f): f is 'browser' | 'device' => f !== null));
       return createOidcProvider(
         {
           name: config.name,
-          type: 'oauth2',
+          type: config.type,
           server,
           clientId: config.client_id,
           clientSecret: config.client_secret ?? null,

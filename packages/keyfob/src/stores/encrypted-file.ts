@@ -9,7 +9,6 @@ import {
   readFileNoFollow,
   writeFileAtomic,
 } from '../fs/secure.js';
-import { assertProfileName } from '../profile-name.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
 import {
   DEFAULT_SCRYPT_WORK_FACTOR,
@@ -20,7 +19,12 @@ import {
   unlockPassphraseIdentity,
 } from './age/identity.js';
 import { isRecord, SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
-import { assertStorableSession, listProfileFiles, removeProfileFile } from './profile-files.js';
+import {
+  assertStorableSession,
+  listProfileFiles,
+  profileFilePath,
+  removeProfileFile,
+} from './profile-files.js';
 import type { CredentialStore, StoreWriteOptions } from './store.js';
 
 export { DEFAULT_SCRYPT_WORK_FACTOR } from './age/identity.js';
@@ -145,8 +149,7 @@ export class EncryptedFileStore implements CredentialStore {
    * @throws InvalidInput when the profile name is not acceptable.
    */
   sessionPath(profile: string): string {
-    assertProfileName(profile);
-    return path.join(this.location, `${profile}${SESSION_FILE_SUFFIX}`);
+    return profileFilePath(this.location, profile, SESSION_FILE_SUFFIX);
   }
 
   /**

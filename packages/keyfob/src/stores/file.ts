@@ -8,9 +8,8 @@ import {
   readFileNoFollow,
   writeFileAtomic,
 } from '../fs/secure.js';
-import { assertProfileName } from '../profile-name.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
-import { listProfileFiles, removeProfileFile } from './profile-files.js';
+import { listProfileFiles, profileFilePath, removeProfileFile } from './profile-files.js';
 import type { CredentialStore } from './store.js';
 
 /** Version of the file envelope around a session. */
@@ -76,8 +75,7 @@ export class FileStore implements CredentialStore {
    * @throws InvalidInput when the profile name is not acceptable.
    */
   sessionPath(profile: string): string {
-    assertProfileName(profile);
-    return path.join(this.location, `${profile}${SESSION_FILE_SUFFIX}`);
+    return profileFilePath(this.location, profile, SESSION_FILE_SUFFIX);
   }
 
   /**

@@ -43,7 +43,6 @@ import {
   syncDir,
   writeFileAtomic,
 } from '../fs/secure.js';
-import { assertProfileName } from '../profile-name.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
 import { isRecord, SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
 import {
@@ -54,7 +53,7 @@ import {
   probeKeyring,
   randomHex,
 } from './keychain/keyring.js';
-import { assertStorableSession, listProfileFiles } from './profile-files.js';
+import { assertStorableSession, listProfileFiles, profileFilePath } from './profile-files.js';
 import type { CredentialStore, StoreWriteOptions } from './store.js';
 
 export type { KeychainProbe } from './keychain/keyring.js';
@@ -158,8 +157,7 @@ export class KeychainStore implements CredentialStore {
    * @throws InvalidInput when the profile name is not acceptable.
    */
   metadataPath(profile: string): string {
-    assertProfileName(profile);
-    return path.join(this.metadataDir, `${profile}${METADATA_SUFFIX}`);
+    return profileFilePath(this.metadataDir, profile, METADATA_SUFFIX);
   }
 
   /**

@@ -1,13 +1,24 @@
 /**
- * What every store that keeps one file per profile shares: listing the profiles in a directory,
- * removing a profile's file, and refusing to store something that is not a session.
+ * What every store that keeps one file per profile shares: naming a profile's file, listing the
+ * profiles in a directory, removing a profile's file, and refusing to store something that is
+ * not a session.
  */
 import { type Dirent, promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { InvalidInput } from '../errors.js';
 import { checkPrivateDir, errorCode, fsError, syncDir } from '../fs/secure.js';
-import { isProfileName } from '../profile-name.js';
+import { assertProfileName, isProfileName } from '../profile-name.js';
 import type { Session } from '../session.js';
 import { sessionShapeProblem } from './file.js';
+
+/**
+ * `<dir>/<profile><suffix>`.
+ * @throws InvalidInput when the profile name is not acceptable (so no name can leave `dir`).
+ */
+export function profileFilePath(dir: string, profile: string, suffix: string): string {
+  assertProfileName(profile);
+  return path.join(dir, `${profile}${suffix}`);
+}
 
 /** Profiles with a `<name><suffix>` file in `dir`, sorted; moved-aside and temp files are not profiles. */
 export async function listProfileFiles(dir: string, suffix: string): Promise<string[]> {
