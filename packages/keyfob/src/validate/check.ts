@@ -18,7 +18,7 @@ import { type IssuerKey, type IssuerKeys, issuerKeys } from './jwks.js';
 import { type CheckOptions, readOptions, type Settings } from './options.js';
 import { type CheckReport, type CheckStep, duration, failed, finish, passed, undecided } from './report.js';
 import { algorithmPassed, algorithmStep, algorithmVerdict, keyDetail, keyStep } from './steps.js';
-import { peekHeader, readStructure } from './structure.js';
+import { peekHeader, readStructure, type Structure } from './structure.js';
 import { type ClaimPolicy, failedSteps, passedSteps, verifyToken } from './verify.js';
 
 export type { CheckOptions } from './options.js';
@@ -69,11 +69,8 @@ function quickCheck(token: string, options: CheckOptions, settings: Settings): P
     alg: head.alg,
     kid: head.kid,
     metadata,
-    keys: source.keys,
     key: choice.key,
-    allowed: choice.algorithms,
-    algorithm: undefined,
-    keyFound: undefined,
+    before: { keys: source.keys, allowed: choice.algorithms },
   };
   return verifyAndReport(token, options, settings, chosen);
 }
@@ -124,25 +121,24 @@ async function fullCheck(token: string, options: CheckOptions, settings: Setting
     alg,
     kid,
     metadata: metadata.value,
-    keys,
     key: found.value,
-    allowed: keys.algorithms(),
-    algorithm,
-    keyFound: found.step,
+    before: { structure, algorithm, key: found.step },
   });
 }
 
-/** What {@link verifyAndReport} verifies with; the steps already written, when there are. */
+/** What {@link verifyAndReport} verifies with, and steps 1 to 3. */
 interface Chosen {
   alg: string;
   kid: string | undefined;
   metadata: IssuerMetadata;
-  keys: IssuerKeys;
   key: IssuerKey;
-  /** What the key set the key came from permits (step 2 is judged on it). */
-  allowed: ReadonlySet<string>;
-  algorithm: CheckStep | undefined;
-  keyFound: CheckStep | undefined;
+  /**
+   * Steps 1 to 3 as fullCheck wrote them; or, on the quick path, what writing them takes (the
+   * key set, and what it permitted when the key was found), done while jose works.
+   */
+  before:
+    | { structure: Extract<Structure, { kind: 'jws' }>; algorithm: CheckStep; key: CheckStep }
+    | { keys: IssuerKeys; allowed: ReadonlySet<string> };
 }
 
 /** Steps 4 to 6 by jose, and the report: structure and steps 2 and 3 written while jose works. */
@@ -152,7 +148,7 @@ async function verifyAndReport(
   settings: Settings,
   chosen: Chosen,
 ): Promise<CheckReport> {
-  const { alg, kid, keys, key } = chosen;
+  const { alg, kid, key, before } = chosen;
   const clock = judgingClock(options, chosen.metadata);
   const policy: ClaimPolicy = {
     issuer: options.issuer,
@@ -170,25 +166,33 @@ async function verifyAndReport(
   await signatureDispatched;
   await signatureDispatched;
   await signatureDispatched;
-  const structure = readStructure(token, options.typ);
-  if (structure.kind !== 'jws') {
-    await verifying;
-    // Never opaque in fact: both paths get here only for a token with a '.' in it.
-    const detail = structure.kind === 'invalid' ? structure.detail : 'not a JWS';
-    return finish([failed('structure', detail)], {
-      issuer: options.issuer,
-      format: null,
-      header: null,
-      claims: null,
-    });
+  let steps: CheckStep[];
+  let structure: Extract<Structure, { kind: 'jws' }>;
+  if ('structure' in before) {
+    structure = before.structure;
+    steps = [passed('structure', structure.detail), before.algorithm, before.key];
+  } else {
+    const read = readStructure(token, options.typ);
+    if (read.kind !== 'jws') {
+      await verifying;
+      // Never opaque in fact: the quick path takes only tokens with a '.' in them.
+      const detail = read.kind === 'invalid' ? read.detail : 'not a JWS';
+      return finish([failed('structure', detail)], {
+        issuer: options.issuer,
+        format: null,
+        header: null,
+        claims: null,
+      });
+    }
+    structure = read;
+    steps = [
+      passed('structure', structure.detail),
+      algorithmPassed(before.allowed, alg, settings.algorithms),
+      passed('key', keyDetail(before.keys, alg, kid, structure.header)),
+    ];
   }
   const { header, claims } = structure;
   const context = { issuer: options.issuer, format: 'jwt' as const, header, claims };
-  const steps = [
-    passed('structure', structure.detail),
-    chosen.algorithm ?? algorithmPassed(chosen.allowed, alg, settings.algorithms),
-    chosen.keyFound ?? passed('key', keyDetail(keys, alg, kid, header)),
-  ];
   // The report as it will be if jose accepts the token, finished before jose answers.
   const ifAccepted = finish([...steps, ...passedSteps(alg, claims, policy)], context);
   const verdict = await verifying;
