@@ -1,0 +1,339 @@
+/**
+ * Validation of one provider mapping: its `type`, the keys that type knows, and each type's
+ * fields; plus the checks across providers (exchange `base` chains, names a setting refers to).
+ */
+import { formatKeyPath, type KeyPathSegment } from './interpolate.js';
+import {
+  type AssumeUserProviderConfig,
+  type ClientCredentialsProviderConfig,
+  DEFAULT_OIDC_SCOPES,
+  type ExchangeProviderConfig,
+  type FirebaseProviderConfig,
+  type KeyfobConfig,
+  type OAuth2ProviderConfig,
+  type OidcProviderConfig,
+  type PasswordProviderConfig,
+  PRIVATE_KEY_ALGS,
+  PROVIDER_TYPES,
+  type ProviderConfig,
+  type ProviderConfigBase,
+  type ProviderType,
+  type StaticProviderConfig,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+} from './schema.js';
+import {
+  type Context,
+  checkKnownKeys,
+  describe,
+  fail,
+  isMapping,
+  type Mapping,
+  NAME_PATTERN,
+  own,
+  type Path,
+  quote,
+  Reader,
+  SECRET_KEYS,
+  suggestion,
+  withoutUndefined,
+} from './validate-fields.js';
+
+const BASE_KEYS = [
+  'type',
+  'api_base',
+  'allowed_origins',
+  'scopes',
+  'authorization_params',
+  'resource',
+] as const;
+const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
+  oidc: ['issuer', 'client_id', 'client_secret', 'flows', 'device_authorization_endpoint', 'redirect_port'],
+  oauth2: [
+    'client_id',
+    'client_secret',
+    'authorization_endpoint',
+    'token_endpoint',
+    'device_authorization_endpoint',
+    'revocation_endpoint',
+    'userinfo_endpoint',
+    'issuer',
+    'flows',
+    'redirect_port',
+  ],
+  client_credentials: [
+    'issuer',
+    'token_endpoint',
+    'client_id',
+    'client_secret',
+    'private_key',
+    'private_key_alg',
+    'token_endpoint_auth_method',
+  ],
+  password: ['issuer', 'token_endpoint', 'client_id', 'client_secret'],
+  firebase: ['api_key', 'emulator_host', 'project_id'],
+  exchange: ['base', 'issuer', 'token_endpoint', 'audience', 'control_plane', 'client_id', 'client_secret'],
+  assume_user: ['control_plane', 'admin_api_key'],
+  static: ['token', 'token_file'],
+};
+
+export function validateProvider(ctx: Context, name: string, raw: unknown): ProviderConfig {
+  const path: Path = ['providers', name];
+  if (!NAME_PATTERN.test(name)) {
+    fail(ctx, path, 'a provider name must be 1 to 64 letters, digits, ".", "_" or "-"');
+  }
+  if (!isMapping(raw)) fail(ctx, path, `must be a mapping of settings, not ${describe(raw)}`);
+  const type = requiredEnumType(ctx, raw, path);
+  checkKnownKeys(ctx, raw, path, [...BASE_KEYS, ...TYPE_KEYS[type]], `setting for type ${type}`);
+  const base = { ...readBase(ctx, raw, path, type), ...unresolvedSecrets(ctx, path) };
+  const r = new Reader(ctx, raw, path, type);
+  switch (type) {
+    case 'oidc':
+      return oidcProvider(r, name, base);
+    case 'oauth2':
+      return oauth2Provider(r, name, base);
+    case 'client_credentials':
+      return clientCredentialsProvider(r, name, base);
+    case 'password':
+      return passwordProvider(r, name, base);
+    case 'firebase':
+      return firebaseProvider(r, name, base);
+    case 'exchange':
+      return exchangeProvider(r, name, base);
+    case 'assume_user':
+      return assumeUserProvider(r, name, base);
+    case 'static':
+      return staticProvider(r, name, base);
+  }
+}
+
+/** `{ unresolved_secrets: { client_secret: 'ROBOT_SECRET' } }` for a provider, or nothing. */
+function unresolvedSecrets(ctx: Context, path: Path): { unresolved_secrets?: Record<string, string> } {
+  const found: Record<string, string> = {};
+  for (const key of SECRET_KEYS) {
+    const variable = ctx.unresolved.get(formatKeyPath([...path, key]));
+    if (variable !== undefined) found[key] = variable;
+  }
+  return Object.keys(found).length > 0 ? { unresolved_secrets: found } : {};
+}
+
+/** Whether an unset variable under `path` may wait until that provider is used. */
+export function isDeferrableSecret(path: readonly KeyPathSegment[]): boolean {
+  return path.length === 3 && path[0] === 'providers' && SECRET_KEYS.includes(String(path[2]));
+}
+
+function requiredEnumType(ctx: Context, raw: Mapping, path: Path): ProviderType {
+  const value = own(raw, 'type');
+  const at = [...path, 'type'];
+  const known = PROVIDER_TYPES.join(', ');
+  if (value === undefined || value === null) fail(ctx, at, `required; one of ${known}`);
+  if (typeof value !== 'string') fail(ctx, at, `must be a string, one of ${known}; not ${describe(value)}`);
+  if (!(PROVIDER_TYPES as readonly string[]).includes(value)) {
+    fail(
+      ctx,
+      at,
+      `unknown provider type ${quote(value)}${suggestion(value, PROVIDER_TYPES)}; the types are ${known}`,
+    );
+  }
+  return value as ProviderType;
+}
+
+type Base = Omit<ProviderConfigBase, 'type' | 'name'>;
+
+function readBase(ctx: Context, raw: Mapping, path: Path, type: ProviderType): Base {
+  const r = new Reader(ctx, raw, path, type);
+  const apiBase = r.url('api_base');
+  const origins: string[] = [];
+  if (apiBase !== undefined) origins.push(new URL(apiBase).origin);
+  for (const origin of r.origins('allowed_origins')) if (!origins.includes(origin)) origins.push(origin);
+  const resource = r.resource('resource');
+  return withoutUndefined({
+    api_base: apiBase,
+    allowed_origins: origins,
+    scopes: r.scopes('scopes', type === 'oidc' ? DEFAULT_OIDC_SCOPES : []),
+    authorization_params: r.authorizationParams('authorization_params'),
+    resource,
+  });
+}
+
+function oidcProvider(r: Reader, name: string, base: Base): OidcProviderConfig {
+  return withoutUndefined({
+    name,
+    type: 'oidc' as const,
+    ...base,
+    issuer: r.required('issuer', r.issuer('issuer')),
+    client_id: r.required('client_id', r.string('client_id')),
+    client_secret: r.string('client_secret'),
+    flows: r.flows('flows'),
+    device_authorization_endpoint: r.url('device_authorization_endpoint'),
+    redirect_port: r.port('redirect_port'),
+  });
+}
+
+function oauth2Provider(r: Reader, name: string, base: Base): OAuth2ProviderConfig {
+  const flows = r.flows('flows');
+  const authorizationEndpoint = r.url('authorization_endpoint');
+  const deviceEndpoint = r.url('device_authorization_endpoint');
+  if (flows === undefined) {
+    if (authorizationEndpoint === undefined && deviceEndpoint === undefined) {
+      r.fail(
+        'authorization_endpoint',
+        `required for type oauth2 (or give device_authorization_endpoint and flows: [device])`,
+      );
+    }
+  } else {
+    if (flows.includes('browser') && authorizationEndpoint === undefined) {
+      r.fail('authorization_endpoint', 'required for type oauth2 with the browser flow');
+    }
+    if (flows.includes('device') && deviceEndpoint === undefined) {
+      r.fail('device_authorization_endpoint', 'required for type oauth2 with the device flow');
+    }
+  }
+  return withoutUndefined({
+    name,
+    type: 'oauth2' as const,
+    ...base,
+    client_id: r.required('client_id', r.string('client_id')),
+    client_secret: r.string('client_secret'),
+    authorization_endpoint: authorizationEndpoint,
+    token_endpoint: r.required('token_endpoint', r.url('token_endpoint')),
+    device_authorization_endpoint: deviceEndpoint,
+    revocation_endpoint: r.url('revocation_endpoint'),
+    userinfo_endpoint: r.url('userinfo_endpoint'),
+    issuer: r.issuer('issuer'),
+    flows,
+    redirect_port: r.port('redirect_port'),
+  });
+}
+
+function clientCredentialsProvider(r: Reader, name: string, base: Base): ClientCredentialsProviderConfig {
+  const { issuer, token_endpoint } = r.issuerOrTokenEndpoint();
+  const clientSecret = r.string('client_secret');
+  const privateKey = r.privateKey('private_key');
+  const alg = r.enumeration('private_key_alg', PRIVATE_KEY_ALGS);
+  const method = r.enumeration('token_endpoint_auth_method', TOKEN_ENDPOINT_AUTH_METHODS);
+  if (clientSecret !== undefined && privateKey !== undefined) {
+    r.fail('private_key', 'give either client_secret or private_key, not both');
+  }
+  if (alg !== undefined && privateKey === undefined) {
+    r.fail('private_key_alg', 'applies only with private_key');
+  }
+  if (method === 'private_key_jwt' && privateKey === undefined) {
+    r.fail('private_key', 'required with token_endpoint_auth_method: private_key_jwt');
+  }
+  if (method !== undefined && method !== 'private_key_jwt' && privateKey !== undefined) {
+    r.fail(
+      'token_endpoint_auth_method',
+      `${method} does not use private_key; write private_key_jwt or remove private_key`,
+    );
+  }
+  return withoutUndefined({
+    name,
+    type: 'client_credentials' as const,
+    ...base,
+    issuer,
+    token_endpoint,
+    client_id: r.required('client_id', r.string('client_id')),
+    client_secret: clientSecret,
+    private_key: privateKey,
+    private_key_alg: alg,
+    token_endpoint_auth_method:
+      method ?? (privateKey !== undefined ? 'private_key_jwt' : 'client_secret_basic'),
+  });
+}
+
+function passwordProvider(r: Reader, name: string, base: Base): PasswordProviderConfig {
+  const { issuer, token_endpoint } = r.issuerOrTokenEndpoint();
+  return withoutUndefined({
+    name,
+    type: 'password' as const,
+    ...base,
+    issuer,
+    token_endpoint,
+    client_id: r.required('client_id', r.string('client_id')),
+    client_secret: r.string('client_secret'),
+  });
+}
+
+function firebaseProvider(r: Reader, name: string, base: Base): FirebaseProviderConfig {
+  return withoutUndefined({
+    name,
+    type: 'firebase' as const,
+    ...base,
+    api_key: r.required('api_key', r.string('api_key')),
+    emulator_host: r.emulatorHost('emulator_host'),
+    project_id: r.string('project_id'),
+  });
+}
+
+function exchangeProvider(r: Reader, name: string, base: Base): ExchangeProviderConfig {
+  const baseProvider = r.required('base', r.string('base'));
+  const { issuer, token_endpoint } = r.issuerOrTokenEndpoint();
+  return withoutUndefined({
+    name,
+    type: 'exchange' as const,
+    ...base,
+    base: baseProvider,
+    issuer,
+    token_endpoint,
+    audience: r.string('audience'),
+    control_plane: r.required('control_plane', r.url('control_plane')),
+    client_id: r.string('client_id'),
+    client_secret: r.string('client_secret'),
+  });
+}
+
+function assumeUserProvider(r: Reader, name: string, base: Base): AssumeUserProviderConfig {
+  return {
+    name,
+    type: 'assume_user',
+    ...base,
+    control_plane: r.required('control_plane', r.url('control_plane')),
+    admin_api_key: r.required('admin_api_key', r.string('admin_api_key')),
+  };
+}
+
+function staticProvider(r: Reader, name: string, base: Base): StaticProviderConfig {
+  const token = r.string('token');
+  const tokenFile = r.filePath('token_file');
+  if (token !== undefined && tokenFile !== undefined)
+    r.fail('token_file', 'give either token or token_file, not both');
+  return withoutUndefined({
+    name,
+    type: 'static' as const,
+    ...base,
+    token,
+    token_file: tokenFile,
+  });
+}
+
+export function checkExchangeBases(ctx: Context, config: KeyfobConfig): void {
+  for (const provider of Object.values(config.providers)) {
+    if (provider.type !== 'exchange') continue;
+    const at: Path = ['providers', provider.name, 'base'];
+    requireProvider(ctx, config, at, provider.base);
+    const seen = new Set<string>([provider.name]);
+    let next: ProviderConfig | undefined = config.providers[provider.base];
+    while (next?.type === 'exchange') {
+      if (seen.has(next.name)) {
+        fail(
+          ctx,
+          at,
+          `exchange providers form a loop (${[...seen, next.name].join(' → ')}); base must end at a login provider`,
+        );
+      }
+      seen.add(next.name);
+      next = config.providers[next.base];
+    }
+  }
+}
+
+export function requireProvider(ctx: Context, config: KeyfobConfig, path: Path, name: string): void {
+  if (Object.hasOwn(config.providers, name)) return;
+  const names = Object.keys(config.providers);
+  const known = names.length > 0 ? `the providers are ${names.join(', ')}` : 'no providers are configured';
+  fail(
+    ctx,
+    path,
+    `names provider ${quote(name)}, which is not configured${suggestion(name, names)}; ${known}`,
+  );
+}
