@@ -37,5 +37,65 @@ export function seededClients(): Record<string, unknown>[] {
       response_types: [],
       grant_types: ['client_credentials'],
     },
+    {
+      client_id: MACHINE_POST_CLIENT_ID,
+      client_name: 'keyfob machine (client_secret_post)',
+      client_secret: MACHINE_POST_CLIENT_SECRET,
+      // oidc-provider would take a Basic header too; isBasicAuthOfPostClient makes it strict.
+      token_endpoint_auth_method: 'client_secret_post',
+      redirect_uris: [],
+      response_types: [],
+      grant_types: ['client_credentials'],
+    },
+    {
+      client_id: MACHINE_JWT_CLIENT_ID,
+      client_name: 'keyfob machine (private_key_jwt)',
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks: { keys: [machineJwtPublicJwk()] },
+      redirect_uris: [],
+      response_types: [],
+      grant_types: ['client_credentials'],
+    },
   ];
+}
+
+/** client_id of the confidential machine client that must send its secret in the body. */
+export const MACHINE_POST_CLIENT_ID = 'keyfob-machine-post';
+/** Its secret: a documented dev value, printed in the ready line. */
+export const MACHINE_POST_CLIENT_SECRET = 'dev-machine-post-secret';
+/** client_id of the machine client that authenticates with a signed JWT (RFC 7523). */
+export const MACHINE_JWT_CLIENT_ID = 'keyfob-machine-jwt';
+/**
+ * Its private key (EC P-256, ES256): a documented dev value like the secrets above, printed in
+ * the ready line so that anyone can try `private_key_jwt` against dev-idp. Never use it elsewhere.
+ */
+export const MACHINE_JWT_PRIVATE_JWK = Object.freeze({
+  kty: 'EC',
+  crv: 'P-256',
+  kid: 'keyfob-machine-jwt-1',
+  x: 'Ozg6_g6fM_twrHMFsPG5dwVlvN6Li6SjuA6oJYG12Kg',
+  y: 'AmxVuDgpkzgfoeYJOmHsUnd0ufNcTwT1xh3GxzAOkJ0',
+  d: 'vhDHdBJcl4bfTqKjsvB1GwnHemrPCPP0_tI4fNy7ctY',
+});
+
+/** The public half of {@link MACHINE_JWT_PRIVATE_JWK}, as registered for the client. */
+export function machineJwtPublicJwk(): Record<string, string> {
+  const { d: _d, ...pub } = MACHINE_JWT_PRIVATE_JWK;
+  return { ...pub, use: 'sig', alg: 'ES256' };
+}
+
+/**
+ * True when a token request authenticates {@link MACHINE_POST_CLIENT_ID} with a Basic header:
+ * the provider refuses it, as providers that register `client_secret_post` strictly do.
+ */
+export function isBasicAuthOfPostClient(authorization: string | undefined): boolean {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
+  if (!match?.[1]) return false;
+  const user = Buffer.from(match[1], 'base64').toString('utf8').split(':')[0] ?? '';
+  try {
+    return decodeURIComponent(user.replace(/\+/g, ' ')) === MACHINE_POST_CLIENT_ID;
+  } catch {
+    return false;
+  }
 }

@@ -68,6 +68,13 @@ export interface DevIdp {
   readonly clients: {
     readonly cli: { readonly client_id: string };
     readonly machine: { readonly client_id: string; readonly client_secret: string };
+    /** A machine client that must send its secret in the body (`client_secret_post`). */
+    readonly machinePost: { readonly client_id: string; readonly client_secret: string };
+    /** A machine client that signs a JWT with this (dev) private key (`private_key_jwt`, ES256). */
+    readonly machineJwt: {
+      readonly client_id: string;
+      readonly private_jwk: Readonly<Record<string, string>>;
+    };
   };
   readonly users: ReadonlyArray<DevIdpUser>;
   readonly stats: DevIdpStats;

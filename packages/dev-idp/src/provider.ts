@@ -9,7 +9,7 @@ import type { Provider, ProviderArtifact, ProviderClient, ProviderContext } from
 import { findAccount } from './accounts.js';
 import type { ProviderAdapter } from './adapter.js';
 import { API_SCOPES } from './api.js';
-import { seededClients } from './clients.js';
+import { isBasicAuthOfPostClient, seededClients } from './clients.js';
 import { successSource, userCodeConfirmSource, userCodeInputSource } from './interactions/device.js';
 import { errorPage } from './interactions/pages.js';
 import { interactionPolicyWithOfflineAccess } from './interactions/policy.js';
@@ -168,6 +168,21 @@ export function buildProvider(oidc: OidcModule, settings: ProviderSettings): Pro
   });
 
   provider.use(async (ctx, next) => {
+    if (
+      ctx.method === 'POST' &&
+      ctx.path === '/token' &&
+      isBasicAuthOfPostClient(String(ctx.headers.authorization ?? ''))
+    ) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', `Basic realm="${settings.issuer}", error="invalid_client"`);
+      ctx.body = {
+        error: 'invalid_client',
+        error_description:
+          'this client must authenticate with client_secret_post (secret in the request body)',
+      };
+      settings.stats.tokenRequest('unknown');
+      return;
+    }
     try {
       await next();
     } finally {

@@ -9,7 +9,15 @@ import type { Provider } from 'oidc-provider';
 import { USERS } from './accounts.js';
 import { createAdapterFactory, revokeGrantsOfAccount } from './adapter.js';
 import { type ApiContext, handleApi, isApiPath } from './api.js';
-import { CLI_CLIENT_ID, MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET } from './clients.js';
+import {
+  CLI_CLIENT_ID,
+  MACHINE_CLIENT_ID,
+  MACHINE_CLIENT_SECRET,
+  MACHINE_JWT_CLIENT_ID,
+  MACHINE_JWT_PRIVATE_JWK,
+  MACHINE_POST_CLIENT_ID,
+  MACHINE_POST_CLIENT_SECRET,
+} from './clients.js';
 import type { DevIdp, DevIdpOptions } from './contract.js';
 import { handleInteraction, isInteractionPath } from './interactions/router.js';
 import { generateCookieKey, generateSigningKey, publicJwk, rotatedKeys, type SigningJwk } from './keys.js';
@@ -223,6 +231,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     clients: {
       cli: { client_id: CLI_CLIENT_ID },
       machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
+      ...moreMachineClients(),
     },
     users: USERS,
     stats: stats.stats,
@@ -234,6 +243,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
         clients: {
           cli: { client_id: CLI_CLIENT_ID },
           machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
+          ...moreMachineClients(),
         },
         users: USERS.map((user) => user.email),
       };
@@ -260,5 +270,13 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       })();
       return closing;
     },
+  };
+}
+
+/** The machine clients with other token endpoint authentication methods (see clients.ts). */
+function moreMachineClients(): Pick<DevIdp['clients'], 'machinePost' | 'machineJwt'> {
+  return {
+    machinePost: { client_id: MACHINE_POST_CLIENT_ID, client_secret: MACHINE_POST_CLIENT_SECRET },
+    machineJwt: { client_id: MACHINE_JWT_CLIENT_ID, private_jwk: { ...MACHINE_JWT_PRIVATE_JWK } },
   };
 }

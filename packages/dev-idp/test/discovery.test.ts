@@ -67,6 +67,8 @@ describe('discovery and the ready line', () => {
       clients: {
         cli: { client_id: 'keyfob-cli' },
         machine: { client_id: 'keyfob-machine', client_secret: 'dev-machine-secret' },
+        machinePost: { client_id: 'keyfob-machine-post', client_secret: 'dev-machine-post-secret' },
+        machineJwt: { client_id: 'keyfob-machine-jwt', private_jwk: idp.clients.machineJwt.private_jwk },
       },
       users: ['alice@example.com', 'bob@example.com'],
     });

@@ -46,6 +46,10 @@ declare module 'oidc-provider' {
     status: number;
     type: string;
     body: unknown;
+    /** Koa's request headers (lower-case names). */
+    readonly headers: Record<string, string | string[] | undefined>;
+    /** Koa: sets a response header. */
+    set(field: string, value: string): void;
   }
 
   export type ProviderMiddleware = (ctx: ProviderContext, next: () => Promise<void>) => Promise<void>;

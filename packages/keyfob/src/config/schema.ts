@@ -52,11 +52,12 @@ export const PRIVATE_KEY_ALGS = [
 ] as const;
 export type PrivateKeyAlg = (typeof PRIVATE_KEY_ALGS)[number];
 
-/** How a confidential client authenticates at the token endpoint. */
+/** How a client authenticates at the token endpoint; `none` is a public client (not machines). */
 export const TOKEN_ENDPOINT_AUTH_METHODS = [
   'client_secret_basic',
   'client_secret_post',
   'private_key_jwt',
+  'none',
 ] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
@@ -120,6 +121,10 @@ export interface OidcProviderConfig extends ProviderConfigBase {
   device_authorization_endpoint?: string;
   /** Fixed port for the loopback redirect, for providers that match it exactly; absent: random. */
   redirect_port?: number;
+  /** As for client_credentials; absent: `client_secret_basic` with a secret, else `none`. */
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  private_key?: PrivateKeySource;
+  private_key_alg?: PrivateKeyAlg;
 }
 
 /** OAuth 2.0 with endpoints given by hand (e.g. GitHub). */
@@ -139,11 +144,15 @@ export interface OAuth2ProviderConfig extends ProviderConfigBase {
   /** Flows offered; absent means those the given endpoints allow. */
   flows?: LoginFlow[];
   redirect_port?: number;
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  private_key?: PrivateKeySource;
+  private_key_alg?: PrivateKeyAlg;
 }
 
 /**
  * A private key for `private_key_jwt`: a file path (absolute after validation, relative paths
- * being taken from the config file's directory), or PEM text from a `${VAR}` reference.
+ * being taken from the config file's directory), or the key's text (PEM, or a JWK as JSON) from
+ * a `${VAR}` reference. Either holds PEM (PKCS#8, PKCS#1 or SEC1) or a private JWK.
  */
 export type PrivateKeySource = { kind: 'file'; path: string } | { kind: 'pem'; pem: string };
 

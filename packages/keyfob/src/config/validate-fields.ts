@@ -60,6 +60,11 @@ export class Reader {
     private readonly type: ProviderType,
   ) {}
 
+  /** The type of the provider being read. */
+  get providerType(): ProviderType {
+    return this.type;
+  }
+
   fail(key: string, message: string, hint?: string): never {
     return fail(this.ctx, [...this.path, key], message, hint);
   }

@@ -20,6 +20,7 @@ import {
   type ProviderType,
   type StaticProviderConfig,
   TOKEN_ENDPOINT_AUTH_METHODS,
+  type TokenEndpointAuthMethod,
 } from './schema.js';
 import {
   type Context,
@@ -46,8 +47,18 @@ const BASE_KEYS = [
   'authorization_params',
   'resource',
 ] as const;
+// How a client authenticates at the token endpoint; read by clientAuthSettings.
+const CLIENT_AUTH_KEYS = ['token_endpoint_auth_method', 'private_key', 'private_key_alg'] as const;
 const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
-  oidc: ['issuer', 'client_id', 'client_secret', 'flows', 'device_authorization_endpoint', 'redirect_port'],
+  oidc: [
+    'issuer',
+    'client_id',
+    'client_secret',
+    'flows',
+    'device_authorization_endpoint',
+    'redirect_port',
+    ...CLIENT_AUTH_KEYS,
+  ],
   oauth2: [
     'client_id',
     'client_secret',
@@ -59,6 +70,7 @@ const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
     'issuer',
     'flows',
     'redirect_port',
+    ...CLIENT_AUTH_KEYS,
   ],
   client_credentials: [
     'issuer',
@@ -166,6 +178,7 @@ function oidcProvider(r: Reader, name: string, base: Base): OidcProviderConfig {
     flows: r.flows('flows'),
     device_authorization_endpoint: r.url('device_authorization_endpoint'),
     redirect_port: r.port('redirect_port'),
+    ...clientAuthSettings(r, base),
   });
 }
 
@@ -202,16 +215,47 @@ function oauth2Provider(r: Reader, name: string, base: Base): OAuth2ProviderConf
     issuer: r.issuer('issuer'),
     flows,
     redirect_port: r.port('redirect_port'),
+    ...clientAuthSettings(r, base),
   });
 }
 
 function clientCredentialsProvider(r: Reader, name: string, base: Base): ClientCredentialsProviderConfig {
   const { issuer, token_endpoint } = r.issuerOrTokenEndpoint();
   const clientSecret = r.string('client_secret');
+  const { token_endpoint_auth_method: method, ...key } = clientAuthSettings(r, base);
+  return withoutUndefined({
+    name,
+    type: 'client_credentials' as const,
+    ...base,
+    issuer,
+    token_endpoint,
+    client_id: r.required('client_id', r.string('client_id')),
+    client_secret: clientSecret,
+    ...key,
+    token_endpoint_auth_method:
+      method ?? (key.private_key !== undefined ? 'private_key_jwt' : 'client_secret_basic'),
+  });
+}
+
+/**
+ * `token_endpoint_auth_method`, `private_key` and `private_key_alg`, checked against each other
+ * and against `client_secret` (given, or deferred because its variable is unset): every
+ * combination that could not authenticate as written is refused here rather than at the
+ * provider.
+ */
+function clientAuthSettings(
+  r: Reader,
+  base: Base,
+): Pick<ClientCredentialsProviderConfig, 'private_key' | 'private_key_alg'> & {
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+} {
+  const machine = r.providerType === 'client_credentials';
+  const hasSecret =
+    r.string('client_secret') !== undefined || base.unresolved_secrets?.client_secret !== undefined;
   const privateKey = r.privateKey('private_key');
   const alg = r.enumeration('private_key_alg', PRIVATE_KEY_ALGS);
   const method = r.enumeration('token_endpoint_auth_method', TOKEN_ENDPOINT_AUTH_METHODS);
-  if (clientSecret !== undefined && privateKey !== undefined) {
+  if (hasSecret && privateKey !== undefined) {
     r.fail('private_key', 'give either client_secret or private_key, not both');
   }
   if (alg !== undefined && privateKey === undefined) {
@@ -226,18 +270,28 @@ function clientCredentialsProvider(r: Reader, name: string, base: Base): ClientC
       `${method} does not use private_key; write private_key_jwt or remove private_key`,
     );
   }
+  if (method === 'none' && machine) {
+    r.fail(
+      'token_endpoint_auth_method',
+      'none cannot log a machine in: the client credentials grant needs client authentication',
+      'write client_secret_basic, client_secret_post or private_key_jwt',
+    );
+  }
+  if (method === 'none' && hasSecret) {
+    r.fail(
+      'token_endpoint_auth_method',
+      'none sends no client secret',
+      'remove client_secret, or write client_secret_basic or client_secret_post',
+    );
+  }
+  // A machine's secret may live in the store (`login --with-secret`); a person's client has no such place.
+  if ((method === 'client_secret_basic' || method === 'client_secret_post') && !hasSecret && !machine) {
+    r.fail('client_secret', `required with token_endpoint_auth_method: ${method}`);
+  }
   return withoutUndefined({
-    name,
-    type: 'client_credentials' as const,
-    ...base,
-    issuer,
-    token_endpoint,
-    client_id: r.required('client_id', r.string('client_id')),
-    client_secret: clientSecret,
+    token_endpoint_auth_method: method,
     private_key: privateKey,
     private_key_alg: alg,
-    token_endpoint_auth_method:
-      method ?? (privateKey !== undefined ? 'private_key_jwt' : 'client_secret_basic'),
   });
 }
 

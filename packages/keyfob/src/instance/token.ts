@@ -233,6 +233,11 @@ function machineFor(
             : { kind: 'manual', issuer: null, token_endpoint: tokenEndpoint as string },
           clientId,
           clientSecret,
+          // The provider's client_secret_post holds for other clients of the same server too.
+          method:
+            base.type === 'client_credentials' && base.token_endpoint_auth_method === 'client_secret_post'
+              ? 'client_secret_post'
+              : 'client_secret_basic',
           scopes: base.type === 'client_credentials' ? base.scopes : [],
           resource: base.resource ?? null,
           allowedOrigins: base.allowed_origins,

@@ -4,8 +4,9 @@
  * and `token` never need a person.
  */
 import { decodeJwt } from 'jose';
-import { AuthenticationRequired } from '../errors.js';
+import { AuthenticationRequired, InvalidInput } from '../errors.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
+import type { ClientAuthentication } from './client-auth.js';
 import {
   client,
   configurationLoader,
@@ -28,6 +29,11 @@ export interface ClientCredentialsProviderOptions {
   clientId: string;
   /** `null` when the secret is missing: every acquisition then asks for it by name. */
   clientSecret: string | null;
+  /** A secret method (the secret may also come from the store), or `private_key_jwt`. */
+  method:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | Extract<ClientAuthentication, { method: 'private_key_jwt' }>;
   scopes: readonly string[];
   resource: string | null;
   allowedOrigins: readonly string[];
@@ -40,20 +46,27 @@ export function createClientCredentialsProvider(
   options: ClientCredentialsProviderOptions,
   runtime: ProviderRuntime,
 ): CredentialProvider {
-  const configuration = configurationLoader(
-    options.server,
-    { clientId: options.clientId, clientSecret: options.clientSecret },
-    runtime,
-  );
+  const configuration = configurationLoader(options.server, identity(options.clientSecret), runtime);
+
+  /** The client's identity with `secret` (a private key needs none). */
+  function identity(secret: string | null) {
+    const auth: ClientAuthentication =
+      typeof options.method === 'object'
+        ? options.method
+        : { method: options.method, secret, hint: options.missingSecretHint };
+    return { clientId: options.clientId, auth };
+  }
 
   async function acquire(request: TokenRequest, secret = options.clientSecret): Promise<Session> {
-    if (!secret) {
+    if (!secret && typeof options.method !== 'object') {
       throw new AuthenticationRequired(`provider ${options.name} has no client secret`, {
         hint: options.missingSecretHint,
       });
     }
     const scopes = request.scopes.length > 0 ? parseScopes(request.scopes) : parseScopes(options.scopes);
-    const config = await (secret === options.clientSecret ? configuration() : configurationWith(secret));
+    const config = await (!secret || secret === options.clientSecret
+      ? configuration()
+      : configurationWith(secret));
     runtime.log.debug('client_credentials', { provider: options.name, resource: request.resource, scopes });
     const response = await client
       .clientCredentialsGrant(config, tokenParameters(request.resource, scopes))
@@ -65,7 +78,7 @@ export function createClientCredentialsProvider(
     session.subject = subjectOf(received.access.token) ?? options.clientId;
     session.scopes = received.scopes;
     session.access_tokens[accessTokenKey(request.resource, scopes)] = received.access;
-    if (secret !== options.clientSecret) session.client_secret = secret;
+    if (secret && secret !== options.clientSecret) session.client_secret = secret;
     return session;
   }
 
@@ -74,11 +87,7 @@ export function createClientCredentialsProvider(
   function configurationWith(secret: string) {
     let load = bySecret.get(secret);
     if (!load) {
-      load = configurationLoader(
-        options.server,
-        { clientId: options.clientId, clientSecret: secret },
-        runtime,
-      );
+      load = configurationLoader(options.server, identity(secret), runtime);
       bySecret.set(secret, load);
     }
     return load();
@@ -91,8 +100,18 @@ export function createClientCredentialsProvider(
     allowedOrigins: options.allowedOrigins,
     defaultResource: options.resource,
     canReacquire: true,
-    login: (request: LoginRequest) =>
-      acquire({ resource: options.resource, scopes: request.scopes }, request.secret ?? options.clientSecret),
+    login(request: LoginRequest) {
+      if (request.secret && typeof options.method === 'object') {
+        throw new InvalidInput(
+          `provider ${options.name} authenticates with its private key (private_key_jwt), not a secret`,
+          { hint: `run login ${options.name} without --with-secret` },
+        );
+      }
+      return acquire(
+        { resource: options.resource, scopes: request.scopes },
+        request.secret ?? options.clientSecret,
+      );
+    },
     async renew(session, request) {
       const fresh = await acquire(request, session.client_secret ?? options.clientSecret);
       const next = structuredClone(session);

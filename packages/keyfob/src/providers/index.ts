@@ -3,8 +3,15 @@
  * instance: importing it pulls in openid-client.
  */
 import type { AppNames } from '../config/names.js';
-import type { ProviderConfig } from '../config/schema.js';
+import type {
+  ClientCredentialsProviderConfig,
+  OAuth2ProviderConfig,
+  OidcProviderConfig,
+  PrivateKeySource,
+  ProviderConfig,
+} from '../config/schema.js';
 import { ProviderNotFound } from '../errors.js';
+import type { ClientAuthentication } from './client-auth.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
 import type { ServerSource } from './oauth-client.js';
 import { createOidcProvider } from './oidc.js';
@@ -31,7 +38,11 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
       // oidc discovers its endpoints; oauth2 names them, and its flows follow from which it names.
       const server: ServerSource =
         config.type === 'oidc'
-          ? { kind: 'discovery', issuer: config.issuer }
+          ? {
+              kind: 'discovery',
+              issuer: config.issuer,
+              ...optional('device_authorization_endpoint', config.device_authorization_endpoint),
+            }
           : {
               kind: 'manual',
               issuer: config.issuer ?? null,
@@ -55,7 +66,7 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
           type: config.type,
           server,
           clientId: config.client_id,
-          clientSecret: config.client_secret ?? null,
+          clientAuth: clientAuthentication(config, context.cliName),
           scopes: config.scopes,
           resource,
           allowedOrigins,
@@ -67,15 +78,22 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
       );
     }
     case 'client_credentials': {
-      const server: ServerSource = config.issuer
-        ? { kind: 'discovery', issuer: config.issuer }
-        : { kind: 'manual', issuer: null, token_endpoint: config.token_endpoint as string };
+      // Both given: the token endpoint as written, and the issuer as the server's identifier (the
+      // audience of a private_key_jwt assertion) without discovery.
+      const server: ServerSource = config.token_endpoint
+        ? { kind: 'manual', issuer: config.issuer ?? null, token_endpoint: config.token_endpoint }
+        : { kind: 'discovery', issuer: config.issuer as string };
+      const auth = clientAuthentication(config, context.cliName);
       return createClientCredentialsProvider(
         {
           name: config.name,
           server,
           clientId: config.client_id,
           clientSecret: config.client_secret ?? null,
+          method:
+            auth.method === 'private_key_jwt'
+              ? auth
+              : (auth.method as 'client_secret_basic' | 'client_secret_post'),
           scopes: config.scopes,
           resource,
           allowedOrigins,
@@ -100,6 +118,42 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+/**
+ * How a provider's client authenticates, from its config: the configured
+ * `token_endpoint_auth_method`, else `private_key_jwt` with a private key,
+ * `client_secret_basic` with a secret (or for a machine), `none` otherwise.
+ */
+function clientAuthentication(
+  config: OidcProviderConfig | OAuth2ProviderConfig | ClientCredentialsProviderConfig,
+  cliName: string,
+): ClientAuthentication {
+  const method =
+    config.token_endpoint_auth_method ??
+    (config.private_key
+      ? 'private_key_jwt'
+      : config.client_secret || config.unresolved_secrets?.client_secret
+        ? 'client_secret_basic'
+        : 'none');
+  switch (method) {
+    case 'none':
+      return { method };
+    case 'private_key_jwt':
+      return {
+        method,
+        // Validation refuses private_key_jwt without a private key.
+        key: config.private_key as PrivateKeySource,
+        ...(config.private_key_alg ? { alg: config.private_key_alg } : {}),
+        setting: `providers.${config.name}.private_key`,
+      };
+    default:
+      return {
+        method,
+        secret: config.client_secret ?? null,
+        hint: missingSecretHint(config.name, config.unresolved_secrets?.client_secret, cliName),
+      };
+  }
 }
 
 function missingSecretHint(provider: string, variable: string | undefined, cliName: string): string {

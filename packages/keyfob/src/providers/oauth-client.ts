@@ -19,11 +19,17 @@ import {
 import { findTlsFailure, tlsFixes } from '../http/dispatcher.js';
 import { type AccessToken, accessTokenFromResponse, parseScopes } from '../session.js';
 import { isLoopbackHost } from '../url.js';
+import { type ClientAuthentication, clientAuthFor } from './client-auth.js';
 import type { ProviderRuntime } from './provider.js';
 
 /** Where the authorization server's metadata comes from. */
 export type ServerSource =
-  | { kind: 'discovery'; issuer: string }
+  | {
+      kind: 'discovery';
+      issuer: string;
+      /** Used instead of (or where discovery lacks) the discovered device endpoint. */
+      device_authorization_endpoint?: string;
+    }
   | {
       kind: 'manual';
       issuer: string | null;
@@ -37,8 +43,8 @@ export type ServerSource =
 
 export interface ClientIdentity {
   clientId: string;
-  /** A confidential client's secret; `null` for a public client. */
-  clientSecret: string | null;
+  /** How the client authenticates at the token endpoint (`token_endpoint_auth_method`). */
+  auth: ClientAuthentication;
 }
 
 const DISCOVERY_TIMEOUT_SECONDS = 30;
@@ -62,11 +68,11 @@ export function configurationLoader(
   };
 
   async function build(): Promise<client.Configuration> {
-    const auth = identity.clientSecret ? client.ClientSecretBasic(identity.clientSecret) : client.None();
-    const metadata: Partial<client.ClientMetadata> = identity.clientSecret
-      ? {}
-      : { token_endpoint_auth_method: 'none' };
-    const urls = source.kind === 'discovery' ? [source.issuer] : endpointsOf(source);
+    const { auth, metadata } = await clientAuthFor(identity.auth);
+    const urls =
+      source.kind === 'discovery'
+        ? [source.issuer, source.device_authorization_endpoint].filter((u): u is string => u !== undefined)
+        : endpointsOf(source);
     const insecure = insecureLoopbackOnly(urls);
     let config: client.Configuration;
     if (source.kind === 'discovery') {
@@ -80,6 +86,12 @@ export function configurationLoader(
         .catch((error: unknown) => {
           throw toKeyfobError(error, { action: `discovering ${source.issuer}` });
         });
+      if (source.device_authorization_endpoint) {
+        const { supportsPKCE: _supportsPKCE, ...discovered } = config.serverMetadata();
+        const server = { ...discovered, device_authorization_endpoint: source.device_authorization_endpoint };
+        config = new client.Configuration(server, identity.clientId, metadata, auth);
+        if (insecure) client.allowInsecureRequests(config);
+      }
     } else {
       const { kind: _kind, issuer, ...endpoints } = source;
       config = new client.Configuration(

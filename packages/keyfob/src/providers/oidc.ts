@@ -7,6 +7,7 @@ import { decodeJwt } from 'jose';
 import { AuthenticationRequired, LoginFailed } from '../errors.js';
 import { startLoopbackServer } from '../flows/loopback.js';
 import { accessTokenKey, newSession, type ObtainedBy, parseScopes, type Session } from '../session.js';
+import type { ClientAuthentication } from './client-auth.js';
 import {
   client,
   configurationLoader,
@@ -31,7 +32,8 @@ export interface OidcProviderOptions {
   type: 'oidc' | 'oauth2';
   server: ServerSource;
   clientId: string;
-  clientSecret: string | null;
+  /** How the client authenticates at the token endpoint. */
+  clientAuth: ClientAuthentication;
   /** Scopes requested at login. */
   scopes: readonly string[];
   /** RFC 8707 resource that `token` asks for by default. */
@@ -52,7 +54,7 @@ export function createOidcProvider(
 ): CredentialProvider {
   const configuration = configurationLoader(
     options.server,
-    { clientId: options.clientId, clientSecret: options.clientSecret },
+    { clientId: options.clientId, auth: options.clientAuth },
     runtime,
   );
 
