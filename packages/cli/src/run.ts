@@ -4,6 +4,7 @@
  * token loads neither the OAuth client nor the browser opener nor the server.
  */
 import { parseArgs } from 'node:util';
+import { networkFailure } from 'keyfob';
 import { type AppIdentity, type Command, commandHelp, type FlagValues } from './command.js';
 import { type IO, isTruthy } from './io.js';
 
@@ -98,8 +99,10 @@ function toParseArgs(command: Command) {
  * own errors carry safe messages; anything else is a bug, shown without details unless
  * debugging is on, because its message may hold anything.
  */
-export function reportError(error: unknown, app: AppIdentity, io: IO): number {
+export function reportError(thrown: unknown, app: AppIdentity, io: IO): number {
   const debug = isTruthy(io.env[`${app.envPrefix}_DEBUG`]);
+  // A socket failure that reached here unmapped (a fetch's TypeError) still names its host.
+  const error = isKnownError(thrown) ? thrown : (networkFailure(thrown, 'a request') ?? thrown);
   const known = isKnownError(error);
   const message = known
     ? rename(error.message, app)

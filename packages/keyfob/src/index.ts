@@ -36,6 +36,7 @@ export type {
 export { createKeyfob } from './keyfob.js';
 export type { Logger, LoggerOptions } from './log.js';
 export { createLogger, redactField, silentLogger } from './log.js';
+export { networkFailure } from './network-failure.js';
 export type {
   CredentialProvider,
   DeviceCodePrompt,
