@@ -10,6 +10,7 @@ import * as client from 'openid-client';
 import { InsecureUrl } from '../errors.js';
 import { type AccessToken, accessTokenFromResponse, parseScopes } from '../session.js';
 import { isLoopbackHost } from '../url.js';
+import { rememberingErrorBodies } from './answer-bodies.js';
 import { type ClientAuthentication, clientAuthFor } from './client-auth.js';
 import { renewalError, safeText, TLS_FIXES, toKeyfobError, transportError } from './oauth-errors.js';
 import type { ProviderRuntime } from './provider.js';
@@ -72,7 +73,7 @@ export function configurationLoader(
       config = await client
         .discovery(new URL(source.issuer), identity.clientId, metadata, auth, {
           execute: insecure ? [client.allowInsecureRequests] : [],
-          [client.customFetch]: runtime.fetch,
+          [client.customFetch]: rememberingErrorBodies(runtime.fetch),
           timeout: DISCOVERY_TIMEOUT_SECONDS,
         })
         .catch((error: unknown) => {
@@ -94,7 +95,7 @@ export function configurationLoader(
       );
       if (insecure) client.allowInsecureRequests(config);
     }
-    config[client.customFetch] = runtime.fetch;
+    config[client.customFetch] = rememberingErrorBodies(runtime.fetch);
     return config;
   }
 }

@@ -17,6 +17,7 @@ import {
 } from '../errors.js';
 import { findTlsFailure, tlsFixes } from '../http/dispatcher.js';
 import { networkFailure } from '../network-failure.js';
+import { errorBodyOf } from './answer-bodies.js';
 
 /**
  * The three ways out of a certificate failure, for errors that did not pass through keyfob's
@@ -122,12 +123,9 @@ export function renewalError(error: unknown, action: string): KeyfobError {
   }
   const status = unexplainedStatus(error);
   if (status === 400 || status === 401) {
-    return new AuthenticationRequired(
-      `${action} failed: the provider refused it with HTTP ${status} and no error`,
-      {
-        cause: error,
-      },
-    );
+    // The message up to its first ';' is what the "run login" wrapper quotes.
+    const words = mapped.message.slice(`${action} failed: `.length).split(';')[0];
+    return new AuthenticationRequired(`${action} failed: ${words}`, { cause: error });
   }
   return mapped;
 }
@@ -169,8 +167,26 @@ function providerRefusal(error: unknown): Refusal | null {
         words: errorWords(code, named.parameters.error_description),
       };
     }
+    // No error in the challenge: the body may still hold one (oidc-provider sends both).
+    const body = bodyError(errorBodyOf(error.response));
+    if (body)
+      return { status: error.status, error: body.error, words: errorWords(body.error, body.description) };
     const scheme = safeText(challenges[0]?.scheme ?? 'an authentication', 40);
     return { status: error.status, error: undefined, words: `with a ${scheme} challenge and no error` };
+  }
+  return null;
+}
+
+/** `{ error, error_description }` from a JSON error body, when it is one. */
+function bodyError(text: string | undefined): { error: string; description: unknown } | null {
+  if (!text) return null;
+  try {
+    const json = JSON.parse(text) as unknown;
+    if (isRecord(json) && typeof json.error === 'string' && json.error !== '') {
+      return { error: json.error, description: json.error_description };
+    }
+  } catch {
+    // Not JSON: the challenge's words are all there is.
   }
   return null;
 }
@@ -215,7 +231,7 @@ function processingFailure(error: unknown): Processing | null {
 /** Words for a failed check or a malformed answer. */
 function processingWords(p: Processing): string {
   const details = isRecord(p.details) ? p.details : {};
-  const response = p.details instanceof Response ? p.details : undefined;
+  const response = asResponse(p.details);
   switch (p.code) {
     case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
     case 'OAUTH_RESPONSE_IS_NOT_JSON':
@@ -258,17 +274,40 @@ function processingWords(p: Processing): string {
   }
 }
 
+/** The part of a fetch `Response` these words need. */
+interface AnswerHead {
+  status: number;
+  headers: { get(name: string): string | null };
+}
+
+/**
+ * A `Response` by its shape: keyfob's fetch returns undici's class, not the global one, so
+ * `instanceof Response` would say no.
+ */
+function asResponse(value: unknown): AnswerHead | undefined {
+  const candidate = value as Partial<AnswerHead> | null;
+  return candidate !== null &&
+    typeof candidate === 'object' &&
+    typeof candidate.status === 'number' &&
+    typeof candidate.headers?.get === 'function'
+    ? (candidate as AnswerHead)
+    : undefined;
+}
+
 /** A wrong status or content type: the status and what the body was. */
-function answerWords(response: Response): string {
+function answerWords(response: AnswerHead): string {
   const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
-  const length = response.headers.get('content-length');
-  const body =
-    length === '0' ? 'no body' : type === '' ? 'a body of no declared type' : `a ${safeText(type, 60)} body`;
+  const empty = errorBodyOf(response) === '' || response.headers.get('content-length') === '0';
+  const body = empty
+    ? 'no body'
+    : type === ''
+      ? 'a body of no declared type'
+      : `a ${safeText(type, 60)} body`;
   if (response.status >= 200 && response.status < 300) {
     return `the provider answered HTTP ${response.status} with ${body}, not JSON`;
   }
   const what = body === 'no body' ? body : `${body} and no OAuth error`;
-  return `unexpected HTTP status ${response.status} (${what})`;
+  return `the provider answered HTTP ${response.status} with ${what}`;
 }
 
 /** oauth4webapi's OAUTH_INVALID_RESPONSE, told apart by its message (stable within a major). */
@@ -321,8 +360,7 @@ function unexplainedStatus(error: unknown): number | null {
   }
   const p = processingFailure(error);
   if (!p) return null;
-  if (p.details instanceof Response) return p.details.status;
-  return null;
+  return asResponse(p.details)?.status ?? null;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
