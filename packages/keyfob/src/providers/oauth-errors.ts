@@ -159,16 +159,14 @@ function providerRefusal(error: unknown): Refusal | null {
   if (error instanceof client.WWWAuthenticateChallengeError) {
     const challenges = Array.isArray(error.cause) ? error.cause : [];
     const named = challenges.find((c) => typeof c.parameters.error === 'string' && c.parameters.error !== '');
+    // The body may say more than the challenge (oidc-provider sends both).
+    const body = bodyError(errorBodyOf(error.response));
     if (named) {
       const code = named.parameters.error as string;
-      return {
-        status: error.status,
-        error: code,
-        words: errorWords(code, named.parameters.error_description),
-      };
+      const description =
+        named.parameters.error_description ?? (body?.error === code ? body.description : undefined);
+      return { status: error.status, error: code, words: errorWords(code, description) };
     }
-    // No error in the challenge: the body may still hold one (oidc-provider sends both).
-    const body = bodyError(errorBodyOf(error.response));
     if (body)
       return { status: error.status, error: body.error, words: errorWords(body.error, body.description) };
     const scheme = safeText(challenges[0]?.scheme ?? 'an authentication', 40);
