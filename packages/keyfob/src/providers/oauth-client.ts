@@ -17,6 +17,7 @@ import {
   TlsVerificationFailed,
 } from '../errors.js';
 import { findTlsFailure, tlsFixes } from '../http/dispatcher.js';
+import { checkMetadataEndpoints } from '../http/guard.js';
 import { type AccessToken, accessTokenFromResponse, parseScopes } from '../session.js';
 import { isLoopbackHost } from '../url.js';
 import type { ProviderRuntime } from './provider.js';
@@ -80,6 +81,10 @@ export function configurationLoader(
         .catch((error: unknown) => {
           throw toKeyfobError(error, { action: `discovering ${source.issuer}` });
         });
+      // Every endpoint the document names passes the issuer's rule before any is used.
+      if (checkMetadataEndpoints(config.serverMetadata(), `the discovery document of ${source.issuer}`)) {
+        client.allowInsecureRequests(config);
+      }
     } else {
       const { kind: _kind, issuer, ...endpoints } = source;
       config = new client.Configuration(
