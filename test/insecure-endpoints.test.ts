@@ -203,6 +203,14 @@ describe("the instance's fetch", () => {
         assert.match(error.message, /a redirect from http:\/\/127\.0\.0\.1:\d+\/start/);
         return true;
       });
+      // kf.fetch holds its request URL to the same rule, with the same error class.
+      const withToken = createKeyfob({
+        home: home.home,
+        env: {},
+        token: 'a-token',
+        config: { providers: {} },
+      });
+      await assert.rejects(withToken.fetch(`http://0.0.0.0:${listenerPort}/api`), InsecureUrl);
       assert.equal(connections, 0, 'the listener saw no connection');
       // Loopback stays allowed, redirects and all.
       const ok = await kf.http(`${from}?x`, { redirect: 'manual' });
