@@ -10,8 +10,12 @@
  * that issuer, so refresh, whoami and logout go where a real attack would send them.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { createKeyfob, InsecureUrl } from 'keyfob';
@@ -23,6 +27,7 @@ import {
   runCli,
   type TestHome,
 } from './support/cli.js';
+import { makeTestCa } from './support/tls.js';
 
 const ROBOT_PROFILE = 'profiles:\n  ci:\n    provider: robot\n';
 
@@ -218,6 +223,63 @@ describe("the instance's fetch", () => {
     } finally {
       redirector.closeAllConnections();
       await new Promise((resolve) => redirector.close(resolve));
+    }
+  });
+});
+
+describe('an https issuer whose token endpoint is plain http on loopback', () => {
+  it('is allowed: the endpoint passes the rule, so openid-client is told to allow plain http', async () => {
+    const ca = makeTestCa();
+    const tokens: string[] = [];
+    const plain = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        tokens.push(req.url ?? '');
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(
+          JSON.stringify({ access_token: 'issued-over-loopback', token_type: 'Bearer', expires_in: 600 }),
+        );
+      });
+    });
+    const secure = createHttpsServer({ key: ca.key, cert: ca.cert }, (_req, res) => {
+      const origin = `https://127.0.0.1:${(secure.address() as AddressInfo).port}`;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          issuer: origin,
+          token_endpoint: `http://127.0.0.1:${(plain.address() as AddressInfo).port}/token`,
+          jwks_uri: `${origin}/jwks`,
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+    try {
+      const issuerUrl = `https://127.0.0.1:${(secure.address() as AddressInfo).port}`;
+      const kf = createKeyfob({
+        home: mkdtempSync(join(tmpdir(), 'keyfob-home-')),
+        env: { KEYFOB_CA_BUNDLE: ca.caFile, ROBOT_SECRET: 'robot-secret' },
+        config: {
+          providers: {
+            robot: {
+              type: 'client_credentials',
+              issuer: issuerUrl,
+              client_id: 'robot',
+              client_secret: '${ROBOT_SECRET}',
+            },
+          },
+          profiles: { ci: { provider: 'robot' } },
+        },
+      });
+      const token = await kf.getToken({ profile: 'ci' });
+      assert.equal(token.access_token, 'issued-over-loopback');
+      assert.deepEqual(tokens, ['/token']);
+    } finally {
+      plain.closeAllConnections();
+      secure.closeAllConnections();
+      await new Promise((resolve) => plain.close(resolve));
+      await new Promise((resolve) => secure.close(resolve));
+      ca.remove();
     }
   });
 });
