@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
@@ -66,6 +66,29 @@ describe('keyfob fetch', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { authorization_present: false });
     assert.equal(foreign.seen.at(-1)?.authorization, undefined);
+  });
+
+  it('a redirect to plain http off loopback is refused before anything reaches it', async () => {
+    let connections = 0;
+    const listener = createNetServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      // 0.0.0.0 is not loopback, though Linux would connect it to the listener on this machine.
+      const target = `http://0.0.0.0:${(listener.address() as AddressInfo).port}/landing`;
+      const result = await runCli(['fetch', `${idp.api}/redirect?to=${encodeURIComponent(target)}`], {
+        env: home.env,
+      });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /plain http is allowed only on loopback/);
+      assert.match(result.stderr, /0\.0\.0\.0:\d+\/landing/);
+      assert.equal(result.stdout, '');
+      assert.equal(connections, 0, 'nothing connected');
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
   });
 
   it('403 with insufficient_scope exits 1 and names the scope', async () => {

@@ -33,7 +33,8 @@ export type KeyfobErrorCode =
   | 'INSECURE_URL'
   | 'TLS_VERIFICATION_FAILED'
   | 'NETWORK'
-  | 'VALIDATION_UNDECIDED';
+  | 'VALIDATION_UNDECIDED'
+  | 'RESPONSE_TOO_LARGE';
 
 /** Options every keyfob error accepts. */
 export interface KeyfobErrorOptions {
@@ -237,5 +238,15 @@ export function isKeyfobError(error: unknown): error is KeyfobError {
 export class ValidationUndecided extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('VALIDATION_UNDECIDED', message, options, 3);
+  }
+}
+
+/**
+ * A server sent more than keyfob reads of one response (1 MiB, 4 MiB for a token request):
+ * keyfob stopped reading and closed the connection. The message names the URL and the bound.
+ */
+export class ResponseTooLarge extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('RESPONSE_TOO_LARGE', message, options);
   }
 }

@@ -9,7 +9,7 @@
 import * as client from 'openid-client';
 import { AuthenticationRequired, InvalidInput, OriginNotAllowed, PermissionDenied } from '../errors.js';
 import { transportError } from '../providers/oauth-client.js';
-import { checkSecureUrl } from '../url.js';
+import { parseSecureUrl } from '../url.js';
 
 /** What `kf.fetch` accepts beyond `RequestInit`. */
 export interface KeyfobRequestInit extends RequestInit {
@@ -193,12 +193,9 @@ function resourceConfiguration(fetch: typeof globalThis.fetch): client.Configura
   return config;
 }
 
+/** InsecureUrl for plain http off loopback, as the instance's guard says it; InvalidInput otherwise. */
 function requestUrl(input: string | URL): URL {
-  const check = checkSecureUrl(typeof input === 'string' ? input : input.href);
-  if (!check.ok) {
-    throw new InvalidInput(`the request URL ${check.message}`);
-  }
-  return check.url;
+  return parseSecureUrl(typeof input === 'string' ? input : input.href, 'the request URL');
 }
 
 function normalizeOrigin(origin: string): string {

@@ -12,6 +12,7 @@ import { type KeyfobConfig, type ProviderConfig, STORE_KINDS } from '../config/s
 import { type KeyfobState, readState } from '../config/state.js';
 import { InvalidInput, ProviderNotFound } from '../errors.js';
 import { createFetch, httpSettings } from '../http/dispatcher.js';
+import { guardFetch } from '../http/guard.js';
 import { type HeldLock, profileLockPath, withLock } from '../lifecycle/lock.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { CredentialProvider, ProviderRuntime } from '../providers/provider.js';
@@ -48,7 +49,13 @@ export interface InstanceContext {
   readonly memoryBindings: Map<string, ProfileBinding>;
   config(): Promise<KeyfobConfig>;
   state(): Promise<KeyfobState>;
+  /** Its `fetch` reads every response up to a bound (discovery, JWKS, token, userinfo…). */
   runtime(): ProviderRuntime;
+  /**
+   * The fetch of `kf.fetch`: the same transport and URL rule as the runtime's, but the body of
+   * the caller's own API is the caller's to read, of any size.
+   */
+  apiFetch(): typeof globalThis.fetch;
   provider(name: string): Promise<CredentialProvider>;
   providerConfig(cfg: KeyfobConfig, name: string): ProviderConfig;
   /** The provider for credentials that carry none (a token or client id from the environment). */
@@ -85,6 +92,11 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   const memoryBindings = new Map<string, ProfileBinding>();
   let configPromise: Promise<KeyfobConfig> | undefined;
   let runtime: ProviderRuntime | undefined;
+  let apiFetch: typeof globalThis.fetch | undefined;
+  let transport: typeof globalThis.fetch | undefined;
+  // One transport (one dispatcher) under both guarded fetches.
+  const sharedTransport = () =>
+    (transport ??= options.fetch ?? createFetch(httpSettings(env, names.envPrefix), names.envPrefix, log));
 
   function createStore(kind: StoreKind): CredentialStore {
     switch (kind) {
@@ -155,11 +167,16 @@ export function createContext(options: KeyfobOptions): InstanceContext {
 
     runtime() {
       runtime ??= {
-        fetch: options.fetch ?? createFetch(httpSettings(env, names.envPrefix), names.envPrefix, log),
+        fetch: guardFetch(sharedTransport(), { bounded: true }),
         now: ctx.now,
         log,
       };
       return runtime;
+    },
+
+    apiFetch() {
+      apiFetch ??= guardFetch(sharedTransport(), { bounded: false });
+      return apiFetch;
     },
 
     provider(name) {

@@ -29,7 +29,7 @@ export async function authenticatedFetch(
           forceRefresh: force,
         }),
       allowedOrigins: providerConfig?.allowed_origins ?? [],
-      fetch: ctx.runtime().fetch,
+      fetch: ctx.apiFetch(),
       loginCommand:
         resolved.kind === 'profile'
           ? ctx.loginCommand(resolved.profile, resolved.level === 'explicit')

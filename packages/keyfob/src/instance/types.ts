@@ -153,6 +153,8 @@ export interface Keyfob {
   /**
    * The instance's plain `fetch`: its own dispatcher (CA bundle, proxy, TLS setting), no
    * credential attached. For discovery, JWKS and introspection calls made on the caller's behalf.
+   * Plain http off loopback is refused before anything is sent (`InsecureUrl`), and a response
+   * is read whole up to 1 MiB (4 MiB for a POST), else `ResponseTooLarge`.
    */
   readonly http: typeof globalThis.fetch;
   login(options: LoginOptions): Promise<LoginResult>;

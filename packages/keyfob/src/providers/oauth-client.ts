@@ -8,6 +8,7 @@
  */
 import * as client from 'openid-client';
 import { InsecureUrl } from '../errors.js';
+import { checkMetadataEndpoints } from '../http/guard.js';
 import { type AccessToken, accessTokenFromResponse, parseScopes } from '../session.js';
 import { isLoopbackHost } from '../url.js';
 import { rememberingErrorBodies } from './answer-bodies.js';
@@ -84,6 +85,10 @@ export function configurationLoader(
         const server = { ...discovered, device_authorization_endpoint: source.device_authorization_endpoint };
         config = new client.Configuration(server, identity.clientId, metadata, auth);
         if (insecure) client.allowInsecureRequests(config);
+      }
+      // Every endpoint the document names passes the issuer's rule before any is used.
+      if (checkMetadataEndpoints(config.serverMetadata(), `the discovery document of ${source.issuer}`)) {
+        client.allowInsecureRequests(config);
       }
     } else {
       const { kind: _kind, issuer, ...endpoints } = source;

@@ -13,7 +13,10 @@ export type LoginFlow = 'browser' | 'device' | 'client_credentials';
 
 /** What a provider needs from the instance that hosts it. */
 export interface ProviderRuntime {
-  /** `fetch` through the instance's own dispatcher (CA bundle, proxy, TLS setting). */
+  /**
+   * `fetch` through the instance's own dispatcher (CA bundle, proxy, TLS setting) and its guard
+   * (`http/guard.ts`: plain http only on loopback, every response read up to a bound).
+   */
   fetch: typeof globalThis.fetch;
   /** The clock; injectable so tests can move it. */
   now(): Date;
