@@ -33,7 +33,8 @@ export type KeyfobErrorCode =
   | 'INSECURE_URL'
   | 'TLS_VERIFICATION_FAILED'
   | 'NETWORK'
-  | 'VALIDATION_UNDECIDED';
+  | 'VALIDATION_UNDECIDED'
+  | 'INSECURE_PERMISSIONS';
 
 /** Options every keyfob error accepts. */
 export interface KeyfobErrorOptions {
@@ -237,5 +238,16 @@ export function isKeyfobError(error: unknown): error is KeyfobError {
 export class ValidationUndecided extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('VALIDATION_UNDECIDED', message, options, 3);
+  }
+}
+
+/**
+ * A file or directory keyfob trusts (the home, `sessions/`, the state file, `config.yaml`, …)
+ * belongs to another user or can be written by users other than its owner. The message names
+ * the path, and the hint the `chmod` or `chown` that fixes it.
+ */
+export class InsecurePermissions extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('INSECURE_PERMISSIONS', message, options);
   }
 }
