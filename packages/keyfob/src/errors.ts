@@ -34,7 +34,8 @@ export type KeyfobErrorCode =
   | 'TLS_VERIFICATION_FAILED'
   | 'NETWORK'
   | 'VALIDATION_UNDECIDED'
-  | 'RESPONSE_TOO_LARGE';
+  | 'RESPONSE_TOO_LARGE'
+  | 'INSECURE_PERMISSIONS';
 
 /** Options every keyfob error accepts. */
 export interface KeyfobErrorOptions {
@@ -248,5 +249,16 @@ export class ValidationUndecided extends KeyfobError {
 export class ResponseTooLarge extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('RESPONSE_TOO_LARGE', message, options);
+  }
+}
+
+/**
+ * A file or directory keyfob trusts (the home, `sessions/`, the state file, `config.yaml`, …)
+ * belongs to another user or can be written by users other than its owner. The message names
+ * the path, and the hint the `chmod` or `chown` that fixes it.
+ */
+export class InsecurePermissions extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('INSECURE_PERMISSIONS', message, options);
   }
 }

@@ -17,6 +17,7 @@ export interface Logger {
 const SAFE_FIELDS = new Set([
   'attempt',
   'count',
+  'dropped_headers',
   'duration_ms',
   'error',
   'error_description',

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { InvalidInput, UnsafePath } from '../src/errors.js';
+import { InsecurePermissions, InvalidInput, UnsafePath } from '../src/errors.js';
 import { ensurePrivateDir, moveAside, readFileNoFollow, writeFileAtomic } from '../src/fs/secure.js';
 import { assertProfileName } from '../src/profile-name.js';
 import { keyfobError, modeOf, tempDir, withUmask } from './fixtures/helpers.js';
@@ -45,7 +45,7 @@ describe('ensurePrivateDir', () => {
     await chmod(dir, 0o777);
     await assert.rejects(
       ensurePrivateDir(dir),
-      keyfobError(UnsafePath, 'writable by every user', 'chmod 700'),
+      keyfobError(InsecurePermissions, dir, 'writable by every user', 'chmod o-w'),
     );
   });
 });

@@ -71,7 +71,7 @@ export const fetch: Command = {
     io.stdout.write(values.json ? prettyJson(text) : text);
     if (!response.ok) {
       io.stderr.write(
-        `${app.name}: HTTP ${response.status} ${response.statusText} from ${new URL(url).origin}\n`,
+        `${app.name}: HTTP ${response.status} ${response.statusText} from ${new URL(url).origin}${notFollowed(response, url)}\n`,
       );
       return 1;
     }
@@ -119,4 +119,17 @@ function prettyJson(text: string): string {
   } catch {
     return text;
   }
+}
+
+/**
+ * Why a redirect came back instead of being followed: kf.fetch follows every redirect except
+ * one that leaves the credential's origin and would resend the request body. Only the target's
+ * origin is printed: the rest of a server-sent URL may carry anything.
+ */
+function notFollowed(response: Response, url: string): string {
+  const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
+  if (location === null) return '';
+  const target = URL.parse(location, url);
+  if (!target) return '';
+  return `; the redirect to ${target.origin} was not followed: it leaves the origin the credential was sent to and would resend the request body`;
 }

@@ -11,8 +11,8 @@
  * Secret variables are recorded as set or not, never by value.
  */
 import type { Stats } from 'node:fs';
-import { join } from 'node:path';
-import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from '../fs/secure.js';
+import { dirname, join } from 'node:path';
+import { checkPrivateDir, ensurePrivateDir, readFileNoFollow, writeFileAtomic } from '../fs/secure.js';
 
 const CACHE_SCHEMA_VERSION = 1;
 
@@ -51,6 +51,8 @@ interface CacheEntry {
 
 async function readEntry(cacheDir: string, key: ConfigFingerprint): Promise<CacheEntry | undefined> {
   try {
+    // The cache stands in for config.yaml: it is read only from a home only the user can change.
+    if (!(await checkPrivateDir(dirname(cacheDir))) || !(await checkPrivateDir(cacheDir))) return undefined;
     const text = await readFileNoFollow(cacheFile(cacheDir));
     if (text === null) return undefined;
     const entry = JSON.parse(text) as CacheEntry;
@@ -118,7 +120,8 @@ export async function writeCachedConfig(
   validated?: { summary: ConfigSummary; env: Record<string, string> },
 ): Promise<void> {
   try {
-    await ensurePrivateDir(cacheDir);
+    // Nothing is written into a home that is refused (its owner or mode is unsafe).
+    await ensurePrivateDir(cacheDir, { within: dirname(cacheDir) });
     await writeFileAtomic(
       cacheFile(cacheDir),
       JSON.stringify({ schema_version: CACHE_SCHEMA_VERSION, key, raw, ...validated }),

@@ -7,7 +7,8 @@
  */
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { InvalidConfig } from '../errors.js';
+import { InsecurePermissions, InvalidConfig } from '../errors.js';
+import { assertPermissions } from '../fs/ownership.js';
 import {
   type ConfigFingerprint,
   type ConfigSummary,
@@ -56,6 +57,7 @@ export interface LoadConfigOptions {
  * missing explicit file is an error. The config file is never written.
  *
  * @throws InvalidConfig naming the file, the key path (or line and column) and the fix.
+ * @throws InsecurePermissions when another user owns the file or others can write it.
  */
 export async function loadConfig(options: LoadConfigOptions): Promise<KeyfobConfig> {
   const file = resolve(options.path);
@@ -211,9 +213,12 @@ async function openConfigFile(
     stat = await handle.stat();
     if (stat.isDirectory()) throw new InvalidConfig('is a directory, not a config file', { file });
     if (stat.isFile() && stat.size > MAX_CONFIG_BYTES) throw tooLarge(file);
+    // Whoever can change the config decides where tokens go. Root may own it (an administrator's
+    // file given with --config): root can change every file anyway.
+    assertPermissions(file, stat, { allowRootOwner: true });
   } catch (error) {
     await handle.close();
-    if (error instanceof InvalidConfig) throw error;
+    if (error instanceof InvalidConfig || error instanceof InsecurePermissions) throw error;
     throw unreadable(file, errorCode(error), error);
   }
   return { key: fingerprint(file, stat), handle };

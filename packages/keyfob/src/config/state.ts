@@ -86,11 +86,12 @@ export function emptyState(): KeyfobState {
  *
  * @throws UnsupportedSchemaVersion when a newer keyfob wrote it; it is left untouched.
  * @throws UnsafePath when the file or the home directory is a symlink.
+ * @throws InsecurePermissions when another user owns or can write the file or the home.
  */
 export async function readState(home: string, options: StateOptions = {}): Promise<StateResult> {
   const file = statePath(home);
   if (!(await checkPrivateDir(path.dirname(file)))) return { state: emptyState(), warning: null };
-  const text = await readFileNoFollow(file);
+  const text = await readFileNoFollow(file, { trusted: true });
   if (text === null) return { state: emptyState(), warning: null };
   const parsed = parseState(text);
   if (parsed.status === 'ok') return { state: parsed.state, warning: null };
@@ -135,6 +136,8 @@ export async function updateState(
   if (typeof mutate !== 'function') {
     throw new InvalidInput('updateState needs a function that changes the state');
   }
+  // The home is checked before the lock is taken: nothing is created in a refused home.
+  await checkPrivateDir(path.dirname(file));
   return withLock(
     stateLockPath(home),
     async (lock) => {

@@ -6,19 +6,11 @@
  * temp file in the same directory, fsynced and renamed, so a reader sees the old or the new
  * file whole; and damaged data is renamed aside, never overwritten.
  */
-import {
-  closeSync,
-  constants,
-  promises as fsp,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readFileSync,
-  type Stats,
-} from 'node:fs';
+import { constants, promises as fsp, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInput, isKeyfobError, StoreUnavailable, UnsafePath } from '../errors.js';
+import { assertPermissions } from './ownership.js';
 
 /** Mode of every directory keyfob creates for credentials. */
 export const PRIVATE_DIR_MODE = 0o700;
@@ -27,9 +19,9 @@ export const PRIVATE_FILE_MODE = 0o600;
 
 // O_NOFOLLOW is what makes "refuse a planted symlink" race-free: the kernel refuses, not a
 // check made before the open. Platforms without it (Windows) get 0 and rely on the lstat.
-const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+export const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 // A FIFO planted at a credential path would block a plain open forever.
-const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+export const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 
 /**
  * Creates `dir` and any missing parents (like `mkdir -p`) and makes sure it is fit to hold
@@ -38,12 +30,18 @@ const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
  * Directories created here are chmod-ed to 0700 after creation, because `mkdir`'s mode is
  * filtered by the umask. Parents that already existed are left alone: they are the user's.
  *
- * @throws UnsafePath when `dir` is a symlink, not a directory, owned by another user, or
- *   writable by everyone.
+ * `within` names the directory `dir` lives in when that one must be safe too (the home, for
+ * `sessions/` and the other directories in it): it is checked first, so nothing is created or
+ * written in a home another user could change.
+ *
+ * @throws UnsafePath when `dir` is a symlink or not a directory.
+ * @throws InsecurePermissions when `dir` (or `within`) belongs to another user or others can
+ *   write it.
  * @throws StoreUnavailable when the directory cannot be created.
  */
-export async function ensurePrivateDir(dir: string): Promise<void> {
+export async function ensurePrivateDir(dir: string, options: { within?: string } = {}): Promise<void> {
   const target = resolvePath(dir, 'dir');
+  if (options.within !== undefined) await checkPrivateDir(options.within);
   if (await checkPrivateDir(target)) return;
   let firstCreated: string | undefined;
   try {
@@ -64,7 +62,7 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
  * Checks an existing directory without creating it, for readers that must not create anything.
  *
  * @returns `false` when the directory does not exist, `true` when it exists and is safe.
- * @throws UnsafePath as {@link ensurePrivateDir} does.
+ * @throws UnsafePath or InsecurePermissions as {@link ensurePrivateDir} does.
  */
 export async function checkPrivateDir(dir: string): Promise<boolean> {
   const target = resolvePath(dir, 'dir');
@@ -167,49 +165,18 @@ function processAlive(pid: number): boolean {
 /**
  * Reads a whole file as UTF-8 without following a symlink at its path.
  *
+ * With `trusted`, the file must also be one only its owner can change
+ * ({@link assertPermissions}): for the state file, whose contents keyfob acts on.
+ *
  * @returns the contents, or `null` when the file does not exist.
  * @throws UnsafePath when the path is a symlink or not a regular file (a FIFO, a directory).
+ * @throws InsecurePermissions when `trusted` and another user owns or can write the file.
  * @throws StoreUnavailable when the file exists but cannot be read.
  */
-/**
- * {@link checkPrivateDir} without a promise, for the token fast path, which must not pay for
- * loading `fs/promises`.
- */
-export function checkPrivateDirSync(dir: string): boolean {
-  const target = resolvePath(dir, 'dir');
-  let stats: Stats;
-  try {
-    stats = lstatSync(target);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
-    throw fsError(error, 'inspect the directory', target);
-  }
-  assertSafeDirStats(target, stats);
-  return true;
-}
-
-/** {@link readFileNoFollow} without a promise, for the token fast path. */
-export function readFileNoFollowSync(filePath: string): string | null {
-  const target = resolvePath(filePath, 'filePath');
-  let fd: number;
-  try {
-    fd = openSync(target, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return null;
-    throw fsError(error, 'read', target);
-  }
-  try {
-    if (!fstatSync(fd).isFile()) throw notRegular(target);
-    return readFileSync(fd, 'utf8');
-  } catch (error) {
-    if (isKeyfobError(error)) throw error;
-    throw fsError(error, 'read', target);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-export async function readFileNoFollow(filePath: string): Promise<string | null> {
+export async function readFileNoFollow(
+  filePath: string,
+  options: { trusted?: boolean } = {},
+): Promise<string | null> {
   const target = resolvePath(filePath, 'filePath');
   let handle: FileHandle;
   try {
@@ -221,6 +188,7 @@ export async function readFileNoFollow(filePath: string): Promise<string | null>
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw notRegular(target);
+    if (options.trusted) assertPermissions(target, stats);
     return await handle.readFile('utf8');
   } catch (error) {
     if (isKeyfobError(error)) throw error;
@@ -330,24 +298,15 @@ async function refuseNonRegular(target: string): Promise<void> {
   if (!stats.isFile()) throw notRegular(target);
 }
 
-function assertSafeDirStats(target: string, stats: Stats): void {
+/** Throws unless `stats` are those of a real directory only its owner can change. */
+export function assertSafeDirStats(target: string, stats: Stats): void {
   if (stats.isSymbolicLink()) throw symlinkRefused(target);
   if (!stats.isDirectory()) {
     throw new UnsafePath(`${target} is not a directory`, {
       hint: `move it away and run the command again`,
     });
   }
-  const uid = process.getuid?.();
-  if (uid !== undefined && stats.uid !== uid) {
-    throw new UnsafePath(`${target} belongs to another user (uid ${stats.uid})`, {
-      hint: `use a home directory of your own, or chown it to yourself`,
-    });
-  }
-  // World-writable lets anyone swap files under us. Group-writable is left alone: with the
-  // user-private groups of most Linux distributions it is the normal default.
-  if ((stats.mode & 0o002) !== 0) {
-    throw new UnsafePath(`${target} is writable by every user`, { hint: `run: chmod 700 '${target}'` });
-  }
+  assertPermissions(target, stats);
 }
 
 async function chmodCreated(firstCreated: string, target: string): Promise<void> {
@@ -363,7 +322,7 @@ async function chmodCreated(firstCreated: string, target: string): Promise<void>
   }
 }
 
-function resolvePath(value: unknown, name: string): string {
+export function resolvePath(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.includes('\0')) {
     throw new InvalidInput(`${name} must be a non-empty path`);
   }
@@ -379,7 +338,7 @@ function symlinkRefused(target: string): UnsafePath {
   );
 }
 
-function notRegular(target: string): UnsafePath {
+export function notRegular(target: string): UnsafePath {
   return new UnsafePath(`${target} is not a regular file`, {
     hint: `move it away and run the command again`,
   });

@@ -1,15 +1,17 @@
 /**
  * `kf.fetch`: the credential goes on the request only for the provider's allowed origins, a
- * 401 buys one forced refresh and one retry, and `Authorization` never follows a redirect to
- * another origin. The request itself and the `WWW-Authenticate` parsing are openid-client's
+ * 401 buys one forced refresh and one retry, and nothing of the caller's (`Authorization`,
+ * cookies, keys, custom headers, a body) follows a redirect to another origin (`redirect.ts`). The request itself and the `WWW-Authenticate` parsing are openid-client's
  * (`fetchProtectedResource`), which also leaves room for DPoP proofs.
  *
  * Loaded lazily: it imports openid-client.
  */
 import * as client from 'openid-client';
 import { AuthenticationRequired, InvalidInput, OriginNotAllowed, PermissionDenied } from '../errors.js';
+import type { Logger } from '../log.js';
 import { transportError } from '../providers/oauth-client.js';
 import { parseSecureUrl } from '../url.js';
+import { credentialScope, decideRedirect, REDIRECT_STATUSES } from './redirect.js';
 
 /** What `kf.fetch` accepts beyond `RequestInit`. */
 export interface KeyfobRequestInit extends RequestInit {
@@ -32,11 +34,17 @@ export interface AuthenticatedFetchDeps {
   loginCommand: string;
   /** Whether a 401 may be answered with a refresh (not for static tokens). */
   renewable: boolean;
+  /**
+   * The path under the request's origin the credential belongs to (a tenant's `server_url`);
+   * a redirect outside it counts as leaving the origin. The whole origin by default.
+   */
+  pathPrefix?: string;
+  /** For `KEYFOB_DEBUG`: which headers a redirect dropped (names only) and which it did not follow. */
+  log?: Logger;
 }
 
 type RequestBody = NonNullable<RequestInit['body']> | null;
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
 /**
@@ -60,10 +68,10 @@ export async function authenticatedFetch(
   const replayable = isReplayable(init.body);
   const config = resourceConfiguration(deps.fetch);
 
-  let response = await send(config, target, init, (await deps.token(false)).access_token);
+  let response = await send(config, target, init, (await deps.token(false)).access_token, deps);
   if (response.status === 401 && deps.renewable && replayable) {
     await response.body?.cancel();
-    response = await send(config, target, init, (await deps.token(true)).access_token);
+    response = await send(config, target, init, (await deps.token(true)).access_token, deps);
   }
   if (response.status === 401) {
     await response.body?.cancel();
@@ -86,48 +94,77 @@ export async function authenticatedFetch(
 }
 
 /**
- * One request, following redirects by hand: same-origin hops keep the credential, the first
- * cross-origin hop drops it for good.
+ * One request, following redirects by hand (see `redirect.ts`): hops inside the credential's
+ * scope keep the credential and the caller's headers; the first hop out of it drops the
+ * credential and every header but a few harmless ones, for good; a hop out of it that would
+ * resend a body is not followed, and its redirect response is returned.
  */
 async function send(
   config: client.Configuration,
   target: URL,
   init: KeyfobRequestInit,
   accessToken: string,
+  deps: Pick<AuthenticatedFetchDeps, 'pathPrefix' | 'log'>,
 ): Promise<Response> {
+  const scope = credentialScope(target, deps.pathPrefix);
   let url = target;
   let method = (init.method ?? 'GET').toUpperCase();
   let body = init.body ?? null;
+  let headers = new Headers(init.headers);
+  headers.delete('authorization');
   let authorized = true;
   for (let hop = 0; ; hop++) {
-    const headers = new Headers(init.headers);
-    headers.delete('authorization');
     let response: Response;
     try {
       response = authorized
-        ? await protectedRequest(config, accessToken, url, method, body, headers)
-        : await unauthenticatedRequest(config, url, method, body, headers);
+        ? await protectedRequest(config, accessToken, url, method, body, new Headers(headers))
+        : await unauthenticatedRequest(config, url, method, body, new Headers(headers));
     } catch (error) {
       // A caller's abort and the like stay as fetch reports them; only a failed transport is
       // turned into keyfob's error (with the certificate fixes).
       throw transportError(error, { action: `requesting ${url.origin}` }) ?? error;
     }
     const location = response.headers.get('location');
-    if (!REDIRECTS.has(response.status) || location === null || init.redirect === 'manual') return response;
+    if (!REDIRECT_STATUSES.has(response.status) || location === null || init.redirect === 'manual') {
+      return response;
+    }
+    const next = decideRedirect({
+      status: response.status,
+      location,
+      from: url,
+      method,
+      headers,
+      scope,
+      alreadyOut: !authorized,
+    });
+    if (!next.follow) {
+      deps.log?.debug('fetch.redirect_not_followed', {
+        status: response.status,
+        origin: next.url.origin,
+        method,
+        reason: next.reason,
+      });
+      return response;
+    }
     if (hop >= MAX_REDIRECTS) {
+      await response.body?.cancel();
       throw new InvalidInput(`more than ${MAX_REDIRECTS} redirects from ${target.origin}`);
     }
     await response.body?.cancel();
-    const next = new URL(location, url);
-    if (next.origin !== target.origin) authorized = false;
-    if (
-      response.status === 303 ||
-      ((response.status === 301 || response.status === 302) && method === 'POST')
-    ) {
-      method = 'GET';
-      body = null;
+    const dropped = next.leavesScope && authorized ? ['authorization', ...next.dropped] : next.dropped;
+    if (dropped.length > 0) {
+      deps.log?.debug('fetch.redirect', {
+        status: response.status,
+        origin: next.url.origin,
+        method: next.method,
+        dropped_headers: dropped,
+      });
     }
-    url = next;
+    if (next.leavesScope) authorized = false;
+    if (!next.keepBody) body = null;
+    method = next.method;
+    headers = next.headers;
+    url = next.url;
   }
 }
 

@@ -11,6 +11,7 @@ import { resolveConfigPath, resolveHome } from '../config/paths.js';
 import { type KeyfobConfig, type ProviderConfig, STORE_KINDS } from '../config/schema.js';
 import { type KeyfobState, readState } from '../config/state.js';
 import { InvalidInput, ProviderNotFound } from '../errors.js';
+import { checkPrivateDir } from '../fs/secure.js';
 import { createFetch, httpSettings } from '../http/dispatcher.js';
 import { guardFetch } from '../http/guard.js';
 import { type HeldLock, profileLockPath, withLock } from '../lifecycle/lock.js';
@@ -254,7 +255,9 @@ export function createContext(options: KeyfobOptions): InstanceContext {
       return { kind: 'file', explicit: false };
     },
 
-    withProfileLock(profile, fn) {
+    async withProfileLock(profile, fn) {
+      // Nothing, not even a lock, is created in a home another user could change.
+      await checkPrivateDir(home);
       return withLock(profileLockPath(home, profile), fn);
     },
 

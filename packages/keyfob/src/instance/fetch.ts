@@ -35,6 +35,7 @@ export async function authenticatedFetch(
           ? ctx.loginCommand(resolved.profile, resolved.level === 'explicit')
           : `${ctx.cliName} login`,
       renewable,
+      log: ctx.log,
     },
     input,
     init,

@@ -15,7 +15,8 @@ import { cachedSummaryFromText, cacheFile, fingerprint } from '../config/cache.j
 import { type AppNames, envVar } from '../config/names.js';
 import { resolveConfigPath, resolveHome } from '../config/paths.js';
 import { emptyState, stateFromText, statePath } from '../config/state.js';
-import { checkPrivateDirSync, readFileNoFollowSync } from '../fs/secure.js';
+import { assertPermissions } from '../fs/ownership.js';
+import { checkPrivateDirSync, readFileNoFollowSync } from '../fs/sync.js';
 import { isProfileName } from '../profile-name.js';
 import { findAccessToken, isFreshEnough, type Session } from '../session.js';
 import { sessionFromFileText } from '../stores/file.js';
@@ -51,11 +52,16 @@ export function cachedToken(request: CachedTokenRequest): CachedToken | null {
   try {
     const home = resolveHome({ names, env, homedir: request.homedir });
     const located = resolveConfigPath({ names, env, home });
+    // A refused home, cache, config or state file (unsafe owner or mode) throws: the full path
+    // then reports it.
+    if (!checkPrivateDirSync(home) || !checkPrivateDirSync(join(home, 'cache'))) return null;
     const cacheText = readFileNoFollowSync(cacheFile(join(home, 'cache')));
     if (cacheText === null) return null;
-    const summary = cachedSummaryFromText(cacheText, fingerprint(located.path, statSync(located.path)), env);
+    const configStats = statSync(located.path);
+    assertPermissions(located.path, configStats, { allowRootOwner: true });
+    const summary = cachedSummaryFromText(cacheText, fingerprint(located.path, configStats), env);
     if (!summary) return null;
-    const stateText = checkPrivateDirSync(home) ? readFileNoFollowSync(statePath(home)) : null;
+    const stateText = readFileNoFollowSync(statePath(home), { trusted: true });
     const state = stateText === null ? emptyState() : stateFromText(stateText);
     if (!state) return null;
     const profile = request.profile ?? env[envVar(names, 'PROFILE')] ?? state.active_profile ?? 'default';

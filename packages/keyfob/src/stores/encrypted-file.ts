@@ -216,7 +216,7 @@ export class EncryptedFileStore implements CredentialStore {
     const file = this.sessionPath(profile);
     assertStorableSession(profile, session);
     options.signal?.throwIfAborted();
-    await ensurePrivateDir(this.location);
+    await ensurePrivateDir(this.location, { within: path.dirname(this.location) });
     const identity = await this.#unlock(true);
     if (identity === null) throw this.#identityMissing(profile);
     const armored = await readFileNoFollow(file);

@@ -122,7 +122,7 @@ export class FileStore implements CredentialStore {
     if (problem) {
       throw new InvalidInput(`Refusing to store an invalid session for profile "${profile}": ${problem}`);
     }
-    await ensurePrivateDir(this.location);
+    await ensurePrivateDir(this.location, { within: path.dirname(this.location) });
     const current = await inspectSessionFile(file);
     if (current.status === 'newer') throw this.#newer(file, current.version);
     if (current.status === 'corrupt') await moveAside(file, new Date());

@@ -224,7 +224,7 @@ export class KeychainStore implements CredentialStore {
       );
     }
     options.signal?.throwIfAborted();
-    await ensurePrivateDir(this.metadataDir);
+    await ensurePrivateDir(this.metadataDir, { within: path.dirname(this.metadataDir) });
     const current = await inspectMetadata(file, profile);
     if (current.status === 'newer') {
       throw this.#newer(file, current.version, KEYCHAIN_METADATA_SCHEMA_VERSION);
