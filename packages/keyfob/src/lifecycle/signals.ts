@@ -14,7 +14,10 @@
  * Library users: a signal the application already listens to is left alone. Node does not end
  * a process for a signal that has a listener, so the application's own handler runs as before
  * and decides; one that exits at once can still cut a refresh short. Only processes that would
- * have died on the spot (no listener) get the delay, bounded by the request's own timeout.
+ * have died on the spot get the delay, bounded by the request's own timeout. Listeners of
+ * `signal-exit` (loaded by proper-lockfile, which keyfob's locks use) do not count as the
+ * application's: they act only when no other listener is left, to run exit hooks and re-raise
+ * the signal, so the process still dies of it, and they do exactly that after our re-raise.
  */
 
 /** The signals held; SIGKILL cannot be caught (see README: the provider's reuse grace window). */
@@ -55,7 +58,7 @@ export function holdSignals(options: CriticalSectionOptions): CriticalSection {
   const entry: Open = { options };
   open.add(entry);
   for (const signal of HELD_SIGNALS) {
-    if (installed.has(signal) || process.listenerCount(signal) > 0) continue;
+    if (installed.has(signal) || process.listenerCount(signal) > deferringListeners()) continue;
     const handler = () => onSignal(signal);
     installed.set(signal, handler);
     process.on(signal, handler);
@@ -79,6 +82,19 @@ export async function withSignalsHeld<T>(options: CriticalSectionOptions, fn: ()
   } finally {
     section.release();
   }
+}
+
+/**
+ * How many listeners of each signal belong to `signal-exit` (v3 keeps its emitter on `process`,
+ * v4 on `globalThis`); each copy adds one per signal and acts only when it is alone.
+ */
+function deferringListeners(): number {
+  const v3 = (process as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__;
+  const v4 = (globalThis as Record<symbol, { count?: unknown } | undefined>)[
+    Symbol.for('signal-exit emitter')
+  ];
+  const count = (e: { count?: unknown } | undefined) => (typeof e?.count === 'number' ? e.count : 0);
+  return count(v3) + count(v4);
 }
 
 function onSignal(signal: HeldSignal): void {
@@ -106,6 +122,14 @@ function uninstallAndRaise(): void {
   installed.clear();
   const signal = held;
   held = null;
+  if (!signal) return;
+  const left = process.listenerCount(signal);
+  if (left > 0 && left <= deferringListeners()) {
+    // Only signal-exit is left. A signal sent now would reach it through the event loop, which
+    // a process about to finish may never turn again; handed over at once, it runs its exit
+    // hooks, lets go of the signal and re-raises it, and the process dies of it.
+    process.emit(signal, signal);
+  }
   // With our listener gone, the default action (or the application's own listener) applies.
-  if (signal) process.kill(process.pid, signal);
+  process.kill(process.pid, signal);
 }
