@@ -14,6 +14,7 @@ import { selectLoginProvider } from '../resolve/select.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import { chooseStore } from '../stores/choose.js';
 import { encryptedFileConfigured } from '../stores/encrypted-file.js';
+import { forgetMovedAside } from '../stores/moved-aside.js';
 import type { InstanceContext } from './context.js';
 import type { LoginOptions, LoginResult } from './types.js';
 
@@ -138,6 +139,8 @@ async function loginHeld(
   await ctx.withProfileLock(selected.name, (lock) =>
     store.write(selected.name, session, { signal: lock.signal }),
   );
+  // A session moved aside earlier is no longer news once the profile is logged in again.
+  await forgetMovedAside(ctx.home, selected.name).catch(() => undefined);
   if (storeChoice.kind !== 'memory') {
     await updateState(
       ctx.home,

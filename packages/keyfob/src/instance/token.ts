@@ -21,6 +21,7 @@ import {
   type SessionBinding,
 } from '../session.js';
 import { MemoryStore } from '../stores/memory.js';
+import { movedAsideOf } from '../stores/moved-aside.js';
 import type { CredentialStore } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
 import type { GetTokenOptions, TokenResult } from './types.js';
@@ -171,6 +172,10 @@ async function fromProfile(
     loginCommand,
     lock: (fn) => ctx.withProfileLock(profile, fn),
     boundTo: bindingOf(providerConfig),
+    whyMissing: async () => {
+      const moved = await movedAsideOf(ctx.home, profile);
+      return moved ? `its stored session could not be read and was moved to ${moved.moved_to}` : null;
+    },
   });
   return profileEntry(token, profile);
 }
@@ -188,6 +193,7 @@ function fresh(
     lock: <T>(fn: (lock: HeldLock) => Promise<T>) => Promise<T>;
     /** Where the configuration names the profile's provider now; absent for in-memory machines. */
     boundTo?: SessionBinding | null;
+    whyMissing?: () => Promise<string | null>;
   },
 ): Promise<AccessToken> {
   return getFreshToken(
@@ -201,6 +207,7 @@ function fresh(
       loginCommand: how.loginCommand,
       cliName: ctx.cliName,
       ...(how.boundTo !== undefined ? { boundTo: how.boundTo } : {}),
+      ...(how.whyMissing ? { whyMissing: how.whyMissing } : {}),
     },
     {
       resource: how.resource,

@@ -50,6 +50,8 @@ export interface LifecycleDeps {
   boundTo?: SessionBinding | null;
   /** The command's name, for the notice when a signal is held. */
   cliName?: string;
+  /** Why the profile has no session, when keyfob knows (its session was moved aside). */
+  whyMissing?: () => Promise<string | null>;
 }
 
 const inFlight = new Map<string, Promise<AccessToken>>();
@@ -60,7 +62,7 @@ const inFlight = new Map<string, Promise<AccessToken>>();
  */
 export async function getFreshToken(deps: LifecycleDeps, request: FreshTokenRequest): Promise<AccessToken> {
   const session = await deps.store.read(deps.profile);
-  if (!session) throw notLoggedIn(deps);
+  if (!session) throw await notLoggedIn(deps);
   checkScopes(session, request.scopes, deps);
   const cached = findAccessToken(session, request.resource, request.scopes);
   if (cached && !request.force && isFreshEnough(cached, deps.now(), request.minTtlSeconds)) return cached;
@@ -97,7 +99,7 @@ function lockedRenewal(
 ): Promise<AccessToken> {
   return deps.withProfileLock(async (lock) => {
     const current = await deps.store.read(deps.profile);
-    if (!current) throw notLoggedIn(deps);
+    if (!current) throw await notLoggedIn(deps);
     const stored = findAccessToken(current, request.resource, request.scopes);
     // Another process renewed while this one waited for the lock: take its token as it is.
     if (stored && stored.token !== seen?.token && !isExpired(stored, deps.now())) return stored;
@@ -176,8 +178,9 @@ function checkScopes(session: Session, wanted: readonly string[], deps: Lifecycl
   });
 }
 
-function notLoggedIn(deps: LifecycleDeps): AuthenticationRequired {
-  return new AuthenticationRequired(`not logged in (profile ${deps.profile})`, {
+async function notLoggedIn(deps: LifecycleDeps): Promise<AuthenticationRequired> {
+  const why = (await deps.whyMissing?.().catch(() => null)) ?? null;
+  return new AuthenticationRequired(`not logged in (profile ${deps.profile})${why ? `: ${why}` : ''}`, {
     hint: `run \`${deps.loginCommand}\``,
   });
 }
