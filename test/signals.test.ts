@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { launchBrowser, signIn } from './support/browser.js';
 import { loginWithDevice, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
 import { startProxy } from './support/proxy.js';
 
@@ -83,6 +84,40 @@ describe('signals during a refresh', () => {
       assert.match(result.stderr, /run `keyfob login`/);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('SIGTERM while the browser login exchanges its code: the session and profile are stored, then the process ends by SIGTERM', async () => {
+    const browser = await launchBrowser();
+    const proxy = await startProxy();
+    try {
+      const home = makeHome(idp);
+      const run = startCli(['login', '--browser'], {
+        env: { ...home.env, ...browser.env, HTTP_PROXY: proxy.url },
+      });
+      let signalled = false;
+      proxy.decide = (exchange) => {
+        if (exchange.requestBody.includes('grant_type=authorization_code') && !signalled) {
+          signalled = true;
+          run.child.kill('SIGTERM');
+        }
+        return 'forward';
+      };
+      const page = await browser.open(await browser.nextUrl());
+      const user = idp.users[0];
+      assert.ok(user);
+      await signIn(page, user);
+      const result = await run.done;
+      await page.close();
+      assert.ok(signalled, 'the code exchange went through the proxy');
+      assert.equal(run.child.signalCode, 'SIGTERM', result.stderr);
+      assert.match(result.stderr, /SIGTERM received; finishing the login of profile default/);
+      assert.ok(refreshToken(home), 'the login was stored');
+      const token = await runCli(['token', '--min-ttl', '999999'], { env: home.env });
+      assert.equal(token.code, 0, token.stderr);
+    } finally {
+      await proxy.close();
+      await browser.close();
     }
   });
 });
