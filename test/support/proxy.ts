@@ -23,8 +23,8 @@ export interface TestProxy {
   seen: Exchange[];
   /** The target (`host:port`) of every CONNECT request, in order. */
   connects: string[];
-  /** Decides per exchange, after the upstream answered: pass the answer on, or drop it. */
-  decide: (exchange: Exchange) => 'forward' | 'drop';
+  /** Decides per exchange, after the upstream answered: pass the answer on, or drop it (may wait). */
+  decide: (exchange: Exchange) => 'forward' | 'drop' | Promise<'forward' | 'drop'>;
   close(): Promise<void>;
 }
 
@@ -68,8 +68,8 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
         (answer) => {
           const body: Buffer[] = [];
           answer.on('data', (c: Buffer) => body.push(c));
-          answer.on('end', () => {
-            if (proxy.decide(exchange) === 'drop') {
+          answer.on('end', async () => {
+            if ((await proxy.decide(exchange)) === 'drop') {
               req.socket.destroy();
               return;
             }

@@ -49,6 +49,26 @@ export interface ProofKey {
   private_jwk: Record<string, unknown>;
 }
 
+/**
+ * Where a session came from (DESIGN.md, "Sessions are bound to where they came from"): its
+ * refresh token, stored secret and tokens go only back there. Each provider type fills the
+ * fields that name its place; the others stay `null` (or absent, for fields added later).
+ */
+export interface SessionBinding {
+  /** The OpenID issuer, when the provider has one. */
+  issuer: string | null;
+  /** The token endpoint the configuration names (`oauth2`, a machine client without issuer). */
+  token_endpoint: string | null;
+  /** The OAuth client the grant belongs to. */
+  client_id: string | null;
+  /** `exchange` and `assume_user`: the control plane. */
+  control_plane?: string | null;
+  /** `firebase`: the web API key (an identifier, not a secret). */
+  api_key?: string | null;
+  /** `firebase`: the Auth emulator's `host:port`, `null` for Google's servers. */
+  emulator_host?: string | null;
+}
+
 /** A named session with its tokens. Stored whole by every store. */
 export interface Session {
   schema_version: typeof SESSION_SCHEMA_VERSION;
@@ -67,6 +87,11 @@ export interface Session {
   proof_key: ProofKey | null;
   /** A machine client's secret given with `login --with-secret`: it lives only in the store. */
   client_secret?: string;
+  /**
+   * Where the session came from. Absent in sessions stored before keyfob recorded it: those are
+   * taken as bound to the configuration they are first renewed with, and stamped then.
+   */
+  bound_to?: SessionBinding;
   created_at: string;
   updated_at: string;
 }

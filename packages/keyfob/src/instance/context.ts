@@ -23,6 +23,7 @@ import type { Tenant } from '../session.js';
 import { FileStore } from '../stores/file.js';
 import { lazyStore } from '../stores/lazy.js';
 import { MemoryStore } from '../stores/memory.js';
+import { recordingMoves } from '../stores/moved-aside.js';
 import type { CredentialStore, StoreKind } from '../stores/store.js';
 import type { Env, KeyfobOptions } from './types.js';
 
@@ -232,7 +233,8 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     openStore(kind) {
       let store = stores.get(kind);
       if (!store) {
-        store = createStore(kind);
+        // Every move of a corrupt session is noted, whichever command met it (stores/moved-aside.ts).
+        store = kind === 'memory' ? createStore(kind) : recordingMoves(createStore(kind), home, ctx.now);
         stores.set(kind, store);
       }
       return store;

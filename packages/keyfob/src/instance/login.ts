@@ -6,18 +6,42 @@ import { envVar } from '../config/names.js';
 import { updateState } from '../config/state.js';
 import { InvalidInput } from '../errors.js';
 import { chooseLoginFlow } from '../flows/browser.js';
+import { bindingOf } from '../lifecycle/binding.js';
+import { type CriticalSection, holdSignals } from '../lifecycle/signals.js';
 import type { LoginFlow } from '../providers/provider.js';
 import { describeStaticToken } from '../providers/static-token.js';
 import { selectLoginProvider } from '../resolve/select.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import { chooseStore } from '../stores/choose.js';
 import { encryptedFileConfigured } from '../stores/encrypted-file.js';
+import { forgetMovedAside } from '../stores/moved-aside.js';
 import type { InstanceContext } from './context.js';
 import type { LoginOptions, LoginResult } from './types.js';
 
 export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
 
 export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<LoginResult> {
+  // From the token request until the session and state are stored, signals are held; the
+  // section is closed last, after every lock is released, so a re-raised signal leaves none.
+  let section: CriticalSection | undefined;
+  try {
+    return await loginHeld(ctx, opts, (profile) => {
+      section ??= holdSignals({
+        what: `the login of profile ${profile}`,
+        lost: `The login may be lost; run it again`,
+        prefix: ctx.cliName,
+      });
+    });
+  } finally {
+    section?.release();
+  }
+}
+
+async function loginHeld(
+  ctx: InstanceContext,
+  opts: LoginOptions,
+  onTokenRequest: (profile: string) => void,
+): Promise<LoginResult> {
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
   const selected = ctx.selectedProfile(st, opts.profile ?? ctx.explicit.profile);
   const binding = ctx.binding(cfg, st, selected.name);
@@ -64,7 +88,10 @@ export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<L
           timeoutMs: opts.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+          onTokenRequest: () => onTokenRequest(selected.name),
         });
+  const boundTo = bindingOf(providerConfig);
+  if (boundTo) session.bound_to = boundTo;
 
   if (!opts.persist) {
     // A library login stays in this instance's memory (DESIGN.md, The resolver).
@@ -112,6 +139,8 @@ export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<L
   await ctx.withProfileLock(selected.name, (lock) =>
     store.write(selected.name, session, { signal: lock.signal }),
   );
+  // A session moved aside earlier is no longer news once the profile is logged in again.
+  await forgetMovedAside(ctx.home, selected.name).catch(() => undefined);
   if (storeChoice.kind !== 'memory') {
     await updateState(
       ctx.home,

@@ -6,6 +6,7 @@
 
 import { updateState } from '../config/state.js';
 import { KeyfobError, StoreCorrupt } from '../errors.js';
+import { bindingConflict, bindingOf } from '../lifecycle/binding.js';
 import type { RevocationResult } from '../providers/provider.js';
 import type { Session } from '../session.js';
 import type { CredentialStore } from '../stores/store.js';
@@ -29,7 +30,19 @@ export async function logout(
       if (!session) return null;
       const warnings: string[] = [];
       let revocation: RevocationResult = { revoked: false, detail: 'its provider is no longer configured' };
-      if (Object.hasOwn(cfg.providers, session.provider)) {
+      const conflict = Object.hasOwn(cfg.providers, session.provider)
+        ? bindingConflict(session, bindingOf(ctx.providerConfig(cfg, session.provider)))
+        : null;
+      if (conflict) {
+        // The refresh token belongs to the place it came from: never hand it to another one.
+        revocation = {
+          revoked: false,
+          detail: `it came from ${conflict.was}; the configuration now names ${conflict.now}`,
+        };
+        warnings.push(
+          `Did not revoke the refresh token of profile ${profile}: it was issued by ${conflict.was}, and the configuration of provider ${session.provider} now names ${conflict.now}; nothing was sent there. The local session was removed.`,
+        );
+      } else if (Object.hasOwn(cfg.providers, session.provider)) {
         try {
           revocation = await (await ctx.provider(session.provider)).revoke(session);
         } catch (error) {

@@ -4,8 +4,9 @@
  * the active one; and what in the environment takes precedence over all of them.
  */
 import { envVar } from '../config/names.js';
-import { KeyfobError } from '../errors.js';
+import { KeyfobError, StoreCorrupt } from '../errors.js';
 import { type AccessToken, findAccessToken, type Session } from '../session.js';
+import { type MovedAside, tellMovedAside } from '../stores/moved-aside.js';
 import type { StoreKind } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
 import type { ProfileStatus, StatusReport } from './types.js';
@@ -26,7 +27,8 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
       session = await store.read(name);
     } catch (error) {
       if (!(error instanceof KeyfobError)) throw error;
-      notes.push(error.message);
+      // A move aside is told below, with the moves other commands made, exactly once.
+      if (!(error instanceof StoreCorrupt)) notes.push(error.message);
     }
     const providerName = session?.provider ?? binding.provider;
     const providerConfig =
@@ -47,6 +49,7 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
       logged_in: session !== null,
     });
   }
+  for (const moved of await tellMovedAside(ctx.home).catch(() => [])) notes.push(movedAsideNote(ctx, moved));
   const overrides = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID']
     .map((v) => envVar(ctx.names, v))
     .filter((v) => Boolean(ctx.env[v]));
@@ -57,4 +60,12 @@ function latest(session: Session): AccessToken | undefined {
   return Object.values(session.access_tokens).sort((a, b) =>
     (b.expires_at ?? '9999').localeCompare(a.expires_at ?? '9999'),
   )[0];
+}
+
+/** The store's own words, with the login to run (the message may predate the hint). */
+function movedAsideNote(ctx: InstanceContext, moved: MovedAside): string {
+  const login = ctx.loginCommand(moved.profile, true);
+  return moved.message.includes(login)
+    ? moved.message
+    : `${moved.message}; run \`${login}\` to sign in again`;
 }

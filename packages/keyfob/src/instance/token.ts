@@ -7,13 +7,21 @@ import { envVar } from '../config/names.js';
 import type { KeyfobConfig } from '../config/schema.js';
 import type { KeyfobState } from '../config/state.js';
 import { AuthenticationRequired, InvalidInput, ProviderNotFound } from '../errors.js';
+import { bindingOf } from '../lifecycle/binding.js';
 import type { HeldLock } from '../lifecycle/lock.js';
 import { getFreshToken } from '../lifecycle/refresh.js';
 import type { CredentialProvider } from '../providers/provider.js';
 import { describeStaticToken, type StaticToken, tokenFileReader } from '../providers/static-token.js';
 import type { ExplicitCredentials, Resolved } from '../resolve/chain.js';
-import { type AccessToken, DEFAULT_MIN_TTL_SECONDS, freshnessOf, parseScopes } from '../session.js';
+import {
+  type AccessToken,
+  DEFAULT_MIN_TTL_SECONDS,
+  freshnessOf,
+  parseScopes,
+  type SessionBinding,
+} from '../session.js';
 import { MemoryStore } from '../stores/memory.js';
+import { movedAsideOf } from '../stores/moved-aside.js';
 import type { CredentialStore } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
 import type { GetTokenOptions, TokenResult } from './types.js';
@@ -154,6 +162,8 @@ async function fromProfile(
         interaction: silentInteraction,
         timeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
       });
+      const boundTo = bindingOf(providerConfig);
+      if (boundTo) session.bound_to = boundTo;
       await store.write(profile, session, { signal: lock.signal });
     });
   }
@@ -161,6 +171,11 @@ async function fromProfile(
     resource: opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null),
     loginCommand,
     lock: (fn) => ctx.withProfileLock(profile, fn),
+    boundTo: bindingOf(providerConfig),
+    whyMissing: async () => {
+      const moved = await movedAsideOf(ctx.home, profile);
+      return moved ? `its stored session could not be read and was moved to ${moved.moved_to}` : null;
+    },
   });
   return profileEntry(token, profile);
 }
@@ -176,6 +191,9 @@ function fresh(
     resource: string | null;
     loginCommand: string;
     lock: <T>(fn: (lock: HeldLock) => Promise<T>) => Promise<T>;
+    /** Where the configuration names the profile's provider now; absent for in-memory machines. */
+    boundTo?: SessionBinding | null;
+    whyMissing?: () => Promise<string | null>;
   },
 ): Promise<AccessToken> {
   return getFreshToken(
@@ -187,6 +205,9 @@ function fresh(
       now: ctx.now,
       log: ctx.log,
       loginCommand: how.loginCommand,
+      cliName: ctx.cliName,
+      ...(how.boundTo !== undefined ? { boundTo: how.boundTo } : {}),
+      ...(how.whyMissing ? { whyMissing: how.whyMissing } : {}),
     },
     {
       resource: how.resource,

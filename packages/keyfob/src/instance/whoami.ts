@@ -3,6 +3,7 @@
  * this asks for one with no resource, whatever the provider's default.
  */
 import { AuthenticationRequired } from '../errors.js';
+import { assertBound, bindingOf } from '../lifecycle/binding.js';
 import type { InstanceContext } from './context.js';
 import { getToken, type TokenMemo } from './token.js';
 
@@ -28,5 +29,11 @@ export async function whoami(
       );
     }
   }
+  // The access token goes to userinfo only at the place the session came from.
+  assertBound(session, bindingOf(ctx.providerConfig(cfg, session.provider)), {
+    profile: result.profile,
+    loginCommand: ctx.loginCommand(result.profile, opts.profile !== undefined),
+    action: 'userinfo was not asked',
+  });
   return (await ctx.provider(session.provider)).userinfo(session, result.access_token);
 }

@@ -17,9 +17,12 @@ import {
   isFreshEnough,
   parseScopes,
   type Session,
+  type SessionBinding,
 } from '../session.js';
 import type { CredentialStore } from '../stores/store.js';
+import { assertBound } from './binding.js';
 import type { HeldLock } from './lock.js';
+import { type CriticalSection, holdSignals } from './signals.js';
 
 export interface FreshTokenRequest extends TokenRequest {
   /** Minimum remaining lifetime in seconds (DESIGN.md's freshness rule applies). */
@@ -39,6 +42,16 @@ export interface LifecycleDeps {
   log: Logger;
   /** The exact command that logs this profile in again, for error messages. */
   loginCommand: string;
+  /**
+   * Where the configuration says this profile's provider is now (`lifecycle/binding.ts`): a
+   * session bound elsewhere is never sent there. Omitted for in-memory machine sessions, which
+   * are made from the configuration of this very process.
+   */
+  boundTo?: SessionBinding | null;
+  /** The command's name, for the notice when a signal is held. */
+  cliName?: string;
+  /** Why the profile has no session, when keyfob knows (its session was moved aside). */
+  whyMissing?: () => Promise<string | null>;
 }
 
 const inFlight = new Map<string, Promise<AccessToken>>();
@@ -49,7 +62,7 @@ const inFlight = new Map<string, Promise<AccessToken>>();
  */
 export async function getFreshToken(deps: LifecycleDeps, request: FreshTokenRequest): Promise<AccessToken> {
   const session = await deps.store.read(deps.profile);
-  if (!session) throw notLoggedIn(deps);
+  if (!session) throw await notLoggedIn(deps);
   checkScopes(session, request.scopes, deps);
   const cached = findAccessToken(session, request.resource, request.scopes);
   if (cached && !request.force && isFreshEnough(cached, deps.now(), request.minTtlSeconds)) return cached;
@@ -67,33 +80,78 @@ async function renewUnderLock(
   request: FreshTokenRequest,
   seen: AccessToken | undefined,
 ): Promise<AccessToken> {
+  // Released only after the lock is: a held signal re-raised inside would leave the lock behind.
+  let section: CriticalSection | undefined;
+  try {
+    return await lockedRenewal(deps, request, seen, (opened) => {
+      section = opened;
+    });
+  } finally {
+    section?.release();
+  }
+}
+
+function lockedRenewal(
+  deps: LifecycleDeps,
+  request: FreshTokenRequest,
+  seen: AccessToken | undefined,
+  opened: (section: CriticalSection) => void,
+): Promise<AccessToken> {
   return deps.withProfileLock(async (lock) => {
     const current = await deps.store.read(deps.profile);
-    if (!current) throw notLoggedIn(deps);
+    if (!current) throw await notLoggedIn(deps);
     const stored = findAccessToken(current, request.resource, request.scopes);
     // Another process renewed while this one waited for the lock: take its token as it is.
     if (stored && stored.token !== seen?.token && !isExpired(stored, deps.now())) return stored;
+    // Decided from the configuration alone: nothing, not even discovery, goes to another place.
+    assertBound(current, deps.boundTo ?? null, {
+      profile: deps.profile,
+      loginCommand: deps.loginCommand,
+      action: 'no refresh was attempted',
+    });
 
     const provider = await deps.provider();
-    let next: Session;
-    try {
-      next = await provider.renew(current, request);
-    } catch (error) {
-      if (stored && !isExpired(stored, deps.now()) && !request.force) {
-        deps.log.warn(
-          `could not refresh the token of profile ${deps.profile} early; using the one still valid`,
-        );
-        deps.log.debug('early refresh failed', { profile: deps.profile, reason: errorName(error) });
-        return stored;
-      }
-      throw asAuthenticationRequired(error, deps);
-    }
-    await deps.store.write(deps.profile, next, { signal: lock.signal });
-    const token = findAccessToken(next, request.resource, parseScopes(request.scopes));
-    if (!token)
-      throw new AuthenticationRequired(`the provider returned no access token for profile ${deps.profile}`);
-    return token;
+    // From sending the refresh until its result is stored, a signal must not cost the session.
+    opened(
+      holdSignals({
+        what: `the token refresh of profile ${deps.profile}`,
+        lost: `The new refresh token may be lost; if \`${deps.cliName ?? 'keyfob'} token\` then fails, run \`${deps.loginCommand}\``,
+        ...(deps.cliName ? { prefix: deps.cliName } : {}),
+      }),
+    );
+    return renewAndCommit(deps, request, lock, provider, current, stored);
   });
+}
+
+async function renewAndCommit(
+  deps: LifecycleDeps,
+  request: FreshTokenRequest,
+  lock: HeldLock,
+  provider: CredentialProvider,
+  current: Session,
+  stored: AccessToken | undefined,
+): Promise<AccessToken> {
+  let next: Session;
+  try {
+    next = await provider.renew(current, request);
+  } catch (error) {
+    if (stored && !isExpired(stored, deps.now()) && !request.force) {
+      deps.log.warn(
+        `could not refresh the token of profile ${deps.profile} early; using the one still valid`,
+      );
+      deps.log.debug('early refresh failed', { profile: deps.profile, reason: errorName(error) });
+      return stored;
+    }
+    throw asAuthenticationRequired(error, deps);
+  }
+  // A session stored before bindings were recorded is bound to where it was just renewed.
+  const boundTo = current.bound_to ?? deps.boundTo;
+  if (boundTo) next.bound_to = boundTo;
+  await deps.store.write(deps.profile, next, { signal: lock.signal });
+  const token = findAccessToken(next, request.resource, parseScopes(request.scopes));
+  if (!token)
+    throw new AuthenticationRequired(`the provider returned no access token for profile ${deps.profile}`);
+  return token;
 }
 
 function asAuthenticationRequired(error: unknown, deps: LifecycleDeps): unknown {
@@ -120,8 +178,9 @@ function checkScopes(session: Session, wanted: readonly string[], deps: Lifecycl
   });
 }
 
-function notLoggedIn(deps: LifecycleDeps): AuthenticationRequired {
-  return new AuthenticationRequired(`not logged in (profile ${deps.profile})`, {
+async function notLoggedIn(deps: LifecycleDeps): Promise<AuthenticationRequired> {
+  const why = (await deps.whyMissing?.().catch(() => null)) ?? null;
+  return new AuthenticationRequired(`not logged in (profile ${deps.profile})${why ? `: ${why}` : ''}`, {
     hint: `run \`${deps.loginCommand}\``,
   });
 }

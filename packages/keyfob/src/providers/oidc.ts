@@ -115,6 +115,7 @@ export function createOidcProvider(
         stopWaiting();
       }
       try {
+        request.onTokenRequest?.();
         const response = await client.authorizationCodeGrant(config, callback.url, {
           pkceCodeVerifier: verifier,
           expectedState: state,
@@ -162,6 +163,8 @@ export function createOidcProvider(
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
     try {
       const response = await client.pollDeviceAuthorizationGrant(config, started, undefined, { signal });
+      // Polling waits for the person, so it stays interruptible; the answer is held from here.
+      request.onTokenRequest?.();
       return receivedTokens(response, { resource: null, scopes }, runtime.now());
     } catch (error) {
       if (timeout.aborted) {

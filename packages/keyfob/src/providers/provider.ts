@@ -61,6 +61,12 @@ export interface LoginRequest {
   signal?: AbortSignal;
   /** A machine client's secret read from stdin (`login P --with-secret`); kept in the session. */
   secret?: string;
+  /**
+   * Called just before the request whose answer is the session (the code exchange), or as soon
+   * as that answer arrives where the request is a poll that may wait for the person (device
+   * flow): from then until the session is stored, the caller holds termination signals.
+   */
+  onTokenRequest?: () => void;
 }
 
 /** An access token wanted for a resource (RFC 8707) and scopes. */

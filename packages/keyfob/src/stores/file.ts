@@ -214,6 +214,10 @@ export function sessionShapeProblem(value: unknown): string | null {
   const tenant = tenantShapeProblem(value.tenant);
   if (tenant) return `session.${tenant}`;
   if (value.proof_key !== null && !isProofKey(value.proof_key)) return 'session.proof_key is malformed';
+  if (value.bound_to !== undefined) {
+    const bound = bindingShapeProblem(value.bound_to);
+    if (bound) return `session.${bound}`;
+  }
   if (!isRecord(value.access_tokens)) return 'session.access_tokens is not an object';
   for (const [key, token] of Object.entries(value.access_tokens)) {
     const problem = accessTokenShapeProblem(token);
@@ -229,6 +233,20 @@ export function tenantShapeProblem(value: unknown): string | null {
   if (!isNonEmptyString(value.id)) return 'tenant.id is not a non-empty string';
   for (const key of ['name', 'region', 'server_url'] as const) {
     if (!isNullableString(value[key])) return `tenant.${key} is neither a string nor null`;
+  }
+  return null;
+}
+
+/** `bound_to` (optional: sessions stored before it was recorded lack it). */
+function bindingShapeProblem(value: unknown): string | null {
+  if (!isRecord(value)) return 'bound_to is not an object';
+  for (const key of ['issuer', 'token_endpoint', 'client_id'] as const) {
+    if (!isNullableString(value[key])) return `bound_to.${key} is neither a string nor null`;
+  }
+  for (const key of ['control_plane', 'api_key', 'emulator_host'] as const) {
+    if (value[key] !== undefined && !isNullableString(value[key])) {
+      return `bound_to.${key} is neither a string nor null`;
+    }
   }
   return null;
 }
