@@ -13,6 +13,7 @@ import { checkSecureUrl, isLoopbackHost } from '../url.js';
 import { formatKeyPath, type KeyPathSegment, MAX_CONFIG_DEPTH, type References } from './interpolate.js';
 import {
   type AssumeUserProviderConfig,
+  BROWSER_HANDOFFS,
   type ClientCredentialsProviderConfig,
   DEFAULT_OIDC_SCOPES,
   type ExchangeProviderConfig,
@@ -79,7 +80,15 @@ const BASE_KEYS = [
   'resource',
 ] as const;
 const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
-  oidc: ['issuer', 'client_id', 'client_secret', 'flows', 'device_authorization_endpoint', 'redirect_port'],
+  oidc: [
+    'issuer',
+    'client_id',
+    'client_secret',
+    'flows',
+    'device_authorization_endpoint',
+    'redirect_port',
+    'browser_handoff',
+  ],
   oauth2: [
     'client_id',
     'client_secret',
@@ -91,6 +100,7 @@ const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
     'issuer',
     'flows',
     'redirect_port',
+    'browser_handoff',
   ],
   client_credentials: [
     'issuer',
@@ -338,6 +348,7 @@ function oidcProvider(r: Reader, name: string, base: Base): OidcProviderConfig {
     flows: r.flows('flows'),
     device_authorization_endpoint: r.url('device_authorization_endpoint'),
     redirect_port: r.port('redirect_port'),
+    browser_handoff: r.enumeration('browser_handoff', BROWSER_HANDOFFS),
   });
 }
 
@@ -374,6 +385,7 @@ function oauth2Provider(r: Reader, name: string, base: Base): OAuth2ProviderConf
     issuer: r.issuer('issuer'),
     flows,
     redirect_port: r.port('redirect_port'),
+    browser_handoff: r.enumeration('browser_handoff', BROWSER_HANDOFFS),
   });
 }
 
@@ -677,7 +689,11 @@ class Reader {
       const at = [...this.path, key, name];
       if (name === '') fail(this.ctx, at, 'a parameter name must not be empty');
       if (name === 'scope') fail(this.ctx, at, 'is set by keyfob; list scopes under scopes instead');
-      if (name === 'resource') fail(this.ctx, at, 'is set by keyfob; write resource (or api_base) instead');
+      // RFC 8707 §2.1: a resource for the authorization request only, sent besides `resource`.
+      if (name === 'resource') {
+        out[name] = new Reader(this.ctx, value, [...this.path, key], this.type).resource(name) as string;
+        continue;
+      }
       if (RESERVED_AUTHORIZATION_PARAMS.includes(name))
         fail(this.ctx, at, 'is set by keyfob and cannot be overridden');
       // Request parameters are text on the wire; a number or boolean here means what it says.
