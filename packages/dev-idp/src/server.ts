@@ -9,7 +9,14 @@ import type { Provider } from 'oidc-provider';
 import { USERS } from './accounts.js';
 import { createAdapterFactory, revokeGrantsOfAccount } from './adapter.js';
 import { type ApiContext, handleApi, isApiPath } from './api.js';
-import { CLI_CLIENT_ID, MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET } from './clients.js';
+import {
+  CLI_CLIENT_ID,
+  DEFAULT_FIXED_REDIRECT_PORT,
+  FIXED_PORT_CLIENT_ID,
+  fixedRedirectUri,
+  MACHINE_CLIENT_ID,
+  MACHINE_CLIENT_SECRET,
+} from './clients.js';
 import type { DevIdp, DevIdpOptions } from './contract.js';
 import { handleInteraction, isInteractionPath } from './interactions/router.js';
 import { generateCookieKey, generateSigningKey, publicJwk, rotatedKeys, type SigningJwk } from './keys.js';
@@ -129,6 +136,14 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const oidc = await loadOidcProvider();
   const saved = options.dataFile ? await loadState(options.dataFile) : undefined;
   const stats = createStats();
+  const fixedRedirectPort = options.fixedRedirectPort ?? DEFAULT_FIXED_REDIRECT_PORT;
+  if (!Number.isInteger(fixedRedirectPort) || fixedRedirectPort < 1 || fixedRedirectPort > 65535) {
+    throw new DevIdpOptionError(`fixedRedirectPort must be a port from 1 to 65535, got ${fixedRedirectPort}`);
+  }
+  const fixedPortClient = {
+    client_id: FIXED_PORT_CLIENT_ID,
+    redirect_uri: fixedRedirectUri(fixedRedirectPort),
+  };
 
   // Set once the provider exists; until then every request gets 503.
   let current: ServingState | undefined;
@@ -188,6 +203,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       lifetimes,
       stats,
       log,
+      fixedRedirectPort,
     };
     const provider = buildProvider(oidc, settings);
     const publicKeys = { keys: signingKeys.map(publicJwk) };
@@ -223,6 +239,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     clients: {
       cli: { client_id: CLI_CLIENT_ID },
       machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
+      fixedPort: fixedPortClient,
     },
     users: USERS,
     stats: stats.stats,
@@ -234,6 +251,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
         clients: {
           cli: { client_id: CLI_CLIENT_ID },
           machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
+          fixed_port: fixedPortClient,
         },
         users: USERS.map((user) => user.email),
       };
