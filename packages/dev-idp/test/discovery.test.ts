@@ -67,6 +67,7 @@ describe('discovery and the ready line', () => {
       clients: {
         cli: { client_id: 'keyfob-cli' },
         machine: { client_id: 'keyfob-machine', client_secret: 'dev-machine-secret' },
+        fixed_port: { client_id: 'keyfob-cli-fixed-port', redirect_uri: 'http://127.0.0.1:8765/callback' },
       },
       users: ['alice@example.com', 'bob@example.com'],
     });
