@@ -130,6 +130,20 @@ describe('what $BROWSER receives', () => {
     assert.equal(existsSync(dirname(page)), false, 'the page and its directory are gone after the login');
   });
 
+  it('the page is removed when the waiting login is stopped with SIGTERM or SIGINT', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const home = makeHome(idp);
+      const run = startCli(['login', '--browser'], { env: { ...home.env, ...browser.env } });
+      const page = fileURLToPath(await browser.nextUrl());
+      await run.waitForStderr(START_LINK);
+      assert.equal(existsSync(page), true);
+      run.child.kill(signal);
+      await run.done;
+      assert.equal(run.child.signalCode, signal, 'keyfob still ends by the signal');
+      assert.equal(existsSync(dirname(page)), false, `the page is gone after ${signal}`);
+    }
+  });
+
   it('browser_handoff: url gives $BROWSER the start link itself and says what that exposes', async () => {
     const home = homeWithDev(['    browser_handoff: url']);
     const record = join(scratch, 'argv-url.jsonl');

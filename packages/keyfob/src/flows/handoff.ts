@@ -7,6 +7,7 @@
  * start link itself, for browsers that cannot read a local file (WSL, snap or flatpak browsers,
  * remote editors' `$BROWSER` forwarders), and says what that exposes.
  */
+import { rmSync } from 'node:fs';
 import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +33,11 @@ export const URL_HANDOFF_NOTICE =
 /** Writes a 0600 page in a fresh 0700 directory under the temp directory that forwards to `startUrl`. */
 export async function writeHandoffPage(startUrl: string, appName: string): Promise<HandoffPage> {
   const dir = await mkdtemp(join(tmpdir(), 'keyfob-login-'));
-  const remove = () => rm(dir, { recursive: true, force: true });
+  const detach = removeOnExit(dir);
+  const remove = async () => {
+    detach();
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     // mkdtemp makes it 0700 and ours; check anyway, since the page is what guards the link.
     const info = await lstat(dir);
@@ -49,6 +54,35 @@ export async function writeHandoffPage(startUrl: string, appName: string): Promi
     await remove();
     throw error;
   }
+}
+
+const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Removes `dir` if the process exits or is stopped by a signal before the login ends (Ctrl-C
+ * while waiting for the browser): the page must not outlive the login. Returns the detacher.
+ */
+function removeOnExit(dir: string): () => void {
+  const removeNow = () => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Best effort: the process is going away.
+    }
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    removeNow();
+    detach();
+    // Re-raise only when nobody else handles it, so the default (ending by that signal) stays.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  function detach() {
+    process.off('exit', removeNow);
+    for (const signal of EXIT_SIGNALS) process.off(signal, onSignal);
+  }
+  process.on('exit', removeNow);
+  for (const signal of EXIT_SIGNALS) process.on(signal, onSignal);
+  return detach;
 }
 
 /** One meta refresh (no script as well: two navigations would open the one-time link twice). */
