@@ -19,10 +19,12 @@ export function cliLogger(io: IO, app: AppIdentity): Logger {
 export function cliInteraction(io: IO, openBrowser: (url: string) => Promise<boolean>): LoginInteraction {
   const colors = paint(io.stderr, io.env);
   return {
-    showAuthorizationUrl(url, { opened }) {
+    showAuthorizationUrl(url, { opened, tried }) {
       const lead = opened
-        ? 'Opened your browser to log in. If it did not open, visit this URL:'
-        : 'Open this URL in a browser to log in:';
+        ? 'Opened your browser to log in. If it did not open, open this link (it works once):'
+        : tried
+          ? 'Could not open the browser. Open this link in a browser to log in (it works once):'
+          : 'Open this link in a browser to log in (it works once):';
       io.stderr.write(`${lead}\n  ${colors.bold(url)}\n`);
     },
     showDeviceCode(prompt) {

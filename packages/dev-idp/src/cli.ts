@@ -4,7 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { USERS } from './accounts.js';
-import { CLI_CLIENT_ID, MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET } from './clients.js';
+import {
+  CLI_CLIENT_ID,
+  DEFAULT_FIXED_REDIRECT_PORT,
+  FIXED_PORT_CLIENT_ID,
+  MACHINE_CLIENT_ID,
+  MACHINE_CLIENT_SECRET,
+} from './clients.js';
 import type { DevIdpOptions } from './contract.js';
 import { DEFAULT_LIFETIMES, startDevIdp } from './server.js';
 
@@ -24,7 +30,8 @@ type NumericOption =
   | 'idTokenTtl'
   | 'refreshTokenTtl'
   | 'deviceCodeTtl'
-  | 'refreshReuseGraceSeconds';
+  | 'refreshReuseGraceSeconds'
+  | 'fixedRedirectPort';
 
 /** Options that name a file: `dataFile` is passed on, the TLS files are read at start. */
 type FileOption = 'dataFile' | 'tlsKey' | 'tlsCert';
@@ -46,6 +53,11 @@ const FLAGS: Record<string, FlagSpec> = {
   '--reuse-grace': { option: 'refreshReuseGraceSeconds', env: 'KEYFOB_DEV_IDP_REUSE_GRACE', min: 0 },
   '--tls-key': { option: 'tlsKey', env: 'KEYFOB_DEV_IDP_TLS_KEY' },
   '--tls-cert': { option: 'tlsCert', env: 'KEYFOB_DEV_IDP_TLS_CERT' },
+  '--fixed-redirect-port': {
+    option: 'fixedRedirectPort',
+    env: 'KEYFOB_DEV_IDP_FIXED_REDIRECT_PORT',
+    min: 1,
+  },
 };
 
 /** The `--help` text. Seeded credentials are documented dev values, shown on purpose. */
@@ -69,6 +81,8 @@ Options:
   --tls-key FILE         serve HTTPS with this PEM private key (with --tls-cert)  env KEYFOB_DEV_IDP_TLS_KEY
   --tls-cert FILE        serve HTTPS with this PEM certificate, which must name IP 127.0.0.1
                                                                          env KEYFOB_DEV_IDP_TLS_CERT
+  --fixed-redirect-port N  port of ${FIXED_PORT_CLIENT_ID}'s exact redirect URI (default ${DEFAULT_FIXED_REDIRECT_PORT})
+                                                                         env KEYFOB_DEV_IDP_FIXED_REDIRECT_PORT
   --quiet                no request log on stderr
   -h, --help             show this help
 
@@ -77,6 +91,7 @@ Seeded (development values, not secrets):
 ${users}
   clients: ${CLI_CLIENT_ID} (public, PKCE, loopback redirect http://127.0.0.1/callback on any port, device flow)
            ${MACHINE_CLIENT_ID} / ${MACHINE_CLIENT_SECRET} (client_credentials)
+           ${FIXED_PORT_CLIENT_ID} (public, PKCE, only http://127.0.0.1:<fixed redirect port>/callback)
 `;
 }
 

@@ -12,10 +12,20 @@ export const MACHINE_CLIENT_ID = 'keyfob-machine';
 /** The machine client's secret: a documented dev value, printed in the ready line. */
 export const MACHINE_CLIENT_SECRET = 'dev-machine-secret';
 
+/** client_id of the public client whose redirect URI is matched exactly, port included. */
+export const FIXED_PORT_CLIENT_ID = 'keyfob-cli-fixed-port';
+/** The port of that client's redirect URI unless dev-idp is told another. */
+export const DEFAULT_FIXED_REDIRECT_PORT = 8765;
+
+/** The one redirect URI of the fixed-port client. */
+export function fixedRedirectUri(port: number): string {
+  return `http://127.0.0.1:${port}/callback`;
+}
+
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** Client metadata in oidc-provider's (RFC 7591) form. */
-export function seededClients(): Record<string, unknown>[] {
+export function seededClients(fixedRedirectPort = DEFAULT_FIXED_REDIRECT_PORT): Record<string, unknown>[] {
   return [
     {
       client_id: CLI_CLIENT_ID,
@@ -56,6 +66,17 @@ export function seededClients(): Record<string, unknown>[] {
       redirect_uris: [],
       response_types: [],
       grant_types: ['client_credentials'],
+    },
+    {
+      client_id: FIXED_PORT_CLIENT_ID,
+      client_name: 'keyfob CLI (exact redirect URI)',
+      // A web client: oidc-provider matches its redirect URI exactly, port included, as many
+      // providers do for every client; keyfob's `redirect_port` is for those.
+      application_type: 'web',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: [fixedRedirectUri(fixedRedirectPort)],
+      response_types: ['code'],
+      grant_types: ['authorization_code', 'refresh_token'],
     },
   ];
 }

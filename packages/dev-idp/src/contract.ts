@@ -33,6 +33,11 @@ export interface DevIdpOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Receives one line per request and per notable event; never a token or a secret. */
   log?: (line: string) => void;
+  /**
+   * The port of the `fixedPort` client's one redirect URI, `http://127.0.0.1:PORT/callback`,
+   * matched exactly (port included), as providers do for non-native clients. Default 8765.
+   */
+  fixedRedirectPort?: number;
 }
 
 /** Counters for tests that assert how often keyfob talked to the provider. */
@@ -45,6 +50,12 @@ export interface DevIdpStats {
   revocations: number;
   /** Requests to the protected API under `/api`. */
   apiRequests: number;
+  /**
+   * Authorization and device authorization requests, in order, with the RFC 8707 `resource`
+   * values each carried as sent (empty when none): to check what a client asked for at
+   * authorization, which the token responses alone do not show.
+   */
+  authorizationRequests: Array<{ endpoint: 'authorization' | 'device_authorization'; resource: string[] }>;
   /** Sets every counter back to zero. */
   reset(): void;
 }
@@ -75,6 +86,8 @@ export interface DevIdp {
       readonly client_id: string;
       readonly private_jwk: Readonly<Record<string, string>>;
     };
+    /** A public client whose one redirect URI is matched exactly, port included (`redirect_port`). */
+    readonly fixedPort: { readonly client_id: string; readonly redirect_uri: string };
   };
   readonly users: ReadonlyArray<DevIdpUser>;
   readonly stats: DevIdpStats;

@@ -63,6 +63,8 @@ export interface ProviderSettings {
   lifetimes: Lifetimes;
   stats: StatsRecorder;
   log: (line: string) => void;
+  /** Port of the `fixedPort` client's exact redirect URI. */
+  fixedRedirectPort?: number;
 }
 
 const DAY = 24 * 60 * 60;
@@ -86,7 +88,7 @@ export function buildProvider(oidc: OidcModule, settings: ProviderSettings): Pro
 
   const provider = new oidc.Provider(settings.issuer, {
     adapter: settings.adapter,
-    clients: seededClients(),
+    clients: seededClients(settings.fixedRedirectPort),
     findAccount,
     jwks: { keys: settings.signingKeys },
     cookies: { keys: settings.cookieKeys },
@@ -188,6 +190,9 @@ export function buildProvider(oidc: OidcModule, settings: ProviderSettings): Pro
     } finally {
       if (ctx.method === 'POST' && ctx.path === '/token') settings.stats.tokenRequest(grantTypeOf(ctx));
       if (ctx.method === 'POST' && ctx.path === '/token/revocation') settings.stats.revocation();
+      if (ctx.path === '/auth') settings.stats.authorizationRequest('authorization', resourcesOf(ctx));
+      if (ctx.method === 'POST' && ctx.path === '/device/auth')
+        settings.stats.authorizationRequest('device_authorization', resourcesOf(ctx));
     }
   });
   provider.on('server_error', (_ctx, error) =>
@@ -196,6 +201,17 @@ export function buildProvider(oidc: OidcModule, settings: ProviderSettings): Pro
   // Koa logs errors to the console when nobody listens; route them to our log instead.
   provider.on('error', (error) => log(`oidc-provider error: ${(error as Error).message}`));
   return provider;
+}
+
+/** The `resource` values as the client sent them (oidc-provider fills in a default later). */
+function resourcesOf(ctx: ProviderContext): string[] {
+  try {
+    const raw = ctx.method === 'POST' ? ctx.oidc.body?.resource : ctx.query.resource;
+    if (raw === undefined) return [];
+    return (Array.isArray(raw) ? raw : [raw]).filter((value): value is string => typeof value === 'string');
+  } catch {
+    return [];
+  }
 }
 
 function grantTypeOf(ctx: ProviderContext): string {

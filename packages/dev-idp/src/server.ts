@@ -11,6 +11,9 @@ import { createAdapterFactory, revokeGrantsOfAccount } from './adapter.js';
 import { type ApiContext, handleApi, isApiPath } from './api.js';
 import {
   CLI_CLIENT_ID,
+  DEFAULT_FIXED_REDIRECT_PORT,
+  FIXED_PORT_CLIENT_ID,
+  fixedRedirectUri,
   MACHINE_CLIENT_ID,
   MACHINE_CLIENT_SECRET,
   MACHINE_JWT_CLIENT_ID,
@@ -137,6 +140,14 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const oidc = await loadOidcProvider();
   const saved = options.dataFile ? await loadState(options.dataFile) : undefined;
   const stats = createStats();
+  const fixedRedirectPort = options.fixedRedirectPort ?? DEFAULT_FIXED_REDIRECT_PORT;
+  if (!Number.isInteger(fixedRedirectPort) || fixedRedirectPort < 1 || fixedRedirectPort > 65535) {
+    throw new DevIdpOptionError(`fixedRedirectPort must be a port from 1 to 65535, got ${fixedRedirectPort}`);
+  }
+  const fixedPortClient = {
+    client_id: FIXED_PORT_CLIENT_ID,
+    redirect_uri: fixedRedirectUri(fixedRedirectPort),
+  };
 
   // Set once the provider exists; until then every request gets 503.
   let current: ServingState | undefined;
@@ -196,6 +207,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       lifetimes,
       stats,
       log,
+      fixedRedirectPort,
     };
     const provider = buildProvider(oidc, settings);
     const publicKeys = { keys: signingKeys.map(publicJwk) };
@@ -232,6 +244,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       cli: { client_id: CLI_CLIENT_ID },
       machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
       ...moreMachineClients(),
+      fixedPort: fixedPortClient,
     },
     users: USERS,
     stats: stats.stats,
@@ -244,6 +257,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
           cli: { client_id: CLI_CLIENT_ID },
           machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
           ...moreMachineClients(),
+          fixed_port: fixedPortClient,
         },
         users: USERS.map((user) => user.email),
       };

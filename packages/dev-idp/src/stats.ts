@@ -10,6 +10,7 @@ export interface StatsRecorder {
   tokenRequest(grantType: string): void;
   revocation(): void;
   apiRequest(): void;
+  authorizationRequest(endpoint: 'authorization' | 'device_authorization', resource: string[]): void;
 }
 
 /** Fresh counters, all zero. */
@@ -19,6 +20,7 @@ export function createStats(): StatsRecorder {
     refreshRequests: 0,
     revocations: 0,
     apiRequests: 0,
+    authorizationRequests: [],
     reset() {
       // Replace the object rather than deleting keys: a caller holding the old one keeps a
       // consistent picture of "before the reset".
@@ -26,6 +28,7 @@ export function createStats(): StatsRecorder {
       stats.refreshRequests = 0;
       stats.revocations = 0;
       stats.apiRequests = 0;
+      stats.authorizationRequests = [];
     },
   };
   return {
@@ -39,6 +42,9 @@ export function createStats(): StatsRecorder {
     },
     apiRequest() {
       stats.apiRequests += 1;
+    },
+    authorizationRequest(endpoint, resource) {
+      stats.authorizationRequests.push({ endpoint, resource });
     },
   };
 }

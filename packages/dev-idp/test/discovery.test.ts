@@ -69,6 +69,7 @@ describe('discovery and the ready line', () => {
         machine: { client_id: 'keyfob-machine', client_secret: 'dev-machine-secret' },
         machinePost: { client_id: 'keyfob-machine-post', client_secret: 'dev-machine-post-secret' },
         machineJwt: { client_id: 'keyfob-machine-jwt', private_jwk: idp.clients.machineJwt.private_jwk },
+        fixed_port: { client_id: 'keyfob-cli-fixed-port', redirect_uri: 'http://127.0.0.1:8765/callback' },
       },
       users: ['alice@example.com', 'bob@example.com'],
     });

@@ -520,6 +520,41 @@ describe('providers', () => {
     });
   });
 
+  test('browser_handoff is file or url; authorization_params.resource must be an RFC 8707 resource', async () => {
+    for (const value of ['file', 'url']) {
+      await withFile(
+        provider(`type: oidc\nissuer: https://a.example.com\nclient_id: c\nbrowser_handoff: ${value}`),
+        async (file) => {
+          const p = (await load(file)).providers.p;
+          assert.ok(p?.type === 'oidc');
+          assert.equal(p.browser_handoff, value);
+        },
+      );
+    }
+    await expectInvalid(
+      provider('type: oidc\nissuer: https://a.example.com\nclient_id: c\nbrowser_handoff: link'),
+      {
+        key: 'providers.p.browser_handoff',
+        includes: ['file', 'url'],
+      },
+    );
+    await withFile(
+      provider(
+        'type: oidc\nissuer: https://a.example.com\nclient_id: c\nauthorization_params: {resource: "https://api.example.com"}',
+      ),
+      async (file) => {
+        const p = (await load(file)).providers.p;
+        assert.deepEqual({ ...p?.authorization_params }, { resource: 'https://api.example.com' });
+      },
+    );
+    await expectInvalid(
+      provider(
+        'type: oidc\nissuer: https://a.example.com\nclient_id: c\nauthorization_params: {resource: "api#x"}',
+      ),
+      { key: 'providers.p.authorization_params.resource', includes: ['absolute URI'] },
+    );
+  });
+
   test('reserved authorization parameters cannot be overridden', async () => {
     await expectInvalid(
       provider('type: oidc\nissuer: https://a.example.com\nclient_id: c\nauthorization_params: {state: x}'),

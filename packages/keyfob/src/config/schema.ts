@@ -78,7 +78,6 @@ export const RESERVED_AUTHORIZATION_PARAMS: readonly string[] = [
   'code_challenge',
   'code_challenge_method',
   'scope',
-  'resource',
   'request',
   'request_uri',
 ];
@@ -125,6 +124,8 @@ export interface OidcProviderConfig extends ProviderConfigBase {
   token_endpoint_auth_method?: TokenEndpointAuthMethod;
   private_key?: PrivateKeySource;
   private_key_alg?: PrivateKeyAlg;
+  /** How the browser gets the login's start link; absent: `file`. */
+  browser_handoff?: BrowserHandoff;
 }
 
 /** OAuth 2.0 with endpoints given by hand (e.g. GitHub). */
@@ -147,6 +148,7 @@ export interface OAuth2ProviderConfig extends ProviderConfigBase {
   token_endpoint_auth_method?: TokenEndpointAuthMethod;
   private_key?: PrivateKeySource;
   private_key_alg?: PrivateKeyAlg;
+  browser_handoff?: BrowserHandoff;
 }
 
 /**
@@ -269,3 +271,11 @@ export function emptyConfig(file: string | null = null): KeyfobConfig {
     profiles: Object.create(null) as Record<string, ProfileConfig>,
   };
 }
+
+/**
+ * How a browser login's start link reaches the browser: `file` (default) a 0600 page that
+ * forwards to it, so no argv holds it; `url` the link itself, for browsers that cannot read a
+ * local file (WSL, snap or flatpak browsers, remote editors' `$BROWSER` forwarders).
+ */
+export const BROWSER_HANDOFFS = ['file', 'url'] as const;
+export type BrowserHandoff = (typeof BROWSER_HANDOFFS)[number];

@@ -195,7 +195,11 @@ export class Reader {
       const at = [...this.path, key, name];
       if (name === '') fail(this.ctx, at, 'a parameter name must not be empty');
       if (name === 'scope') fail(this.ctx, at, 'is set by keyfob; list scopes under scopes instead');
-      if (name === 'resource') fail(this.ctx, at, 'is set by keyfob; write resource (or api_base) instead');
+      // RFC 8707 §2.1: a resource for the authorization request only, sent besides `resource`.
+      if (name === 'resource') {
+        out[name] = new Reader(this.ctx, value, [...this.path, key], this.type).resource(name) as string;
+        continue;
+      }
       if (RESERVED_AUTHORIZATION_PARAMS.includes(name))
         fail(this.ctx, at, 'is set by keyfob and cannot be overridden');
       // Request parameters are text on the wire; a number or boolean here means what it says.

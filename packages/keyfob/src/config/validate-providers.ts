@@ -5,6 +5,7 @@
 import { formatKeyPath, type KeyPathSegment } from './interpolate.js';
 import {
   type AssumeUserProviderConfig,
+  BROWSER_HANDOFFS,
   type ClientCredentialsProviderConfig,
   DEFAULT_OIDC_SCOPES,
   type ExchangeProviderConfig,
@@ -57,6 +58,7 @@ const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
     'flows',
     'device_authorization_endpoint',
     'redirect_port',
+    'browser_handoff',
     ...CLIENT_AUTH_KEYS,
   ],
   oauth2: [
@@ -70,6 +72,7 @@ const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
     'issuer',
     'flows',
     'redirect_port',
+    'browser_handoff',
     ...CLIENT_AUTH_KEYS,
   ],
   client_credentials: [
@@ -178,6 +181,7 @@ function oidcProvider(r: Reader, name: string, base: Base): OidcProviderConfig {
     flows: r.flows('flows'),
     device_authorization_endpoint: r.url('device_authorization_endpoint'),
     redirect_port: r.port('redirect_port'),
+    browser_handoff: r.enumeration('browser_handoff', BROWSER_HANDOFFS),
     ...clientAuthSettings(r, base),
   });
 }
@@ -215,6 +219,7 @@ function oauth2Provider(r: Reader, name: string, base: Base): OAuth2ProviderConf
     issuer: r.issuer('issuer'),
     flows,
     redirect_port: r.port('redirect_port'),
+    browser_handoff: r.enumeration('browser_handoff', BROWSER_HANDOFFS),
     ...clientAuthSettings(r, base),
   });
 }

@@ -1,9 +1,10 @@
 /**
  * Opening the authorization URL in a browser, and deciding whether a browser is there at all.
  *
- * `$BROWSER` wins when set (the URL is its last argument, as `gh` and Python's `webbrowser`
- * do); otherwise the platform's opener. Openers often succeed without a browser appearing, so
- * the caller always prints the URL as well.
+ * `$BROWSER` wins when set (what to open is its last argument, as `gh` and Python's `webbrowser`
+ * do); otherwise the platform's opener. What it is given holds no secret of the flow (see
+ * handoff.ts). Openers often succeed without a browser appearing, so the caller always prints
+ * the start link as well.
  */
 /** Which login flow to use when the user did not choose one. */
 export interface FlowChoiceInput {
@@ -67,8 +68,16 @@ export function browserCommand(
 }
 
 /**
- * Starts the browser on `url` and resolves `true` once the opener started. The opener is
- * detached: a browser left running does not keep keyfob alive.
+ * How long an opener may run before it counts as a browser that stays open: openers (xdg-open,
+ * `open`, editors' forwarders) exit within this, and a non-zero exit means nothing opened.
+ */
+export const OPENER_GRACE_MS = 1500;
+
+/**
+ * Starts the browser on `url` and resolves `true` once the opener exited with status 0 or is
+ * still running after {@link OPENER_GRACE_MS}; `false` when it could not be spawned or exited
+ * non-zero (or by a signal) before that. The opener is detached: a browser left running does not
+ * keep keyfob alive.
  */
 export async function openInBrowser(
   url: string,
@@ -82,9 +91,10 @@ export async function openInBrowser(
     try {
       const child = spawn(command, [...args, url], { stdio: 'ignore', detached: true, env: { ...env } });
       child.once('error', () => resolve(false));
+      child.once('exit', (code) => resolve(code === 0));
       child.once('spawn', () => {
         child.unref();
-        resolve(true);
+        setTimeout(() => resolve(true), OPENER_GRACE_MS).unref();
       });
     } catch {
       resolve(false);

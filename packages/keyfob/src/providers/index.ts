@@ -73,6 +73,8 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
           authorizationParams: config.authorization_params,
           flows,
           appName: context.names.app,
+          redirectPort: config.redirect_port ?? null,
+          browserHandoff: config.browser_handoff ?? 'file',
         },
         context.runtime,
       );

@@ -4,7 +4,9 @@
  * the device flow (RFC 8628); access tokens for further resources come from the refresh token.
  */
 import { decodeJwt } from 'jose';
+import type { BrowserHandoff } from '../config/schema.js';
 import { AuthenticationRequired, LoginFailed } from '../errors.js';
+import { handOverStartLink } from '../flows/handoff.js';
 import { startLoopbackServer } from '../flows/loopback.js';
 import { accessTokenKey, newSession, type ObtainedBy, parseScopes, type Session } from '../session.js';
 import type { ClientAuthentication } from './client-auth.js';
@@ -45,6 +47,10 @@ export interface OidcProviderOptions {
   flows: readonly LoginFlow[];
   /** Shown on the loopback page. */
   appName: string;
+  /** A fixed loopback port (`redirect_port`) for providers that match redirect URIs exactly. */
+  redirectPort?: number | null;
+  /** How the browser receives the start link (`browser_handoff`); `file` by default. */
+  browserHandoff?: BrowserHandoff;
 }
 
 /** Creates an `oidc` (discovery) or `oauth2` (endpoints by hand) provider. */
@@ -93,11 +99,17 @@ export function createOidcProvider(
     const loopback = await startLoopbackServer({
       timeoutMs: request.timeoutMs,
       appName: options.appName,
+      state,
+      port: options.redirectPort ?? null,
+      onRefused: (why) =>
+        request.interaction.notice(
+          `Refused a request to the login callback: ${why}. Still waiting for the login.`,
+        ),
       ...(request.signal ? { signal: request.signal } : {}),
     });
+    let cleanup = async () => {};
     try {
-      const url = client.buildAuthorizationUrl(config, {
-        ...options.authorizationParams,
+      const parameters = authorizationParameters({
         redirect_uri: loopback.redirectUri,
         scope: scopes.join(' '),
         code_challenge: await client.calculatePKCECodeChallenge(verifier),
@@ -105,8 +117,14 @@ export function createOidcProvider(
         state,
         ...(nonce ? { nonce } : {}),
       });
-      const opened = request.openBrowser ? await request.interaction.openBrowser(url.href) : false;
-      request.interaction.showAuthorizationUrl(url.href, { opened });
+      loopback.arm(client.buildAuthorizationUrl(config, parameters).href);
+      cleanup = await handOverStartLink({
+        startUrl: loopback.startUrl,
+        openBrowser: request.openBrowser,
+        handoff: options.browserHandoff ?? 'file',
+        appName: options.appName,
+        interaction: request.interaction,
+      });
       const stopWaiting = request.interaction.waiting('Waiting for the login in the browser…');
       let callback: Awaited<typeof loopback.callback>;
       try {
@@ -134,7 +152,22 @@ export function createOidcProvider(
       }
     } finally {
       loopback.close();
+      await cleanup();
     }
+  }
+
+  /**
+   * The configured `authorization_params`, then keyfob's own, then the RFC 8707 resources (the
+   * configured `resource` and an `authorization_params.resource`): a resource asked for at the
+   * token endpoint must have been granted at authorization (RFC 8707 §2.1).
+   */
+  function authorizationParameters(own: Record<string, string>): URLSearchParams {
+    const { resource: extraResource, ...params } = options.authorizationParams;
+    const out = new URLSearchParams({ ...params, ...own });
+    for (const resource of new Set([options.resource, extraResource])) {
+      if (resource) out.append('resource', resource);
+    }
+    return out;
   }
 
   async function deviceLogin(
@@ -148,7 +181,7 @@ export function createOidcProvider(
       });
     }
     const started = await client
-      .initiateDeviceAuthorization(config, { ...options.authorizationParams, scope: scopes.join(' ') })
+      .initiateDeviceAuthorization(config, authorizationParameters({ scope: scopes.join(' ') }))
       .catch((error: unknown) => {
         throw toKeyfobError(error, { action: 'starting the device login' });
       });

@@ -36,11 +36,20 @@ export interface DeviceCodePrompt {
  * may render it in its own UI.
  */
 export interface LoginInteraction {
-  /** The authorization URL, always shown (a browser opener can fail silently). */
-  showAuthorizationUrl(url: string, info: { opened: boolean }): void;
+  /**
+   * What to open to log in: the login's one-time start link (never the provider's authorization
+   * URL, whose secrets it keeps off every argv). Always shown, on the person's own channel only
+   * (never stdout or a log): a browser opener can fail silently. `opened`: the browser command
+   * started and did not fail; `tried`: keyfob tried to open a browser at all (false with
+   * `--no-browser`).
+   */
+  showAuthorizationUrl(url: string, info: { opened: boolean; tried?: boolean }): void;
   /** The device-flow verification URL and user code. */
   showDeviceCode(prompt: DeviceCodePrompt): void;
-  /** Opens a URL in the browser; resolves `false` when it could not. */
+  /**
+   * Opens a URL in the browser (a `file://` page, or with `browser_handoff: url` the start link);
+   * resolves `false` when it could not (not spawned, or exited non-zero).
+   */
   openBrowser(url: string): Promise<boolean>;
   /** Shows that keyfob is waiting (a spinner on a terminal); the returned function stops it. */
   waiting(message: string): () => void;
