@@ -72,7 +72,7 @@ describe('browser login (authorization code + PKCE through the loopback)', () =>
     assert.match(result.stderr, /Logged in to dev as user-alice/);
     assert.match(
       result.stderr,
-      /No keychain answered .*tokens are stored unencrypted in .*sessions/,
+      /No keychain answered \([^)]{1,40}\); tokens are in .*sessions .*; choose with token_storage/,
       'the fallback to the file store is announced',
     );
 

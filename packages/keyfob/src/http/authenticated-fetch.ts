@@ -9,6 +9,7 @@
 import * as client from 'openid-client';
 import { AuthenticationRequired, InvalidInput, OriginNotAllowed, PermissionDenied } from '../errors.js';
 import { transportError } from '../providers/oauth-client.js';
+import { addScopesHint, parseScopes } from '../session.js';
 import { checkSecureUrl } from '../url.js';
 
 /** What `kf.fetch` accepts beyond `RequestInit`. */
@@ -78,7 +79,7 @@ export async function authenticatedFetch(
     const what = challenge?.error === 'insufficient_scope' ? 'insufficient_scope' : 'HTTP 403';
     throw new PermissionDenied(`${target.origin} denied the request: ${what}${scope}`, {
       hint: challenge?.scope
-        ? `log in again with the scope: \`${deps.loginCommand} --scopes ${challenge.scope.split(' ').join(',')}\``
+        ? addScopesHint(deps.loginCommand, parseScopes(challenge.scope))
         : 'ask for access to this resource',
     });
   }
