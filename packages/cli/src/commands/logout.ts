@@ -26,8 +26,8 @@ export const logout: Command = {
     // says which stored session is meant.
     if (fromEnv && profile === undefined && values.all !== true) {
       throw new InvalidInput(
-        `nothing was logged out: ${fromEnv} is set, and every command uses ${envCredentialWhat(fromEnv)} instead of the stored profiles; keyfob cannot remove it`,
-        { hint: `unset ${fromEnv} yourself; to also remove a stored session, pass --profile NAME or --all` },
+        `nothing was logged out: ${fromEnv} is set, and commands use ${envCredentialWhat(fromEnv)} instead of any stored profile`,
+        { hint: `unset ${fromEnv} yourself, or pass --profile NAME (or --all) to remove a stored session` },
       );
     }
     const kf = await openKeyfob(io, app, values);

@@ -8,7 +8,13 @@ import { AuthenticationRequired, InvalidInput, openInBrowser, parseScopes } from
 import { type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
 import { personIsThere, sanitize, toJson } from '../io.js';
-import { envCredentialWhat, environmentCredential, openKeyfob, optionalString } from './shared.js';
+import {
+  envCredentialNotRefreshable,
+  envCredentialWhat,
+  environmentCredential,
+  openKeyfob,
+  optionalString,
+} from './shared.js';
 
 export const refresh: Command = {
   name: 'refresh',
@@ -37,7 +43,7 @@ export const refresh: Command = {
       // A credential from the environment wins over every profile and is not keyfob's to renew:
       // "refreshed" would be a claim about something that did not happen.
       throw new InvalidInput(
-        `nothing was refreshed: ${fromEnv} is set, and every command uses ${envCredentialWhat(fromEnv)} instead of the stored profiles`,
+        `nothing was refreshed: ${fromEnv} is set, and commands use ${envCredentialWhat(fromEnv)} instead of any stored profile; ${envCredentialNotRefreshable(fromEnv)}`,
         { hint: `unset ${fromEnv}, or pass --profile NAME to refresh a stored profile` },
       );
     }

@@ -62,7 +62,15 @@ export function environmentCredential(io: IO, app: AppIdentity): string | null {
 
 /** What the credential in an environment variable is, for messages. */
 export function envCredentialWhat(variable: string): string {
-  if (variable.endsWith('_TOKEN')) return 'that token as it is (it cannot be refreshed)';
-  if (variable.endsWith('_TOKEN_FILE')) return 'the token read from that file (re-read when it changes)';
-  return 'those machine credentials (a new token in each process, never stored)';
+  if (variable.endsWith('_TOKEN')) return 'that token as given';
+  if (variable.endsWith('_TOKEN_FILE')) return 'the token in that file';
+  return 'those client credentials';
+}
+
+/** Why `refresh` has nothing to do for a credential from the environment. */
+export function envCredentialNotRefreshable(variable: string): string {
+  if (variable.endsWith('_TOKEN')) return 'keyfob cannot refresh a token it was given';
+  if (variable.endsWith('_TOKEN_FILE'))
+    return 'keyfob re-reads the file when it changes, but cannot refresh it';
+  return 'each command gets its own token with them, and none is stored';
 }
