@@ -145,7 +145,8 @@ describe('chooseStore rules', () => {
       }),
     );
     assert.equal(thrown.kind, 'file');
-    assert.match(thrown.reason, /probe exploded/);
+    assert.match(thrown.reason, /^file: no keychain answered \(it did not answer\)/);
+    assert.equal(thrown.detail, 'probe exploded', "the probe's own words, for debug output only");
   });
 
   test('refuses malformed input', async () => {

@@ -29,8 +29,9 @@ export const token: Command = {
     scopes: { type: 'string', value: 'LIST', description: 'scopes the token must carry (commas or spaces)' },
   },
   async run({ io, app, values }) {
-    const kf = await openKeyfob(io, app, values);
+    // Bad input is refused before anything is opened.
     const minTtl = parseSeconds(values['min-ttl'], '--min-ttl');
+    const kf = await openKeyfob(io, app, values);
     const result = await kf.getToken({
       profile: optionalString(values.profile),
       resource: optionalString(values.resource),
