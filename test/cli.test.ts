@@ -140,8 +140,8 @@ describe('with dev-idp', () => {
   it('status on a fresh home says what to run, and its JSON matches the schema', async () => {
     const home = makeHome(idp);
     const text = await runCli(['status'], { env: home.env });
-    assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /No profiles yet; run `keyfob login`/);
+    assert.equal(text.code, 2, text.stderr);
+    assert.match(text.stderr, /not logged in; run `keyfob login`/);
     const json = await runCli(['status', '--json'], { env: { ...home.env, KEYFOB_TOKEN: 'x' } });
     const report = JSON.parse(json.stdout);
     assertMatchesSchema('status', report);

@@ -95,6 +95,11 @@ describe('keyfob fetch', () => {
     const result = await runCli(['fetch', `${idp.api}/admin`], { env: home.env });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /insufficient_scope \(needs scope: api:admin\)/);
+    // The same fix, in the same words, as `token --scopes api:admin` gives (scopes.test.ts).
+    assert.match(
+      result.stderr,
+      /run `keyfob refresh --scopes api:admin` to add it \(a new login in the browser\)/,
+    );
   });
 
   it('a 401 forces one refresh and the retry succeeds', async () => {

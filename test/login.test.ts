@@ -76,7 +76,7 @@ describe('browser login (authorization code + PKCE through the loopback)', () =>
     assert.match(result.stderr, /Logged in to dev as user-alice/);
     assert.match(
       result.stderr,
-      /No keychain answered .*tokens are stored unencrypted in .*sessions/,
+      /No keychain answered \([^)]{1,40}\); tokens are in .*sessions .*; choose with token_storage/,
       'the fallback to the file store is announced',
     );
 
@@ -212,7 +212,10 @@ describe('machine login (client credentials)', () => {
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /set ROBOT_SECRET in the environment/);
     const status = await runCli(['status'], { env });
-    assert.equal(status.code, 0, 'a missing secret for one provider does not break the config');
+    // Exit 2: the active profile is not logged in; not 1: a missing secret for one provider
+    // does not break the config.
+    assert.equal(status.code, 2, status.stderr);
+    assert.match(status.stderr, /^keyfob: not logged in; run `keyfob login`\n$/);
   });
 });
 

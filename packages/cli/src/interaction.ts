@@ -4,13 +4,14 @@
  */
 import { createLogger, type Logger, type LoginInteraction } from 'keyfob';
 import type { AppIdentity } from './command.js';
-import { type IO, isTruthy, paint, startSpinner } from './io.js';
+import { type IO, isTruthy, paint, sanitize, startSpinner } from './io.js';
 
 /** The redacting logger on stderr; debug lines only with `<PREFIX>_DEBUG=1`. */
 export function cliLogger(io: IO, app: AppIdentity): Logger {
   return createLogger({
     debug: isTruthy(io.env[`${app.envPrefix}_DEBUG`]),
-    write: (line) => io.stderr.write(line),
+    // Library lines carry server words (error descriptions, names): one line each, sanitized.
+    write: (line) => io.stderr.write(`${sanitize(line.replace(/\n$/, ''))}\n`),
     prefix: app.name,
   });
 }
@@ -25,20 +26,21 @@ export function cliInteraction(io: IO, openBrowser: (url: string) => Promise<boo
         : tried
           ? 'Could not open the browser. Open this link in a browser to log in (it works once):'
           : 'Open this link in a browser to log in (it works once):';
-      io.stderr.write(`${lead}\n  ${colors.bold(url)}\n`);
+      io.stderr.write(`${lead}\n  ${colors.bold(sanitize(url))}\n`);
     },
     showDeviceCode(prompt) {
-      const url = prompt.verificationUriComplete ?? prompt.verificationUri;
+      // Both come from the provider's device authorization response.
+      const url = sanitize(prompt.verificationUriComplete ?? prompt.verificationUri);
       io.stderr.write(
-        `To log in, open ${colors.bold(url)}\nand confirm the code: ${colors.bold(prompt.userCode)}\n(the code expires in ${Math.round(prompt.expiresInSeconds / 60)} min)\n`,
+        `To log in, open ${colors.bold(url)}\nand confirm the code: ${colors.bold(sanitize(prompt.userCode))}\n(the code expires in ${Math.round(prompt.expiresInSeconds / 60)} min)\n`,
       );
     },
     openBrowser,
     waiting(message) {
-      return startSpinner(io.stderr, message);
+      return startSpinner(io.stderr, sanitize(message));
     },
     notice(message) {
-      io.stderr.write(`${message}\n`);
+      io.stderr.write(`${sanitize(message)}\n`);
     },
   };
 }

@@ -96,18 +96,61 @@ export function startSpinner(stream: MaybeTty, message: string): () => void {
   };
 }
 
-/** Two aligned columns of keys and values, for `whoami` and the like. */
-export function keyValueTable(rows: ReadonlyArray<readonly [string, string]>, colors: Paint): string {
-  const width = Math.max(0, ...rows.map(([key]) => key.length));
-  return rows.map(([key, value]) => `${colors.bold(key.padEnd(width))}  ${value}\n`).join('');
+// C0 controls (ESC, BEL, CR, …), DEL, C1 controls (a lone 0x9b is CSI to many terminals), and
+// the bidirectional overrides and isolates that make a terminal show text other than it is.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A value from a provider, a token or a control plane, made safe to print: every control
+ * character (C0, DEL, C1, bidi overrides) is replaced by `?`, so a server cannot move the
+ * cursor, clear the screen, recolour, retitle the terminal or hide a link (DESIGN.md, Security
+ * rules). Every printed server value goes through here: tables, key/value lists, login lines,
+ * notices, errors.
+ */
+export function sanitize(text: string): string {
+  return text.replace(CONTROL, '?');
 }
 
-/** A table with a header row; columns padded to their widest cell. */
+/**
+ * Text that is the person's data (a `fetch` body) as a terminal should show it: control
+ * characters replaced as in {@link sanitize} except tab and line breaks (CRLF becomes LF, so a
+ * lone CR cannot overwrite a line), ending with a newline so a prompt or a spinner that follows
+ * (npm's, under `npx`) cannot erase the last line. Only for a terminal: piped output stays
+ * byte-exact.
+ */
+export function forTerminal(text: string): string {
+  const shown = text.replace(/\r\n/g, '\n').replace(CONTROL, (c) => (c === '\n' || c === '\t' ? c : '?'));
+  return shown === '' || shown.endsWith('\n') ? shown : `${shown}\n`;
+}
+
+/**
+ * JSON for stdout: `JSON.stringify` escapes C0 controls but leaves DEL, C1 and bidi controls
+ * raw; those are escaped too (`\u009b`), which keeps the JSON equal and the terminal safe.
+ */
+export function toJson(value: unknown, indent?: number): string {
+  // C0 inside strings is already escaped; what is left raw of CONTROL is the indentation's \n.
+  const escaped = JSON.stringify(value, null, indent).replace(CONTROL, (c) =>
+    c === '\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `${escaped}\n`;
+}
+
+/** Two aligned columns of keys and values, for `whoami` and the like; values are sanitized. */
+export function keyValueTable(rows: ReadonlyArray<readonly [string, string]>, colors: Paint): string {
+  const width = Math.max(0, ...rows.map(([key]) => sanitize(key).length));
+  return rows
+    .map(([key, value]) => `${colors.bold(sanitize(key).padEnd(width))}  ${sanitize(value)}\n`)
+    .join('');
+}
+
+/** A table with a header row; columns padded to their widest cell; cells are sanitized. */
 export function table(
   header: readonly string[],
-  rows: ReadonlyArray<readonly string[]>,
+  unsafeRows: ReadonlyArray<readonly string[]>,
   colors: Paint,
 ): string {
+  const rows = unsafeRows.map((row) => row.map(sanitize));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

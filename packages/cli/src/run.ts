@@ -5,8 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { networkFailure } from 'keyfob';
+import { attachNegativeValues, describeParseError, unknownCommand } from './argv.js';
 import { type AppIdentity, type Command, commandHelp, type FlagValues } from './command.js';
-import { type IO, isTruthy } from './io.js';
+import { type IO, isTruthy, sanitize } from './io.js';
 
 /** A command the dispatcher can load on demand. */
 export interface CommandEntry {
@@ -34,9 +35,8 @@ export async function runCommandLine(
   }
   const entry = Object.hasOwn(table, name) ? table[name] : undefined;
   if (!entry) {
-    // Echo only what looks like a command name: a mistyped argument may be a token.
-    const shown = /^[a-z][a-z-]{0,31}$/.test(name) ? ` "${name}"` : '';
-    io.stderr.write(`${app.name}: unknown command${shown}; run \`${app.commandPrefix} --help\`\n`);
+    const what = unknownCommand(name, Object.keys(table));
+    io.stderr.write(`${app.name}: ${what}; run \`${app.commandPrefix} --help\`\n`);
     return 1;
   }
   let command: Command;
@@ -48,13 +48,15 @@ export async function runCommandLine(
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...rest],
+      args: attachNegativeValues(rest, command),
       options: { ...toParseArgs(command), help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const message =
+      describeParseError(error, command) ??
+      (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)).replace(/\.$/, '');
     io.stderr.write(
       `${app.name} ${command.name}: ${message}; run \`${app.commandPrefix} ${command.name} --help\`\n`,
     );
@@ -107,7 +109,8 @@ export function reportError(thrown: unknown, app: AppIdentity, io: IO): number {
   const message = known
     ? rename(error.message, app)
     : `unexpected error${error instanceof Error ? ` (${error.name})` : ''}; rerun with ${app.envPrefix}_DEBUG=1 for details`;
-  io.stderr.write(`${app.name}: ${message}\n`);
+  // Errors keep the provider's words (error_description, names): sanitized, they cannot drive the terminal.
+  io.stderr.write(`${app.name}: ${sanitize(message)}\n`);
   if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   return known ? error.exitCode : 1;
 }

@@ -36,7 +36,11 @@ export async function run(argv: readonly string[] = process.argv.slice(3)): Prom
   if (!token) return false;
   const { access_token, token_type, expires_at, scopes, profile } = token;
   const text = flags.json
-    ? `${JSON.stringify({ access_token, token_type, expires_at, scopes, profile })}\n`
+    ? `${JSON.stringify({ access_token, token_type, expires_at, scopes, profile }).replace(
+        // As io.ts toJson: JSON.stringify leaves DEL, C1 and bidi controls of a scope raw.
+        /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      )}\n`
     : `${access_token}\n`;
   return write(text);
 }

@@ -206,3 +206,15 @@ export function newSession(provider: string, obtainedBy: ObtainedBy, now: Date):
     updated_at: iso,
   };
 }
+
+/**
+ * The one fix for a missing scope, said the same way by `token --scopes`, `getToken` and a 403
+ * from `fetch`: a refresh cannot add scopes (RFC 6749 §6), so `refresh --scopes` logs in again
+ * asking for the scopes the profile has plus these.
+ *
+ * @param loginCommand the profile's login command, e.g. `keyfob login --profile work`.
+ */
+export function addScopesHint(loginCommand: string, missing: readonly string[]): string {
+  const refresh = loginCommand.replace(/ login\b/, ' refresh');
+  return `run \`${refresh} --scopes ${missing.join(',')}\` to add ${missing.length > 1 ? 'them' : 'it'} (a new login in the browser)`;
+}

@@ -112,24 +112,26 @@ describe('chooseStore rules', () => {
       input({ encryptedConfigured: true, probeKeychain: async () => silent }),
     );
     assert.equal(encrypted.kind, 'encrypted-file');
-    assert.match(
-      encrypted.reason,
-      /^encrypted-file: no keychain answered \(the Secret Service did not answer: no bus\)/,
-    );
+    assert.match(encrypted.reason, /^encrypted-file: no keychain answered \(it did not answer\)/);
     assert.equal(
       encrypted.fallbackNotice,
-      `No keychain answered (the Secret Service did not answer: no bus): tokens are stored encrypted in ${HOME}/encrypted; choose the store with token_storage in config.yaml or KEYFOB_STORAGE.`,
+      `No keychain answered (it did not answer); tokens are encrypted in ${HOME}/encrypted; choose with token_storage in config.yaml or KEYFOB_STORAGE.`,
+    );
+    assert.equal(
+      encrypted.detail,
+      'the Secret Service did not answer: no bus',
+      'the details, for debug output',
     );
 
     const file = await chooseStore(input({ probeKeychain: async () => silent }));
     assert.equal(file.kind, 'file');
     assert.equal(
       file.reason,
-      'file: no keychain answered (the Secret Service did not answer: no bus) and no passphrase or identity is configured',
+      'file: no keychain answered (it did not answer); no passphrase or identity is configured',
     );
     assert.equal(
       file.fallbackNotice,
-      `No keychain answered (the Secret Service did not answer: no bus): tokens are stored unencrypted in ${HOME}/sessions (readable only by you); choose the store with token_storage in config.yaml or KEYFOB_STORAGE.`,
+      `No keychain answered (it did not answer); tokens are in ${HOME}/sessions (readable only by you); choose with token_storage in config.yaml or KEYFOB_STORAGE.`,
     );
     assert.ok(!file.fallbackNotice.includes('\n'), 'one line');
 
@@ -143,7 +145,8 @@ describe('chooseStore rules', () => {
       }),
     );
     assert.equal(thrown.kind, 'file');
-    assert.match(thrown.reason, /probe exploded/);
+    assert.match(thrown.reason, /^file: no keychain answered \(it did not answer\)/);
+    assert.equal(thrown.detail, 'probe exploded', "the probe's own words, for debug output only");
   });
 
   test('refuses malformed input', async () => {

@@ -18,7 +18,7 @@ import {
   ProviderNotFound,
 } from 'keyfob';
 import { type Command, jsonFlag, profileFlags } from '../command.js';
-import { type IO, type Paint, paint, readStdin } from '../io.js';
+import { type IO, type Paint, paint, readStdin, sanitize, toJson } from '../io.js';
 import { openKeyfob, optionalString, parseSeconds } from './shared.js';
 
 // Above the library's 64 KiB token limit on purpose: a too-long token is refused by the
@@ -94,10 +94,10 @@ export const check: Command = {
     const report = await checkToken(token, options);
 
     if (values.json) {
-      io.stdout.write(`${JSON.stringify(jsonShape(report), null, 2)}\n`);
+      io.stdout.write(toJson(jsonShape(report), 2));
     } else {
       if (values.verbose) io.stdout.write(renderSteps(report, paint(io.stdout, io.env)));
-      if (report.valid) io.stdout.write(`${summary(report)}\n`);
+      if (report.valid) io.stdout.write(`${sanitize(summary(report))}\n`);
     }
     const shownAll = values.verbose === true || values.json === true;
     const failure = checkFailure(report, shownAll ? null : `${app.commandPrefix} check`);
@@ -177,7 +177,7 @@ function renderSteps(report: CheckReport, colors: Paint): string {
   const width = Math.max(...report.steps.map((s) => s.name.length));
   const tint = { passed: colors.green, failed: colors.red, undecided: colors.yellow, skipped: colors.dim };
   return report.steps
-    .map((s) => `${tint[s.status](MARKS[s.status])} ${s.name.padEnd(width)}  ${s.detail}\n`)
+    .map((s) => `${tint[s.status](MARKS[s.status])} ${s.name.padEnd(width)}  ${sanitize(s.detail)}\n`)
     .join('');
 }
 

@@ -3,7 +3,7 @@
  * by a higher level, or not set, and what a command would use. No value is ever printed.
  */
 import { type Command, jsonFlag, profileFlags } from '../command.js';
-import { paint, table } from '../io.js';
+import { paint, sanitize, table, toJson } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
 export const explain: Command = {
@@ -25,7 +25,7 @@ export const explain: Command = {
       ...(typeof values.tenant === 'string' ? { tenant: values.tenant } : {}),
     });
     if (values.json) {
-      io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      io.stdout.write(toJson(report, 2));
       return 0;
     }
     const colors = paint(io.stdout, io.env);
@@ -34,7 +34,9 @@ export const explain: Command = {
     const r = report.resolved;
     const what = r.profile ? `profile ${r.profile}` : r.source;
     const tenant = optionalString(r.tenant ?? undefined);
-    io.stdout.write(`\nUsing ${what} (${r.level} level)${tenant ? `, tenant ${tenant}` : ''}.\n`);
+    io.stdout.write(
+      `\nUsing ${sanitize(`${what} (${r.level} level)${tenant ? `, tenant ${tenant}` : ''}`)}.\n`,
+    );
     return 0;
   },
 };

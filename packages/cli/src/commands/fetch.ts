@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidInput } from 'keyfob';
 import { type Command, jsonFlag, profileFlags } from '../command.js';
-import { readStdin } from '../io.js';
+import { forTerminal, readStdin, sanitize, toJson } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -68,10 +68,14 @@ export const fetch: Command = {
       allowOrigins,
     });
     const text = await response.text();
-    io.stdout.write(values.json ? prettyJson(text) : text);
+    const shown = values.json ? prettyJson(text) : text;
+    // Piped, the body is passed on byte for byte; at a terminal it ends with a newline (a body
+    // without one was erased by the line-clear of npm's spinner under `npx`) and carries no
+    // control characters of the server's.
+    io.stdout.write(io.stdout.isTTY ? forTerminal(shown) : shown);
     if (!response.ok) {
       io.stderr.write(
-        `${app.name}: HTTP ${response.status} ${response.statusText} from ${new URL(url).origin}${notFollowed(response, url)}\n`,
+        `${app.name}: HTTP ${response.status} ${sanitize(response.statusText)} from ${new URL(url).origin}${notFollowed(response, url)}\n`,
       );
       return 1;
     }
@@ -115,7 +119,7 @@ async function readBody(
 
 function prettyJson(text: string): string {
   try {
-    return `${JSON.stringify(JSON.parse(text), null, 2)}\n`;
+    return toJson(JSON.parse(text), 2);
   } catch {
     return text;
   }

@@ -5,7 +5,7 @@
 import { InvalidInput, openInBrowser } from 'keyfob';
 import { type Command, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
-import { askChoice, type IO, personIsThere, readStdin } from '../io.js';
+import { askChoice, type IO, personIsThere, readStdin, sanitize } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
 export const login: Command = {
@@ -64,8 +64,9 @@ export const login: Command = {
       ...(values['with-token'] && fromStdin !== undefined ? { token: fromStdin } : {}),
       ...(values['with-secret'] && fromStdin !== undefined ? { secret: fromStdin } : {}),
     });
-    for (const notice of result.notices) io.stderr.write(`${notice}\n`);
-    const who = result.subject ? ` as ${result.subject}` : '';
+    for (const notice of result.notices) io.stderr.write(`${sanitize(notice)}\n`);
+    // The subject is the ID token's `sub`: the provider's text.
+    const who = result.subject ? ` as ${sanitize(result.subject)}` : '';
     io.stderr.write(
       `Logged in to ${result.provider}${who} (profile ${result.profile}, stored in ${result.store}).\n`,
     );

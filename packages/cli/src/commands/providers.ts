@@ -5,7 +5,7 @@
  */
 import { describeProviders } from 'keyfob';
 import { type Command, jsonFlag, profileFlags } from '../command.js';
-import { paint, table } from '../io.js';
+import { paint, sanitize, table, toJson } from '../io.js';
 import { openKeyfob } from './shared.js';
 
 export const providers: Command = {
@@ -25,9 +25,7 @@ export const providers: Command = {
     );
     const described = await describeProviders(config, { fetch: kf.http, stored });
     if (values.json) {
-      io.stdout.write(
-        `${JSON.stringify({ default_provider: config.default_provider, providers: described }, null, 2)}\n`,
-      );
+      io.stdout.write(toJson({ default_provider: config.default_provider, providers: described }, 2));
       return 0;
     }
     if (described.length === 0) {
@@ -46,7 +44,8 @@ export const providers: Command = {
     ]);
     io.stdout.write(table(['  PROVIDER', 'TYPE', 'ISSUER', 'FLOWS', 'REACHABLE', 'STORED'], rows, colors));
     for (const p of described) {
-      if (p.error) io.stdout.write(`${colors.yellow(`${p.name}:`)} ${p.error} (flows shown as configured)\n`);
+      if (p.error)
+        io.stdout.write(`${colors.yellow(`${p.name}:`)} ${sanitize(p.error)} (flows shown as configured)\n`);
     }
     return 0;
   },

@@ -4,11 +4,17 @@
  * step-up: a refresh cannot add scopes (RFC 6749 §6), so it is a new login into the same
  * profile, with the scopes it had plus the new ones; that needs a person.
  */
-import { AuthenticationRequired, openInBrowser, parseScopes } from 'keyfob';
+import { AuthenticationRequired, InvalidInput, openInBrowser, parseScopes } from 'keyfob';
 import { type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
-import { personIsThere } from '../io.js';
-import { openKeyfob, optionalString } from './shared.js';
+import { personIsThere, sanitize, toJson } from '../io.js';
+import {
+  envCredentialNotRefreshable,
+  envCredentialWhat,
+  environmentCredential,
+  openKeyfob,
+  optionalString,
+} from './shared.js';
 
 export const refresh: Command = {
   name: 'refresh',
@@ -31,8 +37,17 @@ export const refresh: Command = {
     ...noInputFlag,
   },
   async run({ io, app, values }) {
-    const kf = await openKeyfob(io, app, values);
     const profile = optionalString(values.profile);
+    const fromEnv = profile === undefined ? environmentCredential(io, app) : null;
+    if (fromEnv) {
+      // A credential from the environment wins over every profile and is not keyfob's to renew:
+      // "refreshed" would be a claim about something that did not happen.
+      throw new InvalidInput(
+        `nothing was refreshed: ${fromEnv} is set, and commands use ${envCredentialWhat(fromEnv)} instead of any stored profile; ${envCredentialNotRefreshable(fromEnv)}`,
+        { hint: `unset ${fromEnv}, or pass --profile NAME to refresh a stored profile` },
+      );
+    }
+    const kf = await openKeyfob(io, app, values);
     const added = parseScopes(optionalString(values.scopes));
     if (added.length > 0) {
       const command = `${app.commandPrefix} refresh --scopes ${added.join(',')}${profile ? ` --profile ${profile}` : ''}`;
@@ -52,7 +67,7 @@ export const refresh: Command = {
         persist: true,
       });
       io.stderr.write(
-        `Profile ${result.profile} now has: ${[...new Set([...(current?.scopes ?? []), ...added])].join(' ')}.\n`,
+        `Profile ${result.profile} now has: ${sanitize([...new Set([...(current?.scopes ?? []), ...added])].join(' '))}.\n`,
       );
       return 0;
     }
@@ -63,7 +78,7 @@ export const refresh: Command = {
     });
     if (values.json) {
       io.stdout.write(
-        `${JSON.stringify({ profile: result.profile, expires_at: result.expires_at, scopes: result.scopes })}\n`,
+        toJson({ profile: result.profile, expires_at: result.expires_at, scopes: result.scopes }),
       );
     } else {
       io.stderr.write(

@@ -39,8 +39,38 @@ export function optionalString(value: FlagValues[string]): string | undefined {
 /** A whole number of seconds from a flag, or `undefined` when the flag is absent. */
 export function parseSeconds(value: FlagValues[string], flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) {
-    throw new InvalidInput(`${flag} takes a whole number of seconds`);
+  if (typeof value !== 'string' || !/^-?\d{1,9}$/.test(value)) {
+    throw new InvalidInput(`${flag} takes a whole number of seconds, such as ${flag} 300`);
   }
+  // A negative lifetime means nothing: refused, not read as 0, so a typo is seen.
+  if (value.startsWith('-')) throw new InvalidInput(`${flag} must be 0 or more seconds (got ${value})`);
   return Number(value);
+}
+
+/**
+ * The environment variable whose credential takes precedence over every stored profile
+ * (DESIGN.md, The resolver, level 2), or `null`. A command that acts on stored profiles
+ * (`refresh`, `logout`) must say so instead of acting on something else than it reports.
+ */
+export function environmentCredential(io: IO, app: AppIdentity): string | null {
+  for (const name of ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID']) {
+    const variable = `${app.envPrefix}_${name}`;
+    if (io.env[variable]) return variable;
+  }
+  return null;
+}
+
+/** What the credential in an environment variable is, for messages. */
+export function envCredentialWhat(variable: string): string {
+  if (variable.endsWith('_TOKEN')) return 'that token as given';
+  if (variable.endsWith('_TOKEN_FILE')) return 'the token in that file';
+  return 'those client credentials';
+}
+
+/** Why `refresh` has nothing to do for a credential from the environment. */
+export function envCredentialNotRefreshable(variable: string): string {
+  if (variable.endsWith('_TOKEN')) return 'keyfob cannot refresh a token it was given';
+  if (variable.endsWith('_TOKEN_FILE'))
+    return 'keyfob re-reads the file when it changes, but cannot refresh it';
+  return 'each command gets its own token with them, and none is stored';
 }

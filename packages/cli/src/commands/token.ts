@@ -3,6 +3,7 @@
  * sooner than `--min-ttl`. It never starts a login.
  */
 import { type Command, jsonFlag, profileFlags } from '../command.js';
+import { toJson } from '../io.js';
 import { openKeyfob, optionalString, parseSeconds } from './shared.js';
 
 export const token: Command = {
@@ -28,8 +29,9 @@ export const token: Command = {
     scopes: { type: 'string', value: 'LIST', description: 'scopes the token must carry (commas or spaces)' },
   },
   async run({ io, app, values }) {
-    const kf = await openKeyfob(io, app, values);
+    // Bad input is refused before anything is opened.
     const minTtl = parseSeconds(values['min-ttl'], '--min-ttl');
+    const kf = await openKeyfob(io, app, values);
     const result = await kf.getToken({
       profile: optionalString(values.profile),
       resource: optionalString(values.resource),
@@ -38,13 +40,13 @@ export const token: Command = {
     });
     if (values.json) {
       io.stdout.write(
-        `${JSON.stringify({
+        toJson({
           access_token: result.access_token,
           token_type: result.token_type,
           expires_at: result.expires_at,
           scopes: result.scopes,
           profile: result.profile,
-        })}\n`,
+        }),
       );
     } else {
       io.stdout.write(`${result.access_token}\n`);

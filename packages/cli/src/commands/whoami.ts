@@ -4,7 +4,7 @@
  * client and its scopes. A key/value table on a terminal, JSON with `--json` or when piped.
  */
 import { type Command, jsonFlag, profileFlags } from '../command.js';
-import { keyValueTable, paint } from '../io.js';
+import { keyValueTable, paint, toJson } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
 /** Claims that hold a NumericDate (seconds since the epoch): shown as a time in the table. */
@@ -22,7 +22,7 @@ export const whoami: Command = {
     const kf = await openKeyfob(io, app, values);
     const claims = await kf.whoami({ profile: optionalString(values.profile) });
     if (values.json || !io.stdout.isTTY) {
-      io.stdout.write(`${JSON.stringify(claims, null, 2)}\n`);
+      io.stdout.write(toJson(claims, 2));
       return 0;
     }
     const rows = Object.entries(claims).map(([key, value]) => [key, formatClaim(key, value)] as const);
@@ -36,14 +36,9 @@ function formatClaim(key: string, value: unknown): string {
     const date = new Date(value * 1000);
     if (!Number.isNaN(date.getTime())) return `${date.toISOString().replace('.000Z', 'Z')} (${value})`;
   }
-  if (typeof value === 'string') return printable(value);
+  // A claim is the provider's text: keyValueTable sanitizes it before it reaches the terminal.
+  if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return printable(value.join(' '));
-  return printable(JSON.stringify(value));
-}
-
-// A claim is the provider's text: it must not move the cursor or recolour the terminal.
-function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(' ');
+  return JSON.stringify(value);
 }

@@ -10,6 +10,7 @@ import * as client from 'openid-client';
 import { AuthenticationRequired, InvalidInput, OriginNotAllowed, PermissionDenied } from '../errors.js';
 import type { Logger } from '../log.js';
 import { transportError } from '../providers/oauth-client.js';
+import { addScopesHint, parseScopes } from '../session.js';
 import { parseSecureUrl } from '../url.js';
 import { credentialScope, decideRedirect, REDIRECT_STATUSES } from './redirect.js';
 
@@ -86,7 +87,7 @@ export async function authenticatedFetch(
     const what = challenge?.error === 'insufficient_scope' ? 'insufficient_scope' : 'HTTP 403';
     throw new PermissionDenied(`${target.origin} denied the request: ${what}${scope}`, {
       hint: challenge?.scope
-        ? `log in again with the scope: \`${deps.loginCommand} --scopes ${challenge.scope.split(' ').join(',')}\``
+        ? addScopesHint(deps.loginCommand, parseScopes(challenge.scope))
         : 'ask for access to this resource',
     });
   }

@@ -19,15 +19,20 @@ export async function authenticatedFetch(
     resolved.kind === 'profile' ? ctx.binding(cfg, st, resolved.profile).provider : ctx.ambientProvider(cfg);
   const providerConfig = providerName ? ctx.providerConfig(cfg, providerName) : undefined;
   const renewable = resolved.kind === 'profile' || resolved.kind === 'client_credentials';
+  const token = (force: boolean) =>
+    getToken(ctx, memo, {
+      ...call,
+      ...(init.resource !== undefined ? { resource: init.resource } : {}),
+      forceRefresh: force,
+    });
+  // The credential first: with no session the first error must be "not logged in; run login",
+  // not an origin refusal whose advice (--allow-origin) only leads to it. Nothing is sent to
+  // the target before its origin is checked; the token is memoized for the request itself.
+  await token(false);
   const http = await import('../http/authenticated-fetch.js');
   return http.authenticatedFetch(
     {
-      token: (force) =>
-        getToken(ctx, memo, {
-          ...call,
-          ...(init.resource !== undefined ? { resource: init.resource } : {}),
-          forceRefresh: force,
-        }),
+      token,
       allowedOrigins: providerConfig?.allowed_origins ?? [],
       fetch: ctx.apiFetch(),
       loginCommand:

@@ -130,6 +130,7 @@ async function loginHeld(
   });
   const store = ctx.openStore(storeChoice.kind);
   if (storeChoice.fallbackNotice) notices.push(storeChoice.fallbackNotice);
+  if (storeChoice.detail) ctx.log.debug('keychain did not answer', { reason: storeChoice.detail });
   const replacedProvider = binding.provider && binding.provider !== providerName ? binding.provider : null;
   if (replacedProvider) {
     notices.push(

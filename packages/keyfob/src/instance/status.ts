@@ -6,6 +6,7 @@
 import { envVar } from '../config/names.js';
 import { KeyfobError, StoreCorrupt } from '../errors.js';
 import { type AccessToken, findAccessToken, type Session } from '../session.js';
+import { summarizeKeychainFailure } from '../stores/choose.js';
 import { type MovedAside, tellMovedAside } from '../stores/moved-aside.js';
 import type { StoreKind } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
@@ -45,7 +46,7 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
       expires_at: token?.expires_at ?? null,
       refreshable: Boolean(session?.refresh_token) || providerConfig?.type === 'client_credentials',
       store: session ? storeKind : binding.store,
-      store_reason: Object.hasOwn(st.profiles, name) ? (st.profiles[name]?.store_reason ?? null) : null,
+      store_reason: Object.hasOwn(st.profiles, name) ? tidyReason(st.profiles[name]?.store_reason) : null,
       logged_in: session !== null,
     });
   }
@@ -68,4 +69,18 @@ function movedAsideNote(ctx: InstanceContext, moved: MovedAside): string {
   return moved.message.includes(login)
     ? moved.message
     : `${moved.message}; run \`${login}\` to sign in again`;
+}
+
+/**
+ * A store reason as `status` shows it. State files written before the reason was kept short
+ * hold the keychain's whole error (a 300-character D-Bus message): that is cut to its gist.
+ */
+function tidyReason(reason: string | undefined): string | null {
+  if (!reason) return null;
+  const old =
+    /^([a-z-]+): no keychain answered \((.*)\)(?:;| and) (a passphrase or identity is configured|no passphrase or identity is configured)$/s.exec(
+      reason,
+    );
+  if (!old) return reason;
+  return `${old[1]}: no keychain answered (${summarizeKeychainFailure(old[2] ?? '')}); ${old[3]}`;
 }

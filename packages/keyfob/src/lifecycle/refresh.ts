@@ -12,6 +12,7 @@ import type { CredentialProvider, TokenRequest } from '../providers/provider.js'
 import {
   type AccessToken,
   accessTokenKey,
+  addScopesHint,
   findAccessToken,
   isExpired,
   isFreshEnough,
@@ -172,9 +173,8 @@ function checkScopes(session: Session, wanted: readonly string[], deps: Lifecycl
   if (session.obtained_by === 'client_credentials' || session.scopes.length === 0) return;
   const missing = parseScopes(wanted).filter((scope) => !session.scopes.includes(scope));
   if (missing.length === 0) return;
-  const list = missing.join(',');
   throw new InsufficientScope(`profile ${deps.profile} was not granted ${missing.join(' ')}`, missing, {
-    hint: `run \`${deps.loginCommand.replace(/ login\b/, ' refresh')} --scopes ${list}\` to add ${missing.length > 1 ? 'them' : 'it'} (a new login in the browser)`,
+    hint: addScopesHint(deps.loginCommand, missing),
   });
 }
 

@@ -5,10 +5,11 @@
  */
 import { decodeJwt } from 'jose';
 import type { BrowserHandoff } from '../config/schema.js';
-import { AuthenticationRequired, LoginFailed } from '../errors.js';
+import { AuthenticationRequired, InsecureUrl, LoginFailed } from '../errors.js';
 import { handOverStartLink } from '../flows/handoff.js';
 import { startLoopbackServer } from '../flows/loopback.js';
 import { accessTokenKey, newSession, type ObtainedBy, parseScopes, type Session } from '../session.js';
+import { checkSecureUrl } from '../url.js';
 import type { ClientAuthentication } from './client-auth.js';
 import {
   client,
@@ -185,6 +186,7 @@ export function createOidcProvider(
       .catch((error: unknown) => {
         throw toKeyfobError(error, { action: 'starting the device login' });
       });
+    checkVerificationUris(started, options.name);
     request.interaction.showDeviceCode({
       verificationUri: started.verification_uri,
       verificationUriComplete: started.verification_uri_complete ?? null,
@@ -290,5 +292,33 @@ export function idTokenClaims(session: Session): Record<string, unknown> {
     return { ...decodeJwt(session.id_token) };
   } catch {
     return session.subject ? { sub: session.subject } : {};
+  }
+}
+
+/**
+ * The device flow's URLs go to the person, who is asked to log in there: https only (http on
+ * loopback), nothing that could hide where the link goes (DESIGN.md, Security rules). Checked
+ * before anything is shown; a URL that fails is not echoed.
+ */
+function checkVerificationUris(
+  started: { verification_uri: string; verification_uri_complete?: string },
+  provider: string,
+): void {
+  for (const [field, value] of [
+    ['verification_uri', started.verification_uri],
+    ['verification_uri_complete', started.verification_uri_complete],
+  ] as const) {
+    if (value === undefined) continue;
+    const check = checkSecureUrl(String(value));
+    // A fragment is harmless in a link the person opens; everything else is refused.
+    if (check.ok || check.problem === 'fragment') continue;
+    const what =
+      check.problem === 'insecure'
+        ? 'is plain http on a host that is not loopback (only https links are shown)'
+        : check.message;
+    const message = `provider ${provider} sent a device ${field} that ${what}; the login stopped before showing it`;
+    const hint = "check the provider's issuer in config.yaml";
+    if (check.problem === 'insecure') throw new InsecureUrl(message, { hint });
+    throw new LoginFailed(message, { hint });
   }
 }

@@ -53,6 +53,8 @@ export interface StoreChoice {
   reason: string;
   /** One line for stderr when the default fell back past the keychain; `null` otherwise. */
   fallbackNotice: string | null;
+  /** The keychain's own words for why it did not answer: debug output only, never stored. */
+  detail?: string;
 }
 
 /**
@@ -125,24 +127,43 @@ export async function chooseStore(input: StoreChoiceInput): Promise<StoreChoice>
       fallbackNotice: null,
     };
   }
+  // One line a person can read; the keychain's own words (a D-Bus error runs to 300 characters)
+  // go to `detail`, shown only when debugging, and never into the state file.
+  const why = `no keychain answered (${summarizeKeychainFailure(answer.reason)})`;
+  const choose = `choose with token_storage in config.yaml or ${storageVar}`;
   if (input.encryptedConfigured) {
     return {
       kind: 'encrypted-file',
       source: 'default',
-      reason: `encrypted-file: no keychain answered (${answer.reason}); a passphrase or identity is configured`,
-      fallbackNotice:
-        `No keychain answered (${answer.reason}): tokens are stored encrypted in ` +
-        `${path.join(home, 'encrypted')}; ${howToChoose}.`,
+      reason: `encrypted-file: ${why}; a passphrase or identity is configured`,
+      fallbackNotice: `${capitalize(why)}; tokens are encrypted in ${path.join(home, 'encrypted')}; ${choose}.`,
+      detail: answer.reason,
     };
   }
   return {
     kind: 'file',
     source: 'default',
-    reason: `file: no keychain answered (${answer.reason}) and no passphrase or identity is configured`,
-    fallbackNotice:
-      `No keychain answered (${answer.reason}): tokens are stored unencrypted in ` +
-      `${new FileStore({ home }).location} (readable only by you); ${howToChoose}.`,
+    reason: `file: ${why}; no passphrase or identity is configured`,
+    fallbackNotice: `${capitalize(why)}; tokens are in ${new FileStore({ home }).location} (readable only by you); ${choose}.`,
+    detail: answer.reason,
   };
+}
+
+/**
+ * A few words for why the keychain did not answer, from the keyring library's message: "no
+ * D-Bus session", "timed out", "the unlock prompt was dismissed", … Never the message itself,
+ * which is long and may carry anything.
+ */
+export function summarizeKeychainFailure(reason: string): string {
+  if (/d-?bus/i.test(reason)) return 'no D-Bus session';
+  if (/timed? ?out|timeout/i.test(reason)) return 'it timed out';
+  if (/dismiss|cancel|denied|locked/i.test(reason)) return 'it stayed locked';
+  if (/cannot find|not installed|module|package/i.test(reason)) return 'no keyring module for this platform';
+  return 'it did not answer';
+}
+
+function capitalize(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
 
 function validate(input: StoreChoiceInput): {
