@@ -10,6 +10,10 @@ export const status: Command = {
   name: 'status',
   summary: 'show every profile, its session and the active one',
   usage: '[flags]',
+  examples: [
+    { what: 'every profile, its provider, expiry and store; the active one marked', run: 'keyfob status' },
+    { what: 'the same as JSON, for a script', run: 'keyfob status --json' },
+  ],
   maxPositionals: 0,
   flags: { ...profileFlags, ...jsonFlag },
   async run({ io, app, values }) {
