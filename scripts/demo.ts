@@ -44,24 +44,14 @@ try {
   await keyfob(['status'], env);
 
   step('keyfob whoami', 'Userinfo, fetched with a token that has no audience:');
-  await keyfob(['whoami', '--json'], env);
+  await keyfob(['whoami'], env);
 
   step(
-    `keyfob token --json`,
-    `A token for the API resource (${idp.api}), minted from the same login's refresh token:`,
+    `keyfob fetch ${idp.api}/hello`,
+    `The protected API, called by keyfob: it mints a token for the API resource from the same\nlogin and sends it only to the API's origin. The caller never holds the token:`,
   );
-  const issued = JSON.parse(await keyfob(['token', '--json'], env, { quiet: true })) as {
-    access_token: string;
-    expires_at: string;
-    scopes: string[];
-  };
-  console.log(
-    `  token_type Bearer, expires_at ${issued.expires_at}, scopes ${issued.scopes.join(' ') || '-'}`,
-  );
-  const answer = await fetch(`${idp.api}/hello`, {
-    headers: { authorization: `Bearer ${issued.access_token}` },
-  });
-  console.log(`  GET ${idp.api}/hello -> ${answer.status} ${await answer.text()}`);
+  const body = await keyfob(['fetch', `${idp.api}/hello`], env);
+  if (!body.endsWith('\n')) console.log();
 
   step('keyfob refresh', 'Refreshing now; dev-idp rotates the refresh token on every use:');
   await keyfob(['refresh'], env);
@@ -75,6 +65,14 @@ try {
   console.log(
     `\n${bold('Done.')} Every step above ran the real keyfob command against a real OpenID provider.`,
   );
+  console.log(`
+${bold('Try next')} (put keyfob on the PATH first: export PATH=$PWD/node_modules/.bin:$PATH):
+  keyfob dev-idp --port 9400        a dev-idp of your own, with the README's config.yaml (PORT: 9400)
+  keyfob login --device             log in as ${user.email} / ${user.password}
+  keyfob fetch http://127.0.0.1:9400/api/hello
+  keyfob token | keyfob check - --verbose
+  keyfob help                       every command; each one's --help has examples
+  source <(keyfob completion bash)  TAB completion for commands, flags, profiles and providers`);
 } finally {
   await idp.close();
   rmSync(home, { recursive: true, force: true });

@@ -23,6 +23,12 @@ export interface AppIdentity {
   envPrefix: string;
 }
 
+/** One example of `--help`: what it does, and the command line. */
+export interface Example {
+  what: string;
+  run: string;
+}
+
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
 export interface CommandContext {
@@ -39,7 +45,14 @@ export interface Command {
   usage: string;
   /** Paragraphs shown in `--help` after the usage line. */
   description?: string;
+  /**
+   * Shown under "Examples:" in `--help`, written for `keyfob` (`keyfob login --device`,
+   * `KEYFOB_TOKEN=…`): an integrator's users see their own command and variables instead.
+   */
+  examples?: readonly Example[];
   flags: Record<string, FlagSpec>;
+  /** What the shell completes for a positional argument: profile or provider names. */
+  completes?: 'profiles' | 'providers';
   /** Most positional arguments accepted. */
   maxPositionals: number;
   run(context: CommandContext): Promise<number>;
@@ -66,8 +79,7 @@ export function commandHelp(app: AppIdentity, command: Command): string {
     '',
     `Usage: ${app.commandPrefix} ${command.name} ${command.usage}`.trimEnd(),
   ];
-  // Descriptions name `keyfob`; an integrator's users see their own command instead.
-  if (command.description) lines.push('', command.description.replaceAll(/\bkeyfob\b/g, app.commandPrefix));
+  if (command.description) lines.push('', forApp(command.description, app));
   const entries = Object.entries({
     ...command.flags,
     help: { type: 'boolean', description: 'show this help' } as FlagSpec,
@@ -79,5 +91,21 @@ export function commandHelp(app: AppIdentity, command: Command): string {
   });
   const width = Math.max(...rendered.map(([left]) => left.length));
   lines.push('', 'Flags:', ...rendered.map(([left, text]) => `${left.padEnd(width)}  ${text}`));
+  if (command.examples?.length) {
+    lines.push('', 'Examples:');
+    for (const example of command.examples) {
+      lines.push(`  # ${forApp(example.what, app)}`, `  $ ${forApp(example.run, app)}`);
+    }
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Help text is written for `keyfob`; an integrator's users see their own command (`acme auth`)
+ * and variables (`ACME_TOKEN`) instead, never the word keyfob.
+ */
+export function forApp(text: string, app: AppIdentity): string {
+  return text
+    .replaceAll(/\bkeyfob\b(?!-)/g, app.commandPrefix)
+    .replaceAll(/\bKEYFOB_(?=[A-Z])/g, `${app.envPrefix}_`);
 }

@@ -8,12 +8,16 @@
  * const auth = createAuthCommands({ appName: 'acme', commandPrefix: 'acme auth' });
  * if (process.argv[2] === 'auth') process.exitCode = await auth.run(process.argv.slice(3));
  * ```
+ *
+ * `acme auth` alone and `acme auth help …` print help, every command's `--help` has examples
+ * written with `acme auth`, and `acme auth completion bash|zsh|fish` prints a script that
+ * completes `acme auth …` by calling `acme auth __complete …` back (route it to `auth.run`).
  */
 import { appNames } from 'keyfob';
 import type { AppIdentity } from './command.js';
 import { authCommands } from './commands/index.js';
 import { type IO, processIO } from './io.js';
-import { runCommandLine } from './run.js';
+import { runCommandLine, withBuiltins } from './run.js';
 
 export interface AuthCommandsOptions {
   /** Lower-case app name: the home directory, the environment prefix, the keychain service. */
@@ -39,7 +43,8 @@ export function createAuthCommands(options: AuthCommandsOptions): AuthCommands {
   };
   return {
     run: (argv, io = processIO()) => runCommandLine(argv, app, authCommands, io),
-    commands: Object.keys(authCommands),
+    // help and completion too: `acme auth help`, `acme auth completion bash` (under acme's name).
+    commands: Object.keys(withBuiltins(authCommands)).filter((name) => !name.startsWith('__')),
   };
 }
 

@@ -21,13 +21,16 @@ export type CommandTable = Readonly<Record<string, CommandEntry>>;
 export async function runCommandLine(
   argv: readonly string[],
   app: AppIdentity,
-  table: CommandTable,
+  commandSet: CommandTable,
   io: IO,
 ): Promise<number> {
+  const table = withBuiltins(commandSet);
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined || name === '--help' || name === '-h') {
+    // `keyfob` alone is a person finding their way, as `gh` alone is: help, exit 0.
+    const { overview } = await import('./commands/help.js');
     io.stdout.write(overview(app, table));
-    return name === undefined ? 1 : 0;
+    return 0;
   }
   if (name === '--version' || name === '-V') {
     io.stdout.write('0.1.0\n');
@@ -44,6 +47,10 @@ export async function runCommandLine(
     command = await entry.load();
   } catch (error) {
     return reportError(error, app, io);
+  }
+  if (command.name === '__complete') {
+    // The words being completed are not this command's flags: they pass through unparsed.
+    return command.run({ io, app, values: {}, positionals: [...rest] }).catch(() => 0);
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -82,6 +89,28 @@ export async function runCommandLine(
   } catch (error) {
     return reportError(error, app, io);
   }
+}
+
+/**
+ * The command set plus `help`, `completion` and the hidden `__complete` the completion scripts
+ * call: every command set (keyfob's, an integrator's) gets them under its own name.
+ */
+export function withBuiltins(table: CommandTable): CommandTable {
+  return {
+    ...table,
+    help: {
+      summary: 'show help for a command, the environment variables, or the exit codes',
+      load: async () => (await import('./commands/help.js')).helpCommand(withBuiltins(table)),
+    },
+    completion: {
+      summary: 'print a shell completion script (bash, zsh or fish)',
+      load: async () => (await import('./commands/completion.js')).completion,
+    },
+    __complete: {
+      summary: 'candidates for shell completion',
+      load: async () => (await import('./commands/completion.js')).completeCommand(withBuiltins(table)),
+    },
+  };
 }
 
 function toParseArgs(command: Command) {
@@ -126,10 +155,4 @@ function isKnownError(error: unknown): error is Error & { code: string; exitCode
 /** Library messages name `keyfob` commands; an integrator's users see their own. */
 function rename(message: string, app: AppIdentity): string {
   return app.commandPrefix === 'keyfob' ? message : message.replaceAll('`keyfob ', `\`${app.commandPrefix} `);
-}
-
-function overview(app: AppIdentity, table: CommandTable): string {
-  const width = Math.max(...Object.keys(table).map((n) => n.length));
-  const rows = Object.entries(table).map(([n, e]) => `  ${n.padEnd(width)}  ${e.summary}`);
-  return `Usage: ${app.commandPrefix} COMMAND [flags]\n\nCommands:\n${rows.join('\n')}\n\nRun \`${app.commandPrefix} COMMAND --help\` for a command's flags.\n`;
 }

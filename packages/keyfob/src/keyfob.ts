@@ -28,6 +28,10 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
       return (await import('./instance/logout.js')).logout(ctx, opts);
     },
     status: async () => (await import('./instance/status.js')).status(ctx),
+    async profiles() {
+      const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
+      return ctx.knownProfiles(cfg, st);
+    },
     whoami: async (opts = {}) => (await import('./instance/whoami.js')).whoami(ctx, memo, opts),
     fetch: async (input: string | URL, init?: KeyfobRequestInit) =>
       (await import('./instance/fetch.js')).authenticatedFetch(ctx, memo, input, init),

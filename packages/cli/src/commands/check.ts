@@ -29,6 +29,17 @@ export const check: Command = {
   name: 'check',
   summary: 'validate a token step by step',
   usage: '[TOKEN | -] [flags]',
+  examples: [
+    { what: 'check the token keyfob would use, step by step', run: 'keyfob check' },
+    {
+      what: "check a token from a pipe against a provider's issuer, every step shown",
+      run: 'keyfob token | keyfob check - --provider dev --verbose',
+    },
+    {
+      what: "a script's test: exit 0 valid, 1 invalid, 3 undecided",
+      run: 'keyfob check - --issuer https://sso.example.com --audience my-api --json < token.txt',
+    },
+  ],
   description: [
     "Six steps: structure, algorithm, key (from the issuer's jwks_uri only), signature, issuer and",
     "audience, time claims. An opaque token is checked by the issuer's introspection endpoint with",

@@ -10,6 +10,10 @@ export const explain: Command = {
   name: 'explain',
   summary: 'show which credential a command would use, and why',
   usage: '[flags]',
+  examples: [
+    { what: 'which credential a command would use here, and why the others were not', run: 'keyfob explain' },
+    { what: 'the same for another profile, as JSON', run: 'keyfob explain --profile ci --json' },
+  ],
   description:
     'Levels, highest first: explicit flags > environment > selected profile > default. A higher level silently wins; two kinds of credential on one level are an error.',
   maxPositionals: 0,

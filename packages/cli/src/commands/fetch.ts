@@ -15,6 +15,17 @@ export const fetch: Command = {
   name: 'fetch',
   summary: 'make an authenticated HTTP request',
   usage: 'URL [-X METHOD] [-H "Name: value"]... [-d DATA | -d @FILE | -d @-] [flags]',
+  examples: [
+    { what: "GET an API with the active profile's token", run: 'keyfob fetch https://api.example.com/v1/me' },
+    {
+      what: 'POST JSON with a machine profile',
+      run: 'keyfob fetch -X POST -H \'Content-Type: application/json\' -d \'{"name":"x"}\' --profile ci https://api.example.com/v1/items',
+    },
+    {
+      what: 'send a file as the body',
+      run: 'keyfob fetch -X PUT -d @item.json https://api.example.com/v1/items/1',
+    },
+  ],
   description:
     'Exit 0 on a 2xx answer, 2 when the credential is refused (401 after one refresh), 1 otherwise (403 names the missing scope).',
   maxPositionals: 1,

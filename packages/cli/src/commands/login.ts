@@ -12,11 +12,24 @@ export const login: Command = {
   name: 'login',
   summary: 'log in with a provider and store the session',
   usage: '[PROVIDER] [flags]',
+  examples: [
+    { what: 'log in through the browser (the device flow on SSH or without a display)', run: 'keyfob login' },
+    { what: 'log in with a code confirmed on another device', run: 'keyfob login --device' },
+    {
+      what: 'store a token you already have (read from stdin, never argv)',
+      run: 'printenv MY_TOKEN | keyfob login --with-token',
+    },
+    {
+      what: 'log a machine profile in with a client secret from stdin',
+      run: 'printenv ROBOT_SECRET | keyfob login robot --with-secret --profile ci',
+    },
+  ],
   description: [
     'Without a flow flag, the browser opens (through $BROWSER when set); on a remote session (SSH, or',
     'no display) the device flow is used where the provider has it. The URL is always printed too.',
     'A machine provider (client_credentials) logs in without any prompt.',
   ].join('\n'),
+  completes: 'providers',
   maxPositionals: 1,
   flags: {
     ...profileFlags,

@@ -11,6 +11,10 @@ export const logout: Command = {
   name: 'logout',
   summary: 'revoke and remove a stored session',
   usage: '[flags]',
+  examples: [
+    { what: 'log out of the active profile (its refresh token is revoked)', run: 'keyfob logout' },
+    { what: 'log out of every profile', run: 'keyfob logout --all' },
+  ],
   description:
     'Access tokens already issued as JWTs stay valid until they expire: revocation stops the refresh token only.',
   maxPositionals: 0,

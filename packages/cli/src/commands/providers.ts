@@ -12,6 +12,10 @@ export const providers: Command = {
   name: 'providers',
   summary: 'list the configured providers, their flows and stored credentials',
   usage: '[flags]',
+  examples: [
+    { what: 'every configured provider, its flows, and whether you are logged in', run: 'keyfob providers' },
+    { what: 'the same as JSON, for a script', run: 'keyfob providers --json' },
+  ],
   description:
     'Asks each issuer for its discovery document (5 s at most each, all at once); an issuer that does not answer is reported, not fatal.',
   maxPositionals: 0,

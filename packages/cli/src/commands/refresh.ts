@@ -20,6 +20,13 @@ export const refresh: Command = {
   name: 'refresh',
   summary: 'refresh the access token now; --scopes adds scopes (a new login)',
   usage: '[--scopes LIST] [flags]',
+  examples: [
+    { what: 'renew the access token now', run: 'keyfob refresh' },
+    {
+      what: 'step up: log in again asking for more scopes',
+      run: 'keyfob refresh --scopes api:read,api:write',
+    },
+  ],
   maxPositionals: 0,
   flags: {
     ...profileFlags,

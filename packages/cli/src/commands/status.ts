@@ -16,6 +16,10 @@ export const status: Command = {
   usage: '[flags]',
   description:
     'Exit 0 when the selected profile (or a credential in the environment) can give a token; 2 when it is not logged in, or its token expired and cannot be renewed.',
+  examples: [
+    { what: 'every profile, its provider, expiry and store; the active one marked', run: 'keyfob status' },
+    { what: 'the same as JSON, for a script', run: 'keyfob status --json' },
+  ],
   maxPositionals: 0,
   flags: { ...profileFlags, ...jsonFlag },
   async run({ io, app, values }) {

@@ -10,6 +10,8 @@ export const switchCommand: Command = {
   name: 'switch',
   summary: 'change the active profile',
   usage: 'PROFILE',
+  examples: [{ what: 'make the ci profile the active one', run: 'keyfob switch ci' }],
+  completes: 'profiles',
   maxPositionals: 1,
   flags: { config: profileFlags.config as (typeof profileFlags)[string] },
   async run({ io, app, values, positionals }) {

@@ -10,6 +10,17 @@ export const token: Command = {
   name: 'token',
   summary: 'print an access token, refreshing it first when needed',
   usage: '[flags]',
+  examples: [
+    {
+      what: 'put a token in a header without it ever being on screen',
+      run: 'curl -H "Authorization: Bearer $(keyfob token)" https://api.example.com/v1/me',
+    },
+    {
+      what: 'a token still valid for 5 minutes, as JSON with its expiry and scopes',
+      run: 'keyfob token --min-ttl 300 --json',
+    },
+    { what: "a machine profile's token, in CI", run: 'keyfob token --profile ci' },
+  ],
   description:
     'Prints only the token, so `$(keyfob token)` works in scripts. Exits 2 when no session can give one; it never starts a login.',
   maxPositionals: 0,

@@ -14,6 +14,10 @@ export const whoami: Command = {
   name: 'whoami',
   summary: 'show who the token says you are',
   usage: '[flags]',
+  examples: [
+    { what: 'who you are logged in as', run: 'keyfob whoami' },
+    { what: 'the same as JSON, for a script', run: 'keyfob whoami --json' },
+  ],
   description:
     "Userinfo for a person (or the ID token's claims when the provider has no userinfo endpoint); for a machine profile, the client id and scopes its token carries.",
   maxPositionals: 0,

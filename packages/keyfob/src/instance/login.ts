@@ -4,7 +4,7 @@
  */
 import { envVar } from '../config/names.js';
 import { updateState } from '../config/state.js';
-import { InvalidInput } from '../errors.js';
+import { AuthenticationRequired, InvalidInput } from '../errors.js';
 import { chooseLoginFlow } from '../flows/browser.js';
 import { bindingOf } from '../lifecycle/binding.js';
 import { type CriticalSection, holdSignals } from '../lifecycle/signals.js';
@@ -73,6 +73,13 @@ async function loginHeld(
       deviceAvailable: chosen.loginFlows.includes('device'),
       browserAvailable: chosen.loginFlows.includes('browser'),
     });
+    if (!flowChosen(opts.flow, ctx.env) && opts.personPresent === false) {
+      // Nobody chose this flow and nobody is there to finish it: waiting would only time out.
+      const noPrompt = envVar(ctx.names, 'NO_PROMPT');
+      throw new AuthenticationRequired(
+        `no person is here to finish a ${choice.flow} login (stdin or stderr is not a terminal, or CI, ${noPrompt} or --no-input is set); choose one: \`${ctx.cliName} login --device\` or \`--browser\` to wait for a person anyway, \`--with-token\` to store a token read from stdin, or \`--with-secret\` for a machine provider's secret`,
+      );
+    }
     if (choice.reason) opts.interaction.notice(choice.reason);
     flow = choice.flow;
     openBrowser = choice.openBrowser;
@@ -169,6 +176,14 @@ async function loginHeld(
     replacedProvider,
     notices,
   };
+}
+
+/**
+ * Whether someone chose the browser or device flow: a flag, or `$BROWSER` (DESIGN.md, login:
+ * the flow is "not chosen" when none of them is given).
+ */
+function flowChosen(flow: LoginOptions['flow'], env: Readonly<Record<string, string | undefined>>): boolean {
+  return (flow !== undefined && flow !== 'auto') || Boolean(env.BROWSER);
 }
 
 /** A session holding a token given from outside: served until it expires, never refreshed. */

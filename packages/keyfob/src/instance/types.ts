@@ -161,6 +161,11 @@ export interface Keyfob {
   getToken(options?: GetTokenOptions): Promise<TokenResult>;
   logout(options?: { profile?: string; all?: boolean }): Promise<LogoutResult[]>;
   status(): Promise<StatusReport>;
+  /**
+   * The names of the known profiles (config.yaml, the state file, the file store), sorted;
+   * reads no credential store and sends nothing (shell completion).
+   */
+  profiles(): Promise<string[]>;
   /** Who the token says the caller is: userinfo, or the ID token's claims. */
   whoami(options?: { profile?: string }): Promise<Record<string, unknown>>;
   /**

@@ -1,0 +1,97 @@
+/**
+ * The README works as written: its config block and its machine-login and fetch lines run
+ * unchanged (PORT and 9400 become dev-idp's port) against dev-idp, through bash, with `keyfob`
+ * on the PATH as the README says to put it; and "Two commands" is two commands.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { cliEnv, KEYFOB_BIN } from './support/cli.js';
+
+const README = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+
+/** The fenced blocks of `lang` in the README's section `heading`. */
+function blocks(heading: string, lang: string): string[] {
+  const section = README.split(/^## /m).find((s) => s.startsWith(heading));
+  assert.ok(section, `README has a section "${heading}"`);
+  return [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1] ?? '');
+}
+
+let idp: DevIdp;
+before(async () => {
+  idp = await startDevIdp();
+});
+after(async () => {
+  await idp?.close();
+});
+
+describe('the README', () => {
+  it('its config and its machine-login and fetch lines work against dev-idp as written', async () => {
+    const port = new URL(idp.issuer).port;
+    const config = blocks('The CLI', 'yaml').find((b) => b.includes('type: client_credentials'));
+    assert.ok(config, 'the CLI section has the config block');
+    const byHand = blocks('The CLI', 'sh').find((b) => b.includes('export ROBOT_SECRET='));
+    assert.ok(byHand, 'the CLI section has the lines to run by hand');
+    const machineLogins = blocks('The CLI', 'sh').flatMap((b) =>
+      b.split('\n').filter((l) => / keyfob login \S+ --with-secret/.test(l)),
+    );
+    assert.equal(new Set(machineLogins).size, 1, `one machine-login line, as run here: ${machineLogins}`);
+    const lines = byHand.split('\n');
+    const run = [
+      lines.find((l) => l.startsWith('export ROBOT_SECRET=')),
+      lines.find((l) => / keyfob login \S+ --with-secret/.test(l)),
+      lines.find((l) => l.startsWith('keyfob fetch --profile ci ')),
+    ];
+    assert.ok(run.every(Boolean), `the three lines are there:\n${byHand}`);
+    // dev-idp's seeded secret is what the README exports.
+    assert.match(run[0] ?? '', new RegExp(`=${idp.clients.machine.client_secret}(\\s|$)`));
+
+    const home = mkdtempSync(join(tmpdir(), 'keyfob-readme-'));
+    writeFileSync(join(home, 'config.yaml'), config.replaceAll('PORT', port));
+    const bin = join(home, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'keyfob'), `#!/bin/sh\nexec '${process.execPath}' '${KEYFOB_BIN}' "$@"\n`);
+    chmodSync(join(bin, 'keyfob'), 0o755);
+    const script = ['set -e', ...run.map((l) => (l ?? '').replaceAll('9400', port))].join('\n');
+    const env = { ...cliEnv(home), PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('bash', ['--norc', '--noprofile', '-c', script], { env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(result.code, 0, `${script}\n${result.stderr}`);
+    assert.match(result.stderr, /Logged in to robot .*profile ci/);
+    const body = JSON.parse(result.stdout) as { client_id: string; aud: string };
+    assert.equal(body.client_id, idp.clients.machine.client_id, 'the API answered the machine token');
+  });
+
+  it('every provider its commands name is in its config', () => {
+    const config = blocks('The CLI', 'yaml').find((b) => b.includes('providers:')) ?? '';
+    const providers = [...config.matchAll(/^ {2}([a-z][\w-]*):$/gm)].map((m) => m[1]);
+    const named = [...README.matchAll(/keyfob login ([a-z][\w-]*) /g)].map((m) => m[1]);
+    assert.ok(named.length > 0);
+    for (const name of named)
+      assert.ok(providers.includes(name), `login ${name}: configured as ${providers}`);
+  });
+
+  it('"Two commands" is the setup line and npm start; the tests are named apart', () => {
+    const [block] = blocks('Two commands', 'sh');
+    const commands = (block ?? '').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+    assert.equal(commands.length, 2, `${commands}`);
+    assert.match(commands[0] ?? '', /^npm ci && npm run build\s/);
+    assert.match(commands[1] ?? '', /^npm start\s/);
+    assert.match(README, /`npm test` runs/);
+  });
+});
