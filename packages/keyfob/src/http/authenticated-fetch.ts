@@ -1,7 +1,8 @@
 /**
  * `kf.fetch`: the credential goes on the request only for the provider's allowed origins, a
  * 401 buys one forced refresh and one retry, and nothing of the caller's (`Authorization`,
- * cookies, keys, custom headers, a body) follows a redirect to another origin (`redirect.ts`). The request itself and the `WWW-Authenticate` parsing are openid-client's
+ * cookies, keys, custom headers, a body) follows a redirect to another origin (`redirect.ts`).
+ * The request itself and the `WWW-Authenticate` parsing are openid-client's
  * (`fetchProtectedResource`), which also leaves room for DPoP proofs.
  *
  * Loaded lazily: it imports openid-client.
@@ -126,7 +127,12 @@ async function send(
       throw transportError(error, { action: `requesting ${url.origin}` }) ?? error;
     }
     const location = response.headers.get('location');
-    if (!REDIRECT_STATUSES.has(response.status) || location === null || init.redirect === 'manual') {
+    if (
+      !REDIRECT_STATUSES.has(response.status) ||
+      location === null ||
+      init.redirect === 'manual' ||
+      URL.parse(location, url.href) === null
+    ) {
       return response;
     }
     const next = decideRedirect({
