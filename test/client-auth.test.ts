@@ -303,6 +303,19 @@ describe('combinations that cannot authenticate are refused by validation', () =
     });
   }
 
+  it('a private_key whose ${VAR} is unset: exit 2 naming the variable, other providers unharmed', async () => {
+    const home = homeWith([
+      'type: client_credentials',
+      `issuer: ${idp.issuer}`,
+      `client_id: ${idp.clients.machineJwt.client_id}`,
+      'private_key: ${UNSET_MACHINE_KEY}',
+    ]);
+    const result = await token(home);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.first, /no private key is set; set UNSET_MACHINE_KEY in the environment/);
+    assert.equal((await runCli(['status'], { env: home.env })).code, 0);
+  });
+
   it('a private_key file that holds no key: named, its content never printed', async () => {
     const home = homeWith([
       'type: client_credentials',

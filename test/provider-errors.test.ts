@@ -223,7 +223,13 @@ describe('a socket failure that reaches the CLI unmapped', () => {
     );
     assert.ok(thrown instanceof TypeError);
     let stderr = '';
-    const sink = { write: (text: string) => ((stderr += text), true), isTTY: false };
+    const sink = {
+      isTTY: false,
+      write(text: string) {
+        stderr += text;
+        return true;
+      },
+    };
     const code = reportError(thrown, { name: 'keyfob', commandPrefix: 'keyfob', envPrefix: 'KEYFOB' }, {
       stdin: process.stdin,
       stdout: sink,
