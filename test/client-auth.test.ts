@@ -182,11 +182,12 @@ describe('each token endpoint auth method logs a machine in', () => {
   });
 });
 
-describe('the method reaches a provider with endpoints by hand (oauth2)', () => {
+describe('person providers (oauth2, oidc) send what their settings say', () => {
   let recorder: Server;
   let base: string;
   const bodies: string[] = [];
   const authorizations: (string | undefined)[] = [];
+  const paths: string[] = [];
 
   before(async () => {
     recorder = createServer((req, res) => {
@@ -195,6 +196,7 @@ describe('the method reaches a provider with endpoints by hand (oauth2)', () => 
       req.on('end', () => {
         bodies.push(Buffer.concat(chunks).toString('utf8'));
         authorizations.push(req.headers.authorization);
+        paths.push(req.url ?? '');
         res.writeHead(400, { 'content-type': 'application/json' });
         res.end('{"error":"invalid_client","error_description":"recorded"}');
       });
@@ -231,6 +233,19 @@ describe('the method reaches a provider with endpoints by hand (oauth2)', () => 
     assert.equal(body.get('client_id'), 'by-hand');
     assert.equal(authorizations.at(-1), undefined);
     assert.ok(!result.stderr.includes('hand-secret-77'));
+  });
+
+  it('oidc: device_authorization_endpoint is used instead of the discovered one', async () => {
+    const home = homeWith([
+      'type: oidc',
+      `issuer: ${idp.issuer}`,
+      `client_id: ${idp.clients.cli.client_id}`,
+      `device_authorization_endpoint: ${base}/device-override`,
+    ]);
+    const result = await runCli(['login', '--profile', 'p', '--device'], { env: home.env });
+    assert.equal(result.code, 1);
+    assert.equal(paths.at(-1), '/device-override');
+    assert.equal(new URLSearchParams(bodies.at(-1)).get('client_id'), idp.clients.cli.client_id);
   });
 });
 
@@ -287,6 +302,19 @@ describe('combinations that cannot authenticate are refused by validation', () =
       assert.match(result.stderr.split('\n')[0] ?? '', expected);
     });
   }
+
+  it('a private_key whose ${VAR} is unset: exit 2 naming the variable, other providers unharmed', async () => {
+    const home = homeWith([
+      'type: client_credentials',
+      `issuer: ${idp.issuer}`,
+      `client_id: ${idp.clients.machineJwt.client_id}`,
+      'private_key: ${UNSET_MACHINE_KEY}',
+    ]);
+    const result = await token(home);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.first, /no private key is set; set UNSET_MACHINE_KEY in the environment/);
+    assert.equal((await runCli(['status'], { env: home.env })).code, 0);
+  });
 
   it('a private_key file that holds no key: named, its content never printed', async () => {
     const home = homeWith([

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { reportError } from '../packages/cli/src/run.js';
 import { filesUnder, makeHome, runCli, type TestHome } from './support/cli.js';
 
 const SECRET = 'hostile-test-secret-4242';
@@ -210,5 +211,35 @@ describe('a refresh answered 400 with no body', () => {
       'keyfob: profile p can no longer be renewed (refreshing the token of provider hostile failed: the provider answered HTTP 400 with no body); run `keyfob login --profile p`',
     );
     assert.ok(seen.some((r) => r.path === '/token' && r.body.includes('grant_type=refresh_token')));
+  });
+});
+
+describe('a socket failure that reaches the CLI unmapped', () => {
+  it('is a network error naming host:port, not "unexpected error"', async () => {
+    // A real fetch TypeError ("fetch failed", cause ECONNREFUSED), as an integrator's code may throw.
+    const thrown = await fetch(`http://127.0.0.1:${closedPort}/`).then(
+      () => assert.fail('the closed port answered'),
+      (e: unknown) => e,
+    );
+    assert.ok(thrown instanceof TypeError);
+    let stderr = '';
+    const sink = {
+      isTTY: false,
+      write(text: string) {
+        stderr += text;
+        return true;
+      },
+    };
+    const code = reportError(thrown, { name: 'keyfob', commandPrefix: 'keyfob', envPrefix: 'KEYFOB' }, {
+      stdin: process.stdin,
+      stdout: sink,
+      stderr: sink,
+      env: {},
+    } as unknown as Parameters<typeof reportError>[2]);
+    assert.equal(code, 1);
+    assert.equal(
+      stderr.split('\n')[0]?.split(';')[0],
+      `keyfob: a request failed: could not connect to 127.0.0.1:${closedPort} (ECONNREFUSED)`,
+    );
   });
 });

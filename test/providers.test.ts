@@ -88,7 +88,10 @@ describe('keyfob providers', () => {
     assert.match(result.stdout, /^ {2}PROVIDER +TYPE +ISSUER +FLOWS +REACHABLE +STORED$/m);
     assert.match(result.stdout, /^\* dev +oidc +http:\/\/127\.0\.0\.1:\d+ +browser, device +yes +no$/m);
     assert.match(result.stdout, /^ {2}gone +oidc .* no +no$/m);
-    assert.match(result.stdout, /^gone: discovering http:\/\/127\.0\.0\.1:\d+ failed: ECONNREFUSED/m);
+    assert.match(
+      result.stdout,
+      /^gone: discovering http:\/\/127\.0\.0\.1:\d+ failed: could not connect to 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/m,
+    );
     assert.ok(!result.stdout.includes('\u001b['), 'no colour when piped');
     assert.equal(result.stderr, '');
   });

@@ -19,11 +19,31 @@ interface SocketCause {
  */
 export function networkFailure(error: unknown, action: string): NetworkError | null {
   const found = findSocketCause(error);
-  if (!found) return null;
+  if (!found) return fetchFailure(error, action);
   return new NetworkError(`${action} failed: ${socketWords(found)}`, {
     hint: 'check that the server is running and reachable',
     cause: error,
   });
+}
+
+/**
+ * A `fetch` that failed before any answer without a socket error (a port fetch refuses, such as
+ * 1 or 6000: "bad port"): undici's `TypeError("fetch failed")` with the reason as its cause.
+ */
+function fetchFailure(error: unknown, action: string): NetworkError | null {
+  if (!(error instanceof TypeError) || error.message !== 'fetch failed') return null;
+  const reason = error.cause instanceof Error ? error.cause.message : '';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
+  const printable = reason
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .trim()
+    .slice(0, 120);
+  return new NetworkError(
+    `${action} failed: the request failed before any answer${printable ? ` (${printable})` : ''}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** The words for one socket failure. */

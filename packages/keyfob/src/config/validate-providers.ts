@@ -237,8 +237,7 @@ function clientCredentialsProvider(r: Reader, name: string, base: Base): ClientC
     client_id: r.required('client_id', r.string('client_id')),
     client_secret: clientSecret,
     ...key,
-    token_endpoint_auth_method:
-      method ?? (key.private_key !== undefined ? 'private_key_jwt' : 'client_secret_basic'),
+    token_endpoint_auth_method: method ?? 'client_secret_basic',
   });
 }
 
@@ -258,18 +257,20 @@ function clientAuthSettings(
   const hasSecret =
     r.string('client_secret') !== undefined || base.unresolved_secrets?.client_secret !== undefined;
   const privateKey = r.privateKey('private_key');
+  // A `${VAR}` key whose variable is unset still says how this client authenticates.
+  const hasKey = privateKey !== undefined || base.unresolved_secrets?.private_key !== undefined;
   const alg = r.enumeration('private_key_alg', PRIVATE_KEY_ALGS);
   const method = r.enumeration('token_endpoint_auth_method', TOKEN_ENDPOINT_AUTH_METHODS);
-  if (hasSecret && privateKey !== undefined) {
+  if (hasSecret && hasKey) {
     r.fail('private_key', 'give either client_secret or private_key, not both');
   }
-  if (alg !== undefined && privateKey === undefined) {
+  if (alg !== undefined && !hasKey) {
     r.fail('private_key_alg', 'applies only with private_key');
   }
-  if (method === 'private_key_jwt' && privateKey === undefined) {
+  if (method === 'private_key_jwt' && !hasKey) {
     r.fail('private_key', 'required with token_endpoint_auth_method: private_key_jwt');
   }
-  if (method !== undefined && method !== 'private_key_jwt' && privateKey !== undefined) {
+  if (method !== undefined && method !== 'private_key_jwt' && hasKey) {
     r.fail(
       'token_endpoint_auth_method',
       `${method} does not use private_key; write private_key_jwt or remove private_key`,
@@ -294,7 +295,7 @@ function clientAuthSettings(
     r.fail('client_secret', `required with token_endpoint_auth_method: ${method}`);
   }
   return withoutUndefined({
-    token_endpoint_auth_method: method,
+    token_endpoint_auth_method: method ?? (hasKey ? 'private_key_jwt' : undefined),
     private_key: privateKey,
     private_key_alg: alg,
   });

@@ -23,7 +23,9 @@ export type ClientAuthentication =
     }
   | {
       method: 'private_key_jwt';
-      key: PrivateKeySource;
+      /** `null` when the key's `${VAR}` is unset; `hint` then says what to set. */
+      key: PrivateKeySource | null;
+      hint: string;
       /** Absent: inferred from the key (RSA → RS256, P-256 → ES256, Ed25519 → EdDSA, …). */
       alg?: PrivateKeyAlg;
       /** The setting that holds the key, for messages: `providers.robot.private_key`. */
@@ -52,7 +54,8 @@ export async function clientAuthFor(
       return { auth: make(auth.secret), metadata };
     }
     case 'private_key_jwt': {
-      const { key, kid } = await signingKey(auth);
+      if (!auth.key) throw new AuthenticationRequired('no private key is set', { hint: auth.hint });
+      const { key, kid } = await signingKey(auth, auth.key);
       return { auth: client.PrivateKeyJwt(kid ? { key, kid } : key), metadata };
     }
   }
@@ -61,9 +64,10 @@ export async function clientAuthFor(
 /** Reads the private key (a file or `${VAR}` text; PEM or JWK) into a non-extractable CryptoKey. */
 async function signingKey(
   auth: Extract<ClientAuthentication, { method: 'private_key_jwt' }>,
+  source: PrivateKeySource,
 ): Promise<{ key: webcrypto.CryptoKey; kid: string | undefined }> {
   const where = { key: auth.setting };
-  const text = auth.key.kind === 'file' ? readKeyFile(auth.key.path, auth.setting) : auth.key.pem;
+  const text = source.kind === 'file' ? readKeyFile(source.path, auth.setting) : source.pem;
   let jwkInput: Record<string, unknown> | undefined;
   let keyObject: KeyObject;
   try {

@@ -7,7 +7,6 @@ import type {
   ClientCredentialsProviderConfig,
   OAuth2ProviderConfig,
   OidcProviderConfig,
-  PrivateKeySource,
   ProviderConfig,
 } from '../config/schema.js';
 import { ProviderNotFound } from '../errors.js';
@@ -144,8 +143,8 @@ function clientAuthentication(
     case 'private_key_jwt':
       return {
         method,
-        // Validation refuses private_key_jwt without a private key.
-        key: config.private_key as PrivateKeySource,
+        key: config.private_key ?? null,
+        hint: missingKeyHint(config.name, config.unresolved_secrets?.private_key),
         ...(config.private_key_alg ? { alg: config.private_key_alg } : {}),
         setting: `providers.${config.name}.private_key`,
       };
@@ -156,6 +155,12 @@ function clientAuthentication(
         hint: missingSecretHint(config.name, config.unresolved_secrets?.client_secret, cliName),
       };
   }
+}
+
+function missingKeyHint(provider: string, variable: string | undefined): string {
+  return variable
+    ? `set ${variable} in the environment (config.yaml: providers.${provider}.private_key refers to it)`
+    : `give providers.${provider}.private_key in config.yaml`;
 }
 
 function missingSecretHint(provider: string, variable: string | undefined, cliName: string): string {
