@@ -140,7 +140,9 @@ export function reportError(thrown: unknown, app: AppIdentity, io: IO): number {
     : `unexpected error${error instanceof Error ? ` (${error.name})` : ''}; rerun with ${app.envPrefix}_DEBUG=1 for details`;
   // Errors keep the provider's words (error_description, names): sanitized, they cannot drive the terminal.
   io.stderr.write(`${app.name}: ${sanitize(message)}\n`);
-  if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  if (debug && error instanceof Error && error.stack) {
+    io.stderr.write(`${error.stack.split('\n').map(sanitize).join('\n')}\n`);
+  }
   return known ? error.exitCode : 1;
 }
 
