@@ -95,6 +95,7 @@ export const check: Command = {
       issuer: issuerFlag,
       profile: own?.profile ?? profileFlag,
       command: app.commandPrefix,
+      env: io.env,
     });
     const options: CheckOptions = {
       ...target,
@@ -136,8 +137,14 @@ async function tokenFromStdin(io: IO): Promise<string> {
 /** Which issuer (and audience, introspection client) the token is checked against. */
 async function checkTarget(
   kf: Keyfob,
-  choice: { provider?: string; issuer?: string; profile?: string; command: string },
-): Promise<Pick<CheckOptions, 'issuer' | 'audience' | 'introspection'>> {
+  choice: {
+    provider?: string;
+    issuer?: string;
+    profile?: string;
+    command: string;
+    env: Readonly<Record<string, string | undefined>>;
+  },
+): Promise<Pick<CheckOptions, 'issuer' | 'audience' | 'introspection' | 'offline'>> {
   if (choice.issuer !== undefined) return { issuer: choice.issuer };
   const config = await kf.config();
   const name = choice.provider ?? (await profileProvider(kf, config, choice.profile));
@@ -153,7 +160,7 @@ async function checkTarget(
       hint: known.length > 0 ? `configured: ${known.join(', ')}` : 'add it to config.yaml',
     });
   }
-  return checkOptionsForProvider(provider, choice.command);
+  return checkOptionsForProvider(provider, choice.command, choice.env);
 }
 
 /** The selected profile's provider, else `default_provider`, else the only provider. */

@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { withEmulatorFromEnv } from '../config/firebase-emulator.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import { type AppNames, appNames, envVar } from '../config/names.js';
 import { resolveConfigPath, resolveHome } from '../config/paths.js';
@@ -201,7 +202,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
           hint: `add it to config.yaml, or run \`${cliName} logout\` for the profiles that use it`,
         });
       }
-      return found;
+      return found.type === 'firebase' ? withEmulatorFromEnv(found, env) : found;
     },
 
     ambientProvider(cfg) {

@@ -12,6 +12,7 @@ import type {
 import { ProviderNotFound } from '../errors.js';
 import type { ClientAuthentication } from './client-auth.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
+import { createFirebaseProvider } from './firebase.js';
 import type { ServerSource } from './oauth-client.js';
 import { createOidcProvider } from './oidc.js';
 import type { CredentialProvider, LoginFlow, ProviderRuntime } from './provider.js';
@@ -107,6 +108,18 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
         context.runtime,
       );
     }
+    case 'firebase':
+      return createFirebaseProvider(
+        {
+          name: config.name,
+          apiKey: config.api_key,
+          emulatorHost: config.emulator_host ?? null,
+          resource,
+          allowedOrigins,
+          cliName: context.cliName,
+        },
+        context.runtime,
+      );
     default:
       throw new ProviderNotFound(
         `provider ${config.name} has type ${config.type}, which this version cannot log in with yet`,

@@ -52,7 +52,12 @@ export function checkToken(token: string, options: CheckOptions): Promise<CheckR
  */
 function quickCheck(token: string, options: CheckOptions, settings: Settings): Promise<CheckReport> | null {
   const head = peekHeader(token);
-  if (!head || refusedOutright(head.alg) || (settings.algorithms && !settings.algorithms.has(head.alg))) {
+  if (
+    !head ||
+    options.offline ||
+    refusedOutright(head.alg) ||
+    (settings.algorithms && !settings.algorithms.has(head.alg))
+  ) {
     return null;
   }
   const metadata = cachedIssuer(options.issuer, options.fetch);
@@ -100,6 +105,7 @@ async function fullCheck(token: string, options: CheckOptions, settings: Setting
       ? `${alg} is not among the algorithms the caller allows (${[...settings.algorithms].join(', ')})`
       : null);
   if (outright) return finish([...steps, failed('algorithm', outright)], jwt);
+  if (options.offline) return finish([...steps, failed('algorithm', options.offline)], jwt);
 
   const metadata = cachedOk(options) ?? (await discover(options));
   if (!metadata.ok) return finish([...steps, undecided('algorithm', metadata.why)], jwt);

@@ -36,6 +36,11 @@ export interface CheckOptions {
   /** Client credentials for introspecting opaque tokens; without them an opaque token is undecided. */
   introspection?: IntrospectionClient;
   /**
+   * Why nothing may be fetched from the issuer (a provider bound to an emulator, which signs
+   * nothing): a signed token then fails the algorithm step with this reason, unfetched.
+   */
+  offline?: string;
+  /**
    * Seconds after a JWKS download before an unknown `kid` may download it again (5 by default).
    * Applies when the key set of a `jwks_uri` is first used in this process.
    */
