@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createKeyfob, type LoginInteraction } from 'keyfob';
 import { cliEnv, filesUnder, runCli } from './support/cli.js';
 import {
   FIREBASE_API_KEY,
@@ -21,6 +22,7 @@ import {
 
 const ALICE = { email: 'alice@example.com', password: 'alice-firebase-pw-1' };
 const BOB = { email: 'bob@example.com', password: 'bob-firebase-pw-1' };
+const CAROL = { email: 'carol@example.com', password: 'carol-firebase-pw-1' };
 
 let emulator: FirebaseEmulator;
 let aliceId: string;
@@ -324,6 +326,83 @@ describe('firebase provider against the Auth emulator', () => {
       assert.deepEqual(proxy.seen, []);
     } finally {
       await proxy.close();
+    }
+  });
+  test('a session whose user was disabled after login: refresh exits 2 naming the login', async () => {
+    const carolId = await emulator.signUp(CAROL.email, CAROL.password);
+    const { home, env } = makeFirebaseHome();
+    assert.equal((await login(env, CAROL)).code, 0);
+    await emulator.disable(carolId);
+    const refreshed = await runCli(['refresh'], { env });
+    assert.equal(refreshed.code, 2, refreshed.stderr);
+    assert.match(refreshed.stderr, /USER_DISABLED/);
+    assert.match(refreshed.stderr, /keyfob login/);
+    assert.ok(!refreshed.stderr.includes(readSession(home).refresh_token));
+  });
+
+  test('FIREBASE_AUTH_EMULATOR_HOST off loopback is refused before anything is sent', async () => {
+    let connections = 0;
+    const server = createServer((_req, res) => res.end());
+    server.on('connection', () => {
+      connections += 1;
+    });
+    const host = await listen(server);
+    try {
+      const { home, env } = makeFirebaseHome();
+      const before = stored(home);
+      // 0.0.0.0 reaches this 127.0.0.1 listener on Linux: a connection would show.
+      const port = host.split(':')[1];
+      const result = await login({ ...env, FIREBASE_AUTH_EMULATOR_HOST: `0.0.0.0:${port}` }, ALICE);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /FIREBASE_AUTH_EMULATOR_HOST: .*only on loopback/);
+      assert.equal(connections, 0);
+      assert.deepEqual(stored(home), before);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('library: kf.login with email and password, then kf.fetch sends the ID token as the bearer', async () => {
+    const seen: string[] = [];
+    const api = createServer((req, res) => {
+      seen.push(req.headers.authorization ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    const apiHost = await listen(api);
+    try {
+      const home = mkdtempSync(join(tmpdir(), 'keyfob-fb-lib-'));
+      const kf = createKeyfob({
+        appName: 'acme',
+        home,
+        env: {},
+        config: {
+          providers: {
+            fb: {
+              type: 'firebase',
+              api_key: FIREBASE_API_KEY,
+              project_id: FIREBASE_PROJECT,
+              emulator_host: emulator.host,
+              api_base: `http://${apiHost}`,
+            },
+          },
+        },
+      });
+      const silent: LoginInteraction = {
+        showAuthorizationUrl: () => undefined,
+        showDeviceCode: () => undefined,
+        openBrowser: async () => false,
+        waiting: () => () => undefined,
+        notice: () => undefined,
+      };
+      const result = await kf.login({ provider: 'fb', ...ALICE, interaction: silent });
+      assert.equal(result.subject, aliceId);
+      const { access_token } = await kf.getToken();
+      assert.equal(claimsOf(access_token).email, ALICE.email);
+      const res = await kf.fetch(`http://${apiHost}/v1/me`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(seen, [`Bearer ${access_token}`]);
+    } finally {
+      await new Promise<void>((resolve) => api.close(() => resolve()));
     }
   });
 });

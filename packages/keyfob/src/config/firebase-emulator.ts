@@ -40,6 +40,7 @@ function loopbackHost(value: string): string {
     throw new InvalidConfig(
       'the emulator speaks plain http, which is allowed only on loopback (127.0.0.1, [::1], localhost)',
       where,
+      { hint: `unset ${FIREBASE_EMULATOR_VARIABLE}, or point it at an emulator on this machine` },
     );
   }
   return url.host;
