@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +16,8 @@ import {
   FIREBASE_API_KEY,
   FIREBASE_PROJECT,
   type FirebaseEmulator,
+  listen,
+  refusingProxy,
   startFirebaseEmulator,
 } from './support/firebase.js';
 
@@ -91,31 +92,6 @@ function stored(home: string): Record<string, string> {
 
 function claimsOf(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
-}
-
-/** A server of the test's own on 127.0.0.1; returns its `host:port`. */
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** A proxy that records every request and CONNECT, and refuses them all: nothing leaves. */
-async function refusingProxy() {
-  const seen: string[] = [];
-  const server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    res.writeHead(403).end();
-  });
-  server.on('connect', (req, socket: Socket) => {
-    seen.push(`CONNECT ${req.url}`);
-    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-  });
-  const host = await listen(server);
-  return {
-    seen,
-    url: `http://${host}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 describe('firebase provider against the Auth emulator', () => {

@@ -5,7 +5,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error: a plain .mjs script shared with .ci/run, without type declarations
@@ -138,5 +139,30 @@ export async function startFirebaseEmulator(): Promise<FirebaseEmulator> {
       if (!res.ok) throw new Error(`accounts:update failed: ${res.status} ${await res.text()}`);
     },
     stop,
+  };
+}
+
+/** A server of the test's own on 127.0.0.1; returns its `host:port`. */
+export async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A proxy that records every request and CONNECT, and refuses them all: nothing leaves. */
+export async function refusingProxy() {
+  const seen: string[] = [];
+  const server = createHttpServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    res.writeHead(403).end();
+  });
+  server.on('connect', (req, socket: Socket) => {
+    seen.push(`CONNECT ${req.url}`);
+    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+  });
+  const host = await listen(server);
+  return {
+    seen,
+    url: `http://${host}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
