@@ -76,7 +76,7 @@ export const login: Command = {
     if (chosen.length > 1) throw new InvalidInput(`choose one of --${chosen.join(', --')}`);
     const personPresent = personIsThere(io, app.envPrefix, values['no-input'] === true);
     const email = optionalString(values.email);
-    const password = await passwordFromFlags(io, email, values['password-stdin'] === true, personPresent);
+    const password = await passwordFromFlags(io, email, values['password-stdin'] === true);
     const fromStdin =
       values['with-token'] || values['with-secret'] ? await readSecretFromStdin(io) : undefined;
     const kf = await openKeyfob(io, app, values);
@@ -113,26 +113,19 @@ export const login: Command = {
 
 /**
  * The password of `--password-stdin` (the whole of stdin, one trailing newline stripped), after
- * checking the flags go together: `--password-stdin` needs `--email`, and `--email` without it
- * needs a person to type the password.
+ * checking `--password-stdin` comes with `--email`.
  */
 async function passwordFromFlags(
   io: IO,
   email: string | undefined,
   passwordStdin: boolean,
-  personPresent: boolean,
 ): Promise<string | undefined> {
   if (passwordStdin && email === undefined) {
     throw new InvalidInput('--password-stdin needs --email E (stdin holds only the password)');
   }
-  if (!passwordStdin) {
-    if (email !== undefined && !personPresent) {
-      throw new InvalidInput(
-        '--email without --password-stdin needs a person at the terminal to type the password; pipe it: `printenv PASSWORD | keyfob login --email E --password-stdin`',
-      );
-    }
-    return undefined;
-  }
+  // `--email` alone: the password is asked at a terminal; without a person the library refuses
+  // (exit 2) naming `--email E --password-stdin`, once it knows the provider takes a password.
+  if (!passwordStdin) return undefined;
   if (io.stdin.isTTY) {
     throw new InvalidInput(
       '--password-stdin reads the password from a pipe, e.g. `printenv PASSWORD | keyfob login --email E --password-stdin`; at a terminal leave it out to be asked',
