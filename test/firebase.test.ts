@@ -5,13 +5,14 @@
  * Google.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createKeyfob, type LoginInteraction } from 'keyfob';
 import { cliEnv, filesUnder, runCli } from './support/cli.js';
+import { readSession, stored, writeSession } from './support/file-session.js';
 import {
   FIREBASE_API_KEY,
   FIREBASE_PROJECT,
@@ -58,36 +59,6 @@ function makeFirebaseHome(emulatorHost: string | null = null): { home: string; e
 
 function login(env: Record<string, string>, who: { email: string; password: string }) {
   return runCli(['login', '--email', who.email, '--password-stdin'], { env, input: `${who.password}\n` });
-}
-
-function sessionFile(home: string): string {
-  const dir = join(home, 'sessions');
-  const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-  assert.ok(file, `a session file in ${dir}`);
-  return join(dir, file);
-}
-
-interface StoredSession {
-  refresh_token: string;
-  id_token: string;
-  bound_to: Record<string, unknown>;
-  access_tokens: Record<string, { token: string; expires_at: string; obtained_at: string }>;
-}
-
-/** The file store keeps `{ schema_version, profile, session }`. */
-function readSession(home: string): StoredSession {
-  return (JSON.parse(readFileSync(sessionFile(home), 'utf8')) as { session: StoredSession }).session;
-}
-
-function writeSession(home: string, session: StoredSession): void {
-  const file = sessionFile(home);
-  const whole = JSON.parse(readFileSync(file, 'utf8')) as { session: StoredSession };
-  writeFileSync(file, JSON.stringify({ ...whole, session }));
-}
-
-/** What keyfob keeps for a home: sessions and the state file (not its config cache). */
-function stored(home: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(filesUnder(home)).filter(([path]) => !path.includes('/cache/')));
 }
 
 function claimsOf(jwt: string): Record<string, unknown> {
@@ -182,6 +153,35 @@ describe('firebase provider against the Auth emulator', () => {
       assert.ok(!result.stderr.includes(ALICE.password));
       assert.deepEqual(stored(home), before);
       assert.ok(seen[0]?.startsWith('/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key='));
+    } finally {
+      await new Promise<void>((resolve) => hostile.close(() => resolve()));
+    }
+  });
+
+  test('hostile answers: no Firebase error shape is exit 1 storing nothing; no expiresIn takes the exp claim', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 1800;
+    const claims = Buffer.from(JSON.stringify({ sub: 'u1', exp })).toString('base64url');
+    const answers = [
+      { status: 502, body: '<html>bad gateway\u001b[2J</html>' },
+      { status: 200, body: JSON.stringify({ idToken: `e30.${claims}.`, refreshToken: 'r1', localId: 'u1' }) },
+    ];
+    const hostile = createServer((req, res) => {
+      req.resume();
+      const answer = answers.shift() ?? { status: 500, body: '' };
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+    const host = await listen(hostile);
+    try {
+      const { home, env } = makeFirebaseHome(host);
+      const before = stored(home);
+      const bad = await login(env, ALICE);
+      assert.equal(bad.code, 1, bad.stderr);
+      assert.match(bad.stderr, /answered HTTP 502 without a Firebase answer/);
+      assert.ok(!bad.stderr.includes('\u001b'));
+      assert.deepEqual(stored(home), before);
+      assert.equal((await login(env, ALICE)).code, 0);
+      const [access] = Object.values(readSession(home).access_tokens);
+      assert.equal(access?.expires_at, new Date(exp * 1000).toISOString());
     } finally {
       await new Promise<void>((resolve) => hostile.close(() => resolve()));
     }

@@ -119,7 +119,7 @@ export function createFirebaseProvider(
       expires_at:
         Number.isFinite(seconds) && seconds > 0
           ? new Date(now.getTime() + seconds * 1000).toISOString()
-          : null,
+          : expiryClaim(idToken),
       obtained_at: now.toISOString(),
       scopes: [],
       resource,
@@ -265,6 +265,16 @@ function stringField(body: Record<string, unknown>, field: string, place: string
     throw new OAuthError(`${place} answered without ${field}`, 'invalid_response');
   }
   return value;
+}
+
+/** Without `expiresIn`, the ID token's own `exp` (read, not trusted), so it is still renewed in time. */
+function expiryClaim(token: string): string | null {
+  try {
+    const exp = decodeJwt(token).exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? new Date(exp * 1000).toISOString() : null;
+  } catch {
+    return null;
+  }
 }
 
 function subjectOf(token: string): string | null {
