@@ -555,6 +555,18 @@ describe('providers', () => {
     );
   });
 
+  test('authorization_params is refused where no authorization request is made', async () => {
+    await expectInvalid(
+      provider(
+        'type: client_credentials\nissuer: https://a.example.com\nclient_id: c\nclient_secret: ${S}\nauthorization_params: {audience: x}',
+      ),
+      {
+        key: 'providers.p.authorization_params',
+        includes: ['client_credentials', 'no authorization request'],
+      },
+    );
+  });
+
   test('reserved authorization parameters cannot be overridden', async () => {
     await expectInvalid(
       provider('type: oidc\nissuer: https://a.example.com\nclient_id: c\nauthorization_params: {state: x}'),
