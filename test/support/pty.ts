@@ -17,23 +17,30 @@ export interface TerminalInteraction {
 /** Long enough for a scrypt unlock on a loaded two-core machine. */
 const DEFAULT_TIMEOUT_MS = 90_000;
 
-/** Runs `keyfob ARGS` in a pseudo-terminal to its end, answering once if asked to. */
+/**
+ * Runs `keyfob ARGS` in a pseudo-terminal to its end, answering if asked to: several
+ * interactions are answered in turn, each matched against the output after the previous answer.
+ */
 export function inTerminal(
   args: readonly string[],
   env: Record<string, string>,
-  interaction?: TerminalInteraction,
+  interaction?: TerminalInteraction | readonly TerminalInteraction[],
   timeoutMs = DEFAULT_TIMEOUT_MS,
 ): Promise<{ output: string; code: number | null }> {
   if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} (util-linux) is needed to give keyfob a terminal`);
   const command = [process.execPath, KEYFOB_BIN, ...args].map((a) => `'${a}'`).join(' ');
   const child = spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm' } });
   let output = '';
-  let answered = false;
+  const pending =
+    interaction === undefined ? [] : Array.isArray(interaction) ? [...interaction] : [interaction];
+  let seen = 0;
   child.stdout.on('data', (d) => {
     output += d;
-    if (interaction && !answered && interaction.until.test(output)) {
-      answered = true;
-      if (interaction.answer !== undefined) child.stdin.write(interaction.answer);
+    const next = pending[0] as TerminalInteraction | undefined;
+    if (next?.until.test(output.slice(seen))) {
+      pending.shift();
+      seen = output.length;
+      if (next.answer !== undefined) child.stdin.write(next.answer);
       else child.kill('SIGTERM');
     }
   });

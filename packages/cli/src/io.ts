@@ -202,7 +202,7 @@ export async function askChoice(io: IO, question: string, choices: readonly stri
  * Reads a line from the terminal without echoing it (a passphrase). Only call it when a person
  * is there; Ctrl-C or end of input is a refusal.
  */
-export function askHidden(io: IO, question: string): Promise<string> {
+export function askHidden(io: IO, question: string, what = 'passphrase'): Promise<string> {
   const input = io.stdin as IO['stdin'] & { setRawMode?: (raw: boolean) => void };
   if (!input.isTTY || typeof input.setRawMode !== 'function') {
     return Promise.reject(new RangeError('a hidden prompt needs a terminal'));
@@ -225,7 +225,7 @@ export function askHidden(io: IO, question: string): Promise<string> {
     const onData = (chunk: Buffer | string) => {
       for (const char of chunk.toString('utf8')) {
         if (char === '\r' || char === '\n') return done(null);
-        if (char === '\u0003' || char === '\u0004') return done(new RangeError('no passphrase was given'));
+        if (char === '\u0003' || char === '\u0004') return done(new RangeError(`no ${what} was given`));
         if (char === '\u007f' || char === '\b') typed = typed.slice(0, -1);
         else if (char >= ' ') typed += char;
       }

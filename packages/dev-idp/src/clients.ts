@@ -35,7 +35,7 @@ export function seededClients(fixedRedirectPort = DEFAULT_FIXED_REDIRECT_PORT): 
       // oidc-provider matches a loopback redirect of a native client on any port (RFC 8252 §7.3).
       redirect_uris: ['http://127.0.0.1/callback'],
       response_types: ['code'],
-      grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
+      grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT, 'password'],
     },
     {
       client_id: MACHINE_CLIENT_ID,

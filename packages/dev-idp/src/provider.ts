@@ -14,6 +14,7 @@ import { successSource, userCodeConfirmSource, userCodeInputSource } from './int
 import { errorPage } from './interactions/pages.js';
 import { interactionPolicyWithOfflineAccess } from './interactions/policy.js';
 import { SIGNING_ALG, type SigningJwk } from './keys.js';
+import { registerPasswordGrant } from './password-grant.js';
 import type { StatsRecorder } from './stats.js';
 
 /** The oidc-provider module, loaded once by `loadOidcProvider`. */
@@ -195,6 +196,7 @@ export function buildProvider(oidc: OidcModule, settings: ProviderSettings): Pro
         settings.stats.authorizationRequest('device_authorization', resourcesOf(ctx));
     }
   });
+  registerPasswordGrant(oidc, provider, api);
   provider.on('server_error', (_ctx, error) =>
     log(`oidc-provider server error: ${(error as Error).message}`),
   );

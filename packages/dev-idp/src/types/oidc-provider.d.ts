@@ -35,6 +35,8 @@ declare module 'oidc-provider' {
     readonly client?: ProviderClient;
     readonly session?: { state?: { secret?: string } };
     urlFor(name: string, options?: Record<string, string>): string;
+    /** Records a model the request used (for events and later hooks). */
+    entity(name: string, value: unknown): void;
   }
 
   /** The Koa context, narrowed to what dev-idp touches. */
@@ -89,10 +91,36 @@ declare module 'oidc-provider' {
     find(id: string): Promise<GrantInstance | undefined>;
   }
 
+  /** A token model instance: saving it returns the token's value. */
+  export interface TokenInstance {
+    /** Seconds until it expires (an access token's `expires_in`). */
+    readonly expiration: number;
+    save(): Promise<string>;
+  }
+
+  export interface TokenClass {
+    new (properties: Record<string, unknown>): TokenInstance;
+  }
+
+  export interface IdTokenInstance {
+    scope: string;
+    issue(options: { use: 'idtoken' }): Promise<string>;
+  }
+
+  /** A grant type handler (`registerGrantType`): it sets `ctx.body` to the token response. */
+  export type GrantTypeHandler = (ctx: ProviderContext) => Promise<void>;
+
   export class Provider {
     constructor(issuer: string, configuration: object);
     readonly issuer: string;
     readonly Grant: GrantClass;
+    readonly AccessToken: TokenClass;
+    readonly RefreshToken: TokenClass;
+    readonly IdToken: new (
+      claims: Record<string, unknown>,
+      options: { ctx: ProviderContext },
+    ) => IdTokenInstance;
+    registerGrantType(name: string, handler: GrantTypeHandler, parameters?: string[]): void;
     readonly Client: { find(id: string): Promise<ProviderClient | undefined> };
     /** The Koa context of the request being served (oidc-provider's own AsyncLocalStorage). */
     static readonly ctx: ProviderContext | undefined;
@@ -132,5 +160,14 @@ declare module 'oidc-provider' {
 
   export const errors: {
     InvalidTarget: new (description?: string) => Error;
+    InvalidClient: new (description?: string) => Error;
+    InvalidRequest: new (description?: string) => Error;
+    InvalidGrant: new (description?: string) => Error;
+    InvalidScope: new (description?: string, scope?: string) => Error;
+    /** An error with the given `error` code and `error_description`, status 400. */
+    CustomOIDCProviderError: new (
+      error: string,
+      description: string,
+    ) => Error;
   };
 }

@@ -180,6 +180,9 @@ export interface PasswordProviderConfig extends ProviderConfigBase {
   token_endpoint?: string;
   client_id: string;
   client_secret?: string;
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  private_key?: PrivateKeySource;
+  private_key_alg?: PrivateKeyAlg;
 }
 
 /** Firebase Authentication's REST API. */

@@ -84,7 +84,7 @@ const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
     'private_key_alg',
     'token_endpoint_auth_method',
   ],
-  password: ['issuer', 'token_endpoint', 'client_id', 'client_secret'],
+  password: ['issuer', 'token_endpoint', 'client_id', 'client_secret', ...CLIENT_AUTH_KEYS],
   firebase: ['api_key', 'emulator_host', 'project_id'],
   exchange: ['base', 'issuer', 'token_endpoint', 'audience', 'control_plane', 'client_id', 'client_secret'],
   assume_user: ['control_plane', 'admin_api_key'],
@@ -312,6 +312,9 @@ function clientAuthSettings(
 
 function passwordProvider(r: Reader, name: string, base: Base): PasswordProviderConfig {
   const { issuer, token_endpoint } = r.issuerOrTokenEndpoint();
+  if (Object.keys(base.authorization_params ?? {}).length > 0) {
+    r.fail('authorization_params', 'a password login sends no authorization request', 'remove it');
+  }
   return withoutUndefined({
     name,
     type: 'password' as const,
@@ -320,6 +323,7 @@ function passwordProvider(r: Reader, name: string, base: Base): PasswordProvider
     token_endpoint,
     client_id: r.required('client_id', r.string('client_id')),
     client_secret: r.string('client_secret'),
+    ...clientAuthSettings(r, base),
   });
 }
 

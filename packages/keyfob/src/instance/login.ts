@@ -63,7 +63,16 @@ async function loginHeld(
       `--with-secret is for machine providers (client_credentials); ${providerName} is ${providerConfig.type}`,
     );
   }
-  if (opts.token === undefined && !chosen.loginFlows.includes('client_credentials')) {
+  const credentials = await passwordCredentials(
+    ctx,
+    opts,
+    providerName,
+    providerConfig.type,
+    chosen.loginFlows,
+  );
+  if (credentials) {
+    flow = 'password';
+  } else if (opts.token === undefined && !chosen.loginFlows.includes('client_credentials')) {
     const choice = chooseLoginFlow({
       browserFlag: opts.flow === 'browser',
       noBrowserFlag: opts.flow === 'no-browser',
@@ -95,6 +104,7 @@ async function loginHeld(
           timeoutMs: opts.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+          ...(credentials ?? {}),
           onTokenRequest: () => onTokenRequest(selected.name),
         });
   const boundTo = bindingOf(providerConfig);
@@ -176,6 +186,52 @@ async function loginHeld(
     replacedProvider,
     notices,
   };
+}
+
+/**
+ * The email and password of a provider that logs in with them (`loginFlows` has `password`):
+ * given, else asked of the person, else `AuthenticationRequired` naming the scripted form.
+ * `null` for any other provider, which must not be given them.
+ */
+async function passwordCredentials(
+  ctx: InstanceContext,
+  opts: LoginOptions,
+  providerName: string,
+  providerType: string,
+  flows: readonly LoginFlow[],
+): Promise<{ email: string; password: string } | null> {
+  const given = opts.email !== undefined || opts.password !== undefined;
+  if (!flows.includes('password')) {
+    if (given) {
+      throw new InvalidInput(
+        `--email and --password-stdin are for providers that log in with an email and password (password, firebase); ${providerName} is ${providerType}`,
+      );
+    }
+    return null;
+  }
+  if (opts.token !== undefined || opts.secret !== undefined) {
+    throw new InvalidInput(
+      `provider ${providerName} logs in with an email and password: use \`${ctx.cliName} login ${providerName} --email E --password-stdin\` instead of --with-token or --with-secret`,
+    );
+  }
+  if (opts.flow !== undefined && opts.flow !== 'auto') {
+    throw new InvalidInput(
+      `provider ${providerName} logs in with an email and password, not through a browser or device; drop --${opts.flow}`,
+    );
+  }
+  let { email, password } = opts;
+  if ((email === undefined || password === undefined) && opts.personPresent && opts.askCredentials) {
+    ({ email, password } = await opts.askCredentials(email === undefined ? {} : { email }));
+  }
+  if (email === undefined || password === undefined || email.trim() === '' || password === '') {
+    throw new AuthenticationRequired(
+      `provider ${providerName} logs in with an email and password, and no person is here to type them`,
+      {
+        hint: `pipe the password on stdin: \`printenv PASSWORD | ${ctx.cliName} login ${providerName} --email E --password-stdin\``,
+      },
+    );
+  }
+  return { email: email.trim(), password };
 }
 
 /**

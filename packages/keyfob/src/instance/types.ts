@@ -70,6 +70,18 @@ export interface LoginOptions {
   token?: string;
   /** A machine client's secret (`login P --with-secret`, read from stdin), kept in the store. */
   secret?: string;
+  /**
+   * For a provider that logs in with an email and password (`password`, `firebase`): the email
+   * (`login P --email E`).
+   */
+  email?: string;
+  /** The password (`--password-stdin`, or typed hidden). Never logged, never in an error, never stored. */
+  password?: string;
+  /**
+   * Asks the person for what is missing of the email and password (the email shown, the
+   * password hidden); used only when `personPresent`.
+   */
+  askCredentials?: (known: { email?: string }) => Promise<{ email: string; password: string }>;
 }
 
 export interface LoginResult {

@@ -3,17 +3,20 @@
  * instance: importing it pulls in openid-client.
  */
 import type { AppNames } from '../config/names.js';
-import type {
-  ClientCredentialsProviderConfig,
-  OAuth2ProviderConfig,
-  OidcProviderConfig,
-  ProviderConfig,
+import {
+  type ClientCredentialsProviderConfig,
+  DEFAULT_OIDC_SCOPES,
+  type OAuth2ProviderConfig,
+  type OidcProviderConfig,
+  type PasswordProviderConfig,
+  type ProviderConfig,
 } from '../config/schema.js';
 import { ProviderNotFound } from '../errors.js';
 import type { ClientAuthentication } from './client-auth.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
 import type { ServerSource } from './oauth-client.js';
 import { createOidcProvider } from './oidc.js';
+import { createPasswordProvider } from './password.js';
 import type { CredentialProvider, LoginFlow, ProviderRuntime } from './provider.js';
 
 export interface ProviderFactoryContext {
@@ -107,11 +110,28 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
         context.runtime,
       );
     }
+    case 'password':
+      return createPasswordProvider(
+        {
+          name: config.name,
+          server: config.token_endpoint
+            ? { kind: 'manual', issuer: config.issuer ?? null, token_endpoint: config.token_endpoint }
+            : { kind: 'discovery', issuer: config.issuer as string },
+          clientId: config.client_id,
+          clientAuth: clientAuthentication(config, context.cliName),
+          // With an issuer the login is an OpenID one: the same default scopes as `oidc`.
+          scopes: config.scopes.length > 0 || !config.issuer ? config.scopes : DEFAULT_OIDC_SCOPES,
+          resource,
+          allowedOrigins,
+          cliName: context.cliName,
+        },
+        context.runtime,
+      );
     default:
       throw new ProviderNotFound(
         `provider ${config.name} has type ${config.type}, which this version cannot log in with yet`,
         {
-          hint: 'use an oidc, oauth2 or client_credentials provider',
+          hint: 'use an oidc, oauth2, client_credentials or password provider',
         },
       );
   }
@@ -127,7 +147,11 @@ function optional<K extends string>(key: K, value: string | undefined): Partial<
  * `client_secret_basic` with a secret (or for a machine), `none` otherwise.
  */
 function clientAuthentication(
-  config: OidcProviderConfig | OAuth2ProviderConfig | ClientCredentialsProviderConfig,
+  config:
+    | OidcProviderConfig
+    | OAuth2ProviderConfig
+    | ClientCredentialsProviderConfig
+    | PasswordProviderConfig,
   cliName: string,
 ): ClientAuthentication {
   const method =

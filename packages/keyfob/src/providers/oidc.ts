@@ -52,6 +52,11 @@ export interface OidcProviderOptions {
   redirectPort?: number | null;
   /** How the browser receives the start link (`browser_handoff`); `file` by default. */
   browserHandoff?: BrowserHandoff;
+  /**
+   * The openid-client configuration, when the caller already loads it (a provider that logs in
+   * its own way and renews like this one: `password`); built from `server` otherwise.
+   */
+  configuration?: () => Promise<client.Configuration>;
 }
 
 /** Creates an `oidc` (discovery) or `oauth2` (endpoints by hand) provider. */
@@ -59,11 +64,9 @@ export function createOidcProvider(
   options: OidcProviderOptions,
   runtime: ProviderRuntime,
 ): CredentialProvider {
-  const configuration = configurationLoader(
-    options.server,
-    { clientId: options.clientId, auth: options.clientAuth },
-    runtime,
-  );
+  const configuration =
+    options.configuration ??
+    configurationLoader(options.server, { clientId: options.clientId, auth: options.clientAuth }, runtime);
 
   async function login(request: LoginRequest): Promise<Session> {
     if (!options.flows.includes(request.flow)) {

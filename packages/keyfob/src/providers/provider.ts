@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Session } from '../session.js';
 
 /** The ways a person or machine can log in. */
-export type LoginFlow = 'browser' | 'device' | 'client_credentials';
+export type LoginFlow = 'browser' | 'device' | 'client_credentials' | 'password';
 
 /** What a provider needs from the instance that hosts it. */
 export interface ProviderRuntime {
@@ -70,6 +70,10 @@ export interface LoginRequest {
   signal?: AbortSignal;
   /** A machine client's secret read from stdin (`login P --with-secret`); kept in the session. */
   secret?: string;
+  /** For `password`: the email (or user name) to log in as. */
+  email?: string;
+  /** For `password`: the password. Never logged, never in an error, never stored. */
+  password?: string;
   /**
    * Called just before the request whose answer is the session (the code exchange), or as soon
    * as that answer arrives where the request is a poll that may wait for the person (device
