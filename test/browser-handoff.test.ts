@@ -286,4 +286,29 @@ describe('the callback accepts only the browser that opened the start link', () 
     callback.pathname = '/callback';
     await assert.rejects(fetch(callback), 'the loopback is closed: the racer cannot finish');
   });
+
+  it('a racer that opens the link twice while a slow $BROWSER still runs gets exit 1 and the reason, not a silent 0', async () => {
+    // The opener (detached, unref'd) is still running when the loopback server closes: the login
+    // then awaits only the opener's grace timer, which must keep keyfob alive to report.
+    const home = makeHome(idp);
+    const slow = join(scratch, 'slow-racing-browser.mjs');
+    writeFileSync(
+      slow,
+      [
+        "import { readFileSync } from 'node:fs';",
+        "import { fileURLToPath } from 'node:url';",
+        'const page = readFileSync(fileURLToPath(process.argv.at(-1)), "utf8");',
+        `const link = ${START_LINK}.exec(page)[0];`,
+        "await fetch(link, { redirect: 'manual' });",
+        "await fetch(link, { redirect: 'manual' });",
+        'setTimeout(() => process.exit(0), 4000);',
+      ].join('\n'),
+    );
+    const result = await startCli(['login', '--browser'], {
+      env: { ...home.env, BROWSER: `${process.execPath} ${slow}` },
+    }).done;
+    assert.equal(result.code, 1, JSON.stringify(result));
+    assert.match(result.stderr, /opened twice; someone else may be racing this login/);
+    assert.equal(existsSync(join(home.home, 'sessions')), false, 'nothing was stored');
+  });
 });

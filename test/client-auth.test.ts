@@ -313,7 +313,11 @@ describe('combinations that cannot authenticate are refused by validation', () =
     const result = await token(home);
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.first, /no private key is set; set UNSET_MACHINE_KEY in the environment/);
-    assert.equal((await runCli(['status'], { env: home.env })).code, 0);
+    // status reads the same config: it says "not logged in" (exit 2), not a config error.
+    const status = await runCli(['status'], { env: home.env });
+    assert.equal(status.code, 2, status.stderr);
+    assert.match(status.stderr, /not logged in/);
+    assert.doesNotMatch(status.stderr, /private key|UNSET_MACHINE_KEY/);
   });
 
   it('a private_key file that holds no key: named, its content never printed', async () => {

@@ -16,6 +16,18 @@ const table: CommandTable = {
   },
 };
 
+let finished = false;
 void runCommandLine(process.argv.slice(2), app, table, processIO()).then((code) => {
+  finished = true;
   process.exitCode = code;
+});
+
+// Node ends a process whose event loop has nothing left to wait on with status 0, even when the
+// command is still awaiting something (a promise nothing will settle). That must never read as
+// success: say so and fail. (A signal or process.exit() does not come through here.)
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  process.stderr.write(`${app.name}: internal error: the command ended before it finished; run it again\n`);
+  process.exitCode = 1;
 });

@@ -380,6 +380,25 @@ describe('providers', () => {
     }
   });
 
+  test('a password provider takes the client authentication keys, and refuses authorization_params', async () => {
+    const config = parseConfig(
+      provider(
+        'type: password\ntoken_endpoint: https://a.example.com/token\nclient_id: c\nclient_secret: ${SECRET}\ntoken_endpoint_auth_method: client_secret_post',
+      ),
+      { file: '/cfg/config.yaml', env: { SECRET: 's' } },
+    );
+    const pw = config.providers.p;
+    assert.ok(pw?.type === 'password');
+    assert.equal(pw.token_endpoint_auth_method, 'client_secret_post');
+    assert.equal(pw.client_secret, 's');
+    await expectInvalid(
+      provider(
+        'type: password\nissuer: https://a.example.com\nclient_id: c\nauthorization_params: {prompt: login}',
+      ),
+      { key: 'providers.p.authorization_params', includes: ['no authorization request'] },
+    );
+  });
+
   test('each type loads with its fields', () => {
     const config = parseConfig(
       `providers:
@@ -552,6 +571,18 @@ describe('providers', () => {
         'type: oidc\nissuer: https://a.example.com\nclient_id: c\nauthorization_params: {resource: "api#x"}',
       ),
       { key: 'providers.p.authorization_params.resource', includes: ['absolute URI'] },
+    );
+  });
+
+  test('authorization_params is refused where no authorization request is made', async () => {
+    await expectInvalid(
+      provider(
+        'type: client_credentials\nissuer: https://a.example.com\nclient_id: c\nclient_secret: ${S}\nauthorization_params: {audience: x}',
+      ),
+      {
+        key: 'providers.p.authorization_params',
+        includes: ['client_credentials', 'no authorization request'],
+      },
     );
   });
 

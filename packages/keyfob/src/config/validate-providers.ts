@@ -99,6 +99,15 @@ export function validateProvider(ctx: Context, name: string, raw: unknown): Prov
   if (!isMapping(raw)) fail(ctx, path, `must be a mapping of settings, not ${describe(raw)}`);
   const type = requiredEnumType(ctx, raw, path);
   checkKnownKeys(ctx, raw, path, [...BASE_KEYS, ...TYPE_KEYS[type]], `setting for type ${type}`);
+  // A machine or static login makes no authorization request: parameters for one would be
+  // accepted and never sent.
+  if ((type === 'client_credentials' || type === 'static') && raw.authorization_params !== undefined) {
+    fail(
+      ctx,
+      [...path, 'authorization_params'],
+      `means nothing for type ${type}: it makes no authorization request`,
+    );
+  }
   const base = { ...readBase(ctx, raw, path, type), ...unresolvedSecrets(ctx, path) };
   const r = new Reader(ctx, raw, path, type);
   switch (type) {

@@ -87,14 +87,23 @@ export async function openInBrowser(
   const { command, args } = browserCommand(env, platform);
   // Loaded here: the token-reading commands never open a browser.
   const { spawn } = await import('node:child_process');
-  return new Promise((resolve) => {
+  return new Promise((settle) => {
+    // The grace timer stays referenced until the promise settles. With the opener unref'd, it is
+    // what keeps keyfob alive while the login awaits this: if the loopback server closes in the
+    // meantime (the start link opened twice while a slow opener still runs), nothing else holds
+    // the event loop, and Node would end the process with status 0 and no output, mid-login.
+    let grace: NodeJS.Timeout | undefined;
+    const resolve = (opened: boolean) => {
+      clearTimeout(grace);
+      settle(opened);
+    };
     try {
       const child = spawn(command, [...args, url], { stdio: 'ignore', detached: true, env: { ...env } });
       child.once('error', () => resolve(false));
       child.once('exit', (code) => resolve(code === 0));
       child.once('spawn', () => {
         child.unref();
-        setTimeout(() => resolve(true), OPENER_GRACE_MS).unref();
+        grace = setTimeout(() => resolve(true), OPENER_GRACE_MS);
       });
     } catch {
       resolve(false);

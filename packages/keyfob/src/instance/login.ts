@@ -28,7 +28,7 @@ export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<L
     return await loginHeld(ctx, opts, (profile) => {
       section ??= holdSignals({
         what: `the login of profile ${profile}`,
-        lost: `The login may be lost; run it again`,
+        lost: `The login may be lost; run \`${ctx.loginCommand(profile, true)}\` again`,
         prefix: ctx.cliName,
       });
     });

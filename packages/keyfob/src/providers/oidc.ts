@@ -136,6 +136,11 @@ export function createOidcProvider(
       } finally {
         stopWaiting();
       }
+      // The page has done its work once the callback came. Removing it now also takes away its
+      // signal listeners, which would otherwise count as the application's own and keep signals
+      // from being held during the code exchange (a SIGTERM there would cost the session).
+      await cleanup();
+      cleanup = async () => {};
       try {
         request.onTokenRequest?.();
         const response = await client.authorizationCodeGrant(config, callback.url, {

@@ -111,7 +111,9 @@ export function recordMovedAside(
 }
 
 /** The moves not told yet, oldest first; they count as told from now on. */
-export function tellMovedAside(home: string): Promise<MovedAside[]> {
+export async function tellMovedAside(home: string): Promise<MovedAside[]> {
+  // Most homes have nothing to tell: look before taking the lock.
+  if (!(await readJournal(home)).some((e) => !e.told)) return [];
   return updateJournal(home, (entries) => {
     const untold = entries.filter((e) => !e.told);
     for (const e of untold) e.told = true;
@@ -128,8 +130,9 @@ export async function movedAsideOf(home: string, profile: string): Promise<Moved
   }
 }
 
-/** Forgets a profile's moves (it was logged in again, or logged out). */
-export function forgetMovedAside(home: string, profile: string): Promise<void> {
+/** Forgets a profile's moves (it was logged in again). */
+export async function forgetMovedAside(home: string, profile: string): Promise<void> {
+  if (!(await readJournal(home)).some((e) => e.profile === profile)) return;
   return updateJournal(home, (entries) => {
     const kept = entries.filter((e) => e.profile !== profile);
     entries.splice(0, entries.length, ...kept);
