@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureFirebase } from './firebase-emulator.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -25,6 +26,16 @@ const files = [...find(join(root, 'packages')), ...find(join(root, 'test'))]
 if (files.length === 0) {
   console.error('run-tests: no test files found; refusing to report success');
   process.exit(1);
+}
+// The Firebase Auth emulator is test-only and ~300 MB: installed once into a cache folder outside
+// the repository (a fresh machine's first `npm test` pays a few minutes), never a dependency.
+if (files.some((f) => f.includes('firebase'))) {
+  try {
+    ensureFirebase();
+  } catch (error) {
+    console.error(`run-tests: ${error instanceof Error ? error.message : error}`);
+    process.exit(1);
+  }
 }
 const result = spawnSync(
   process.execPath,
