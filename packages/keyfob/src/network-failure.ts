@@ -5,9 +5,7 @@
  * errors that reach it unmapped, without openid-client.
  */
 import { NetworkError } from './errors.js';
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+import { safeText } from './text.js';
 
 /** What a socket error says about where it happened. */
 interface SocketCause {
@@ -36,7 +34,7 @@ export function networkFailure(error: unknown, action: string): NetworkError | n
 function fetchFailure(error: unknown, action: string): NetworkError | null {
   if (!(error instanceof TypeError) || error.message !== 'fetch failed') return null;
   const reason = error.cause instanceof Error ? error.cause.message : '';
-  const printable = reason.replace(CONTROL_CHARACTERS, ' ').trim().slice(0, 120);
+  const printable = safeText(reason, 120);
   return new NetworkError(
     `${action} failed: the request failed before any answer${printable ? ` (${printable})` : ''}`,
     {

@@ -17,6 +17,7 @@ import {
 } from '../errors.js';
 import { findTlsFailure, tlsFixes } from '../http/dispatcher.js';
 import { networkFailure } from '../network-failure.js';
+import { safeText } from '../text.js';
 import { errorBodyOf } from './answer-bodies.js';
 
 /**
@@ -128,13 +129,6 @@ export function renewalError(error: unknown, action: string): KeyfobError {
     return new AuthenticationRequired(`${action} failed: ${words}`, { cause: error });
   }
   return mapped;
-}
-
-/** Server-supplied text, cut to a printable line of at most `max` characters. */
-export function safeText(text: string, max = 200): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
-  const printable = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim();
-  return printable.length > max ? `${printable.slice(0, max)}…` : printable;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,3 +368,5 @@ function findKeyfobError(error: unknown): KeyfobError | null {
   }
   return null;
 }
+
+export { safeText };
