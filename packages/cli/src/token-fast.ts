@@ -8,6 +8,7 @@ import { writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { cachedToken } from 'keyfob/cached-token';
 import { appNames } from 'keyfob/config-names';
+import { toJson } from './io.js';
 
 /** `--profile NAME`, `--json` and `--min-ttl SECONDS` only; anything else is the full path's. */
 function fastFlags(args: readonly string[]): { profile?: string; json: boolean; minTtl: number } | null {
@@ -36,11 +37,7 @@ export async function run(argv: readonly string[] = process.argv.slice(3)): Prom
   if (!token) return false;
   const { access_token, token_type, expires_at, scopes, profile } = token;
   const text = flags.json
-    ? `${JSON.stringify({ access_token, token_type, expires_at, scopes, profile }).replace(
-        // As io.ts toJson: JSON.stringify leaves DEL, C1 and bidi controls of a scope raw.
-        /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-      )}\n`
+    ? toJson({ access_token, token_type, expires_at, scopes, profile })
     : `${access_token}\n`;
   return write(text);
 }
