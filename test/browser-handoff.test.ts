@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { type DevIdp, keyfobConfig, startDevIdp } from '@keyfob/dev-idp';
 import type { Page, Request } from 'playwright-core';
 import { launchBrowser, loopbackResult, signIn, type TestBrowser } from './support/browser.js';
-import { filesUnder, makeHome, type RunningCli, startCli, type TestHome } from './support/cli.js';
+import { alice, filesUnder, makeHome, type RunningCli, startCli, type TestHome } from './support/cli.js';
 
 let idp: DevIdp;
 let browser: TestBrowser;
@@ -30,12 +30,6 @@ after(async () => {
 });
 
 const START_LINK = /http:\/\/127\.0\.0\.1:\d+\/start\/[\w-]+/;
-
-function alice() {
-  const user = idp.users[0];
-  assert.ok(user, 'dev-idp seeds a first user');
-  return user;
-}
 
 /** Records what Chromium requests at dev-idp's authorization endpoint (state, nonce, challenge). */
 function watchAuthorization(): { url(): URL; stop(): void } {
@@ -119,7 +113,7 @@ describe('what $BROWSER receives', () => {
       assert.ok(secret && secret.length >= 20, `${name} is there to look for`);
       assert.ok(!JSON.stringify(argv).includes(secret), `${name} is not in $BROWSER's argv`);
     }
-    await signIn(tab, alice());
+    await signIn(tab, alice(idp));
     assert.equal((await loopbackResult(tab)).ok, true);
     await tab.close();
     const result = await run.done;
@@ -154,7 +148,7 @@ describe('what $BROWSER receives', () => {
     assert.match(given, new RegExp(`^${START_LINK.source}$`));
     assert.deepEqual(JSON.parse(readFileSync(record, 'utf8').trim()), [given]);
     const tab = await openToLoginPage(given);
-    await signIn(tab, alice());
+    await signIn(tab, alice(idp));
     assert.equal((await loopbackResult(tab)).ok, true);
     await tab.close();
     const result = await run.done;
@@ -175,7 +169,7 @@ describe('what $BROWSER receives', () => {
     assert.match(stderr, /Could not open the browser\. Open this link in a browser to log in/);
     assert.doesNotMatch(stderr, /Opened your browser/);
     const tab = await openToLoginPage(START_LINK.exec(stderr)?.[0] ?? '');
-    await signIn(tab, alice());
+    await signIn(tab, alice(idp));
     assert.equal((await loopbackResult(tab)).ok, true);
     await tab.close();
     assert.equal((await run.done).code, 0);
@@ -190,7 +184,7 @@ describe('what $BROWSER receives', () => {
     const stderr = await run.waitForStderr(START_LINK);
     assert.match(stderr, /Open this link in a browser to log in/);
     const tab = await openToLoginPage(START_LINK.exec(stderr)?.[0] ?? '');
-    await signIn(tab, alice());
+    await signIn(tab, alice(idp));
     assert.equal((await loopbackResult(tab)).ok, true);
     await tab.close();
     const result = await run.done;
@@ -234,7 +228,7 @@ describe('the callback accepts only the browser that opened the start link', () 
     assert.equal(idp.stats.tokenRequests.authorization_code ?? 0, codesBefore, 'no token request was made');
     assert.deepEqual(filesUnder(home.home), filesBefore, 'nothing on disk changed');
 
-    await signIn(tab, alice());
+    await signIn(tab, alice(idp));
     assert.equal((await loopbackResult(tab)).ok, true);
     await tab.close();
     const result = await run.done;

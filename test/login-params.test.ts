@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, keyfobConfig, startDevIdp } from '@keyfob/dev-idp';
 import { launchBrowser, loopbackResult, signIn, type TestBrowser } from './support/browser.js';
-import { loginWithDevice, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+import { alice, loginWithDevice, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
 
 let idp: DevIdp;
 let browser: TestBrowser;
@@ -37,12 +37,6 @@ after(async () => {
   await idp?.close();
 });
 
-function alice() {
-  const user = idp.users[0];
-  assert.ok(user, 'dev-idp seeds a first user');
-  return user;
-}
-
 /** A home whose default provider `dev` uses `clientId` and has these extra lines. */
 function homeWithDev(clientId: string, extraLines: string[]): TestHome {
   const home = makeHome(idp);
@@ -66,7 +60,7 @@ function homeWithDev(clientId: string, extraLines: string[]): TestHome {
 async function browserLogin(home: TestHome) {
   const run = startCli(['login', '--browser'], { env: { ...home.env, ...browser.env } });
   const page = await browser.open(await browser.nextUrl());
-  await signIn(page, alice());
+  await signIn(page, alice(idp));
   const shown = await loopbackResult(page);
   await page.close();
   return { result: await run.done, shown };
@@ -93,7 +87,7 @@ describe('redirect_port: a provider that matches the redirect URI exactly', () =
     assert.equal(shown.ok, true, shown.text);
     assert.ok(result.stderr.includes(`http://127.0.0.1:${fixedPort}/start/`), 'the loopback used the port');
     const whoami = await runCli(['whoami', '--json'], { env: home.env });
-    assert.equal((JSON.parse(whoami.stdout) as { sub: string }).sub, alice().sub);
+    assert.equal((JSON.parse(whoami.stdout) as { sub: string }).sub, alice(idp).sub);
   });
 
   it('without redirect_port the provider refuses the random port, in its own words', async () => {

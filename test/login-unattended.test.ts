@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { launchBrowser, loopbackResult, signIn, type TestBrowser } from './support/browser.js';
-import { filesUnder, loginWithDevice, makeHome, runCli, startCli } from './support/cli.js';
+import { alice, filesUnder, loginWithDevice, makeHome, runCli, startCli } from './support/cli.js';
 import { inTerminal } from './support/pty.js';
 
 let idp: DevIdp;
@@ -23,12 +23,6 @@ after(async () => {
   await browser?.close();
   await idp?.close();
 });
-
-function alice() {
-  const user = idp.users[0];
-  assert.ok(user, 'dev-idp seeds a first user');
-  return user;
-}
 
 describe('a login nobody chose, with nobody there', () => {
   const flags = /--device.*--browser.*--with-token.*--with-secret/;
@@ -82,7 +76,7 @@ describe('a login nobody chose, with nobody there', () => {
     // $BROWSER chooses the browser flow (DESIGN.md, login), as a flag does.
     const run = startCli(['login'], { env: { ...makeHome(idp).env, ...browser.env, CI: '1' } });
     const page = await browser.open(await browser.nextUrl());
-    await signIn(page, alice());
+    await signIn(page, alice(idp));
     await loopbackResult(page);
     await page.close();
     const viaBrowser = await run.done;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { launchBrowser, loopbackResult, signIn, type TestBrowser } from './support/browser.js';
-import { cliEnv, loginWithDevice, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+import { alice, cliEnv, loginWithDevice, makeHome, runCli, startCli, type TestHome } from './support/cli.js';
 import { inTerminal } from './support/pty.js';
 import { assertMatchesSchema } from './support/schemas.js';
 
@@ -25,17 +25,11 @@ after(async () => {
   await idp?.close();
 });
 
-function alice() {
-  const user = idp.users[0];
-  assert.ok(user, 'dev-idp seeds a first user');
-  return user;
-}
-
 /** `keyfob login --browser` with Chromium playing the person. */
 async function browserLogin(home: TestHome, args: string[] = []) {
   const run = startCli(['login', '--browser', ...args], { env: { ...home.env, ...browser.env } });
   const page = await browser.open(await browser.nextUrl());
-  await signIn(page, alice());
+  await signIn(page, alice(idp));
   const shown = await loopbackResult(page);
   await page.close();
   const result = await run.done;
@@ -84,8 +78,8 @@ describe('browser login (authorization code + PKCE through the loopback)', () =>
     const whoami = await runCli(['whoami', '--json'], { env: home.env });
     assert.equal(whoami.code, 0, whoami.stderr);
     const claims = JSON.parse(whoami.stdout) as Record<string, unknown>;
-    assert.equal(claims.sub, alice().sub);
-    assert.equal(claims.email, alice().email);
+    assert.equal(claims.sub, alice(idp).sub);
+    assert.equal(claims.email, alice(idp).email);
 
     const token = await runCli(['token', '--json'], { env: home.env });
     assert.equal(token.code, 0, token.stderr);
@@ -96,7 +90,7 @@ describe('browser login (authorization code + PKCE through the loopback)', () =>
       headers: { authorization: `Bearer ${parsed.access_token}` },
     });
     assert.equal(api.status, 200);
-    assert.equal(((await api.json()) as { sub: string }).sub, alice().sub);
+    assert.equal(((await api.json()) as { sub: string }).sub, alice(idp).sub);
 
     const status = await runCli(['status', '--json'], { env: home.env });
     assert.equal(status.code, 0, status.stderr);
@@ -106,7 +100,7 @@ describe('browser login (authorization code + PKCE through the loopback)', () =>
     };
     assertMatchesSchema('status', report);
     assert.equal(report.active_profile, 'default');
-    assert.equal(report.profiles[0]?.subject, alice().sub);
+    assert.equal(report.profiles[0]?.subject, alice(idp).sub);
     assert.equal(report.profiles[0]?.refreshable, true);
     assert.equal(report.profiles[0]?.store, 'file');
   });
@@ -115,7 +109,7 @@ describe('browser login (authorization code + PKCE through the loopback)', () =>
     const home = makeHome(idp);
     const run = startCli(['login', '--browser'], { env: { ...home.env, ...browser.env } });
     const page = await browser.open(await browser.nextUrl());
-    await signIn(page, alice(), 'deny');
+    await signIn(page, alice(idp), 'deny');
     const shown = await loopbackResult(page);
     await page.close();
     const result = await run.done;
@@ -129,13 +123,13 @@ describe('browser login (authorization code + PKCE through the loopback)', () =>
     const home = makeHome(idp);
     const run = startCli(['login', '--browser'], { env: { ...home.env, ...browser.env } });
     const page = await browser.open(await browser.nextUrl());
-    await page.fill('#email', alice().email);
+    await page.fill('#email', alice(idp).email);
     await page.fill('#password', 'not-the-password');
     await Promise.all([page.waitForLoadState('domcontentloaded'), page.click('#login')]);
     const error = await page.waitForSelector('#error');
     assert.match((await error.textContent()) ?? '', /wrong email or password/i);
     // The person corrects the password and the login still completes.
-    await signIn(page, alice());
+    await signIn(page, alice(idp));
     assert.equal((await loopbackResult(page)).ok, true);
     await page.close();
     assert.equal((await run.done).code, 0);
@@ -172,13 +166,13 @@ describe('device login (RFC 8628)', () => {
     await page.waitForSelector('#confirm, #user_code');
     if (await page.$('#user_code')) await page.fill('#user_code', /code: (\S+)/.exec(stderr)?.[1] ?? '');
     await Promise.all([page.waitForLoadState('domcontentloaded'), page.click('#confirm')]);
-    await signIn(page, alice());
+    await signIn(page, alice(idp));
     await page.waitForSelector('text=You can close this window');
     await page.close();
     const result = await run.done;
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, '', 'stdout stays clean for data');
-    assert.equal(storedSession(home).subject, alice().sub);
+    assert.equal(storedSession(home).subject, alice(idp).sub);
   });
 
   it('is chosen by itself on a remote session and says so', async () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { AuthenticationRequired, createKeyfob, LoginFailed } from 'keyfob';
-import { filesUnder, KEYFOB_BIN, makeHome, runCli, type TestHome } from './support/cli.js';
+import { alice, filesUnder, KEYFOB_BIN, makeHome, runCli, type TestHome } from './support/cli.js';
 import { inTerminal } from './support/pty.js';
 
 let idp: DevIdp;
@@ -22,12 +22,6 @@ before(async () => {
 after(async () => {
   await idp?.close();
 });
-
-function alice() {
-  const user = idp.users[0];
-  assert.ok(user, 'dev-idp seeds a first user');
-  return user;
-}
 
 /** A home whose config has the `password` provider `pw` next to dev-idp's `dev` and `robot`. */
 function passwordHome(): TestHome {
@@ -65,18 +59,18 @@ async function assertUsable(home: TestHome) {
   assert.match(token.stdout, /^eyJ/);
   const whoami = await runCli(['whoami', '--json'], { env: home.env });
   assert.equal(whoami.code, 0, whoami.stderr);
-  assert.equal(JSON.parse(whoami.stdout).email, alice().email);
+  assert.equal(JSON.parse(whoami.stdout).email, alice(idp).email);
   const refresh = await runCli(['refresh'], { env: home.env });
   assert.equal(refresh.code, 0, refresh.stderr);
   const fetched = await runCli(['fetch', `${idp.api}/hello`], { env: home.env });
   assert.equal(fetched.code, 0, fetched.stderr);
-  assert.equal(JSON.parse(fetched.stdout).sub, alice().sub);
+  assert.equal(JSON.parse(fetched.stdout).sub, alice(idp).sub);
 }
 
 describe('the password provider', () => {
   it('at a terminal asks the email, then the password without echo; the session then needs no prompt', async () => {
     const home = passwordHome();
-    const { email, password } = alice();
+    const { email, password } = alice(idp);
     const run = await inTerminal(['login', 'pw'], home.env, [
       { until: /Email: /, answer: `${email}\r` },
       { until: /Password: /, answer: `${password}\r` },
@@ -97,7 +91,7 @@ describe('the password provider', () => {
 
   it('from a script: --email E --password-stdin; the password is in no argv, environment or debug line', async () => {
     const home = passwordHome();
-    const { email, password } = alice();
+    const { email, password } = alice(idp);
     const child = spawn(process.execPath, [KEYFOB_BIN, 'login', 'pw', '--email', email, '--password-stdin'], {
       env: { ...home.env, KEYFOB_DEBUG: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -144,7 +138,7 @@ describe('the password provider', () => {
 
   it('wrong password or unknown email: exit 1 "wrong email or password" naming the command; the existing session stays', async () => {
     const home = passwordHome();
-    const { email, password } = alice();
+    const { email, password } = alice(idp);
     const first = await pipedLogin(home, email, password);
     assert.equal(first.code, 0, first.stderr);
     const token = (await runCli(['token'], { env: home.env })).stdout;
@@ -171,7 +165,7 @@ describe('the password provider', () => {
     const requests = idp.stats.tokenRequests.password ?? 0;
     for (const args of [
       ['login', 'pw'],
-      ['login', 'pw', '--email', alice().email],
+      ['login', 'pw', '--email', alice(idp).email],
     ]) {
       const result = await runCli(args, { env: home.env });
       assert.equal(result.code, 2, result.stderr);
@@ -180,11 +174,11 @@ describe('the password provider', () => {
     const alone = await runCli(['login', 'pw', '--password-stdin'], { env: home.env, input: 'x\n' });
     assert.equal(alone.code, 1, alone.stderr);
     assert.match(alone.stderr, /--password-stdin needs --email/);
-    const other = await pipedLogin(home, alice().email, alice().password, []);
+    const other = await pipedLogin(home, alice(idp).email, alice(idp).password, []);
     assert.equal(other.code, 0, other.stderr);
-    const wrongProvider = await runCli(['login', 'dev', '--email', alice().email, '--password-stdin'], {
+    const wrongProvider = await runCli(['login', 'dev', '--email', alice(idp).email, '--password-stdin'], {
       env: home.env,
-      input: `${alice().password}\n`,
+      input: `${alice(idp).password}\n`,
     });
     assert.equal(wrongProvider.code, 1, wrongProvider.stderr);
     assert.match(wrongProvider.stderr, /dev is oidc/);
@@ -193,7 +187,7 @@ describe('the password provider', () => {
 
   it('an expired access token is renewed with the refresh token, without a prompt', async () => {
     const home = passwordHome();
-    const { email, password } = alice();
+    const { email, password } = alice(idp);
     let offset = 0;
     const kf = createKeyfob({ env: home.env, now: () => new Date(Date.now() + offset) });
     const result = await kf.login({
@@ -203,7 +197,7 @@ describe('the password provider', () => {
       interaction: failingInteraction(),
       persist: true,
     });
-    assert.equal(result.subject, alice().sub);
+    assert.equal(result.subject, alice(idp).sub);
     const first = await kf.getToken();
     offset += 601_000;
     const before = idp.stats.refreshRequests;
@@ -221,7 +215,12 @@ describe('the password provider', () => {
     const kf = createKeyfob({ env: home.env });
     const wrong = 'not-alices-password-42';
     await assert.rejects(
-      kf.login({ provider: 'pw', email: alice().email, password: wrong, interaction: failingInteraction() }),
+      kf.login({
+        provider: 'pw',
+        email: alice(idp).email,
+        password: wrong,
+        interaction: failingInteraction(),
+      }),
       (error: unknown) => {
         assert.ok(error instanceof LoginFailed, String(error));
         assert.equal(error.code, 'LOGIN_FAILED');
@@ -231,13 +230,13 @@ describe('the password provider', () => {
       },
     );
     await assert.rejects(
-      kf.login({ provider: 'pw', email: alice().email, interaction: failingInteraction() }),
+      kf.login({ provider: 'pw', email: alice(idp).email, interaction: failingInteraction() }),
       (error: unknown) => error instanceof AuthenticationRequired && /--password-stdin/.test(error.message),
     );
     const ok = await kf.login({
       provider: 'pw',
-      email: alice().email,
-      password: alice().password,
+      email: alice(idp).email,
+      password: alice(idp).password,
       interaction: failingInteraction(),
     });
     assert.equal(ok.store, 'memory');

@@ -2,6 +2,7 @@
  * Running the built `keyfob` command as a whole process, against a temporary home and a
  * config that points at an in-process dev-idp.
  */
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,13 @@ export interface TestHome {
 }
 
 /** A fresh, empty keyfob home with a config for `idp` (providers `dev` and `robot`). */
+/** dev-idp's first seeded user, who every login test signs in as. */
+export function alice(idp: DevIdp): DevIdp['users'][number] {
+  const user = idp.users[0];
+  assert.ok(user, 'dev-idp seeds a first user');
+  return user;
+}
+
 export function makeHome(idp: DevIdp, extraYaml = ''): TestHome {
   const home = mkdtempSync(join(tmpdir(), 'keyfob-home-'));
   writeFileSync(join(home, 'config.yaml'), keyfobConfig(idp, { machine: true, extra: extraYaml }));
