@@ -19,6 +19,9 @@ export type KeyfobErrorCode =
   | 'PROFILE_NOT_FOUND'
   | 'PROVIDER_NOT_FOUND'
   | 'TENANT_NOT_FOUND'
+  | 'TENANT_REQUIRED'
+  | 'USER_NOT_FOUND'
+  | 'CONTROL_PLANE_ERROR'
   | 'INVALID_CONFIG'
   | 'INVALID_INPUT'
   | 'TOKEN_INVALID'
@@ -117,6 +120,37 @@ export class ProviderNotFound extends KeyfobError {
 export class TenantNotFound extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('TENANT_NOT_FOUND', message, options);
+  }
+}
+
+/**
+ * Nothing decides the tenant (no `--tenant`, variable, profile or provider tenant, no default
+ * and more than one to choose from) and nobody is there to choose; the message lists them.
+ */
+export class TenantRequired extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('TENANT_REQUIRED', message, options);
+  }
+}
+
+/** A control plane does not know the user (assume_user `user_not_found`). */
+export class UserNotFound extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('USER_NOT_FOUND', message, options);
+  }
+}
+
+/**
+ * A control plane answered something the protocol does not allow (malformed JSON, a missing
+ * field, an `http` server URL off loopback, an unexpected status); the message says what and
+ * keeps the server's own `error` and `error_description`, sanitized.
+ */
+export class ControlPlaneError extends KeyfobError {
+  /** The HTTP status, when an answer arrived. */
+  readonly status: number | undefined;
+  constructor(message: string, options: KeyfobErrorOptions & { status?: number } = {}) {
+    super('CONTROL_PLANE_ERROR', message, options);
+    this.status = options.status;
   }
 }
 

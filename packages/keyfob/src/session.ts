@@ -5,6 +5,10 @@
  * single login yields the userinfo token (no audience) and API tokens alike.
  */
 
+import type { Tenant } from './tenant.js';
+
+export type { Tenant };
+
 /** Version of the session record; a reader meeting a newer one refuses and never rewrites it. */
 export const SESSION_SCHEMA_VERSION = 1;
 
@@ -18,14 +22,6 @@ export type ObtainedBy =
   | 'token_file'
   | 'exchange'
   | 'assume_user';
-
-/** A tenant of a multi-tenant control plane (some vendors say "account"). */
-export interface Tenant {
-  id: string;
-  name: string | null;
-  region: string | null;
-  server_url: string | null;
-}
 
 /** One access token and what it is good for. */
 export interface AccessToken {

@@ -366,10 +366,9 @@ describe('providers', () => {
       ['type: client_credentials\ntoken_endpoint: https://a.example.com/token', 'client_id'],
       ['type: password\nclient_id: c', 'issuer'],
       ['type: firebase\nproject_id: x', 'api_key'],
-      ['type: exchange\nissuer: https://a.example.com\ncontrol_plane: https://cp.example.com', 'base'],
-      ['type: exchange\nbase: q\nissuer: https://a.example.com', 'control_plane'],
+      ['type: exchange\ncontrol_plane: https://cp.example.com', 'login'],
+      ['type: exchange\nlogin: q', 'control_plane'],
       ['type: assume_user\nadmin_api_key: ${ADMIN}', 'control_plane'],
-      ['type: assume_user\ncontrol_plane: https://cp.example.com', 'admin_api_key'],
     ];
     for (const [yaml, key] of cases) {
       await expectInvalid(
@@ -428,10 +427,11 @@ describe('providers', () => {
     emulator_host: 127.0.0.1:9099
   tenant:
     type: exchange
-    base: fb
+    login: fb
     token_endpoint: https://cp.example.com/token
-    control_plane: https://cp.example.com
-    audience: regional
+    control_plane: https://cp.example.com/cp/
+    subject_token: id_token
+    tenant: acme-eu
   admin:
     type: assume_user
     control_plane: http://[::1]:8081
@@ -461,7 +461,11 @@ describe('providers', () => {
     assert.ok(fb?.type === 'firebase');
     assert.equal(fb.emulator_host, '127.0.0.1:9099');
     assert.ok(tenant?.type === 'exchange');
-    assert.equal(tenant.base, 'fb');
+    assert.equal(tenant.login, 'fb');
+    assert.equal(tenant.control_plane, 'https://cp.example.com/cp/');
+    assert.equal(tenant.token_endpoint, 'https://cp.example.com/token');
+    assert.equal(tenant.subject_token, 'id_token');
+    assert.equal(tenant.tenant, 'acme-eu');
     assert.ok(admin?.type === 'assume_user');
     assert.equal(admin.admin_api_key, 'adm');
     assert.ok(ci?.type === 'static');
@@ -632,18 +636,37 @@ describe('providers', () => {
     );
   });
 
-  test('exchange base must name a provider and must not loop', async () => {
-    const exchange = (name: string, base: string) =>
-      `  ${name}:\n    type: exchange\n    base: ${base}\n    issuer: https://a.example.com\n    control_plane: https://cp.example.com\n`;
+  test('an exchange names a configured login provider of a type that logs in', async () => {
+    const exchange = (name: string, login: string) =>
+      `  ${name}:\n    type: exchange\n    login: ${login}\n    control_plane: https://cp.example.com\n`;
     await expectInvalid(`providers:\n${exchange('x', 'nowhere')}`, {
-      key: 'providers.x.base',
+      key: 'providers.x.login',
       includes: ['"nowhere"', 'not configured'],
     });
     await expectInvalid(`providers:\n${exchange('x', 'y')}${exchange('y', 'x')}`, {
-      key: 'providers.x.base',
-      includes: ['loop', 'x → y → x'],
+      key: 'providers.x.login',
+      includes: ['of type exchange', 'oidc, oauth2, password, firebase, client_credentials'],
     });
-    await expectInvalid(`providers:\n${exchange('x', 'x')}`, { key: 'providers.x.base', includes: ['loop'] });
+    await expectInvalid(`providers:\n${exchange('x', 's')}  s:\n    type: static\n    token_file: /t\n`, {
+      key: 'providers.x.login',
+      includes: ['of type static'],
+    });
+    await expectInvalid(
+      `providers:\n${exchange('x', 'y')}  y:\n    type: oidc\n    issuer: https://a.example.com\n    client_id: c\n    subject_token: refresh_token\n`,
+      { key: 'providers.y.subject_token' },
+    );
+    await expectInvalid(
+      'providers:\n  x:\n    type: exchange\n    login: y\n    control_plane: https://cp.example.com\n    subject_token: refresh_token\n  y:\n    type: oidc\n    issuer: https://a.example.com\n    client_id: c\n',
+      { key: 'providers.x.subject_token', includes: ['id_token', 'access_token'] },
+    );
+    await expectInvalid(
+      'providers:\n  x:\n    type: exchange\n    login: y\n    control_plane: http://cp.example.com\n  y:\n    type: oidc\n    issuer: https://a.example.com\n    client_id: c\n',
+      { key: 'providers.x.control_plane', includes: ['https'] },
+    );
+    await expectInvalid(
+      'providers:\n  x:\n    type: exchange\n    login: y\n    control_plane: https://cp.example.com\n    tenants_endpoint: http://0.0.0.0:9/t\n  y:\n    type: oidc\n    issuer: https://a.example.com\n    client_id: c\n',
+      { key: 'providers.x.tenants_endpoint', includes: ['https'] },
+    );
   });
 
   test('profiles: provider must be configured, unknown keys refused, empty profile allowed', async () => {

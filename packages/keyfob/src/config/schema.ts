@@ -6,7 +6,9 @@
  * (possibly empty); URLs are kept exactly as the user wrote them once they passed the URL rules,
  * because an OpenID issuer is compared as a string and `https://x` is not `https://x/`.
  */
-import type { StoreKind } from '../stores/store.js';
+import type { StoreKind } from '../store-kind.js';
+
+export { STORE_KINDS } from '../store-kind.js';
 
 /** The provider types, in the order DESIGN.md lists them. */
 export const PROVIDER_TYPES = [
@@ -25,17 +27,6 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number];
 /** Interactive login flows: authorization code + PKCE through the browser, or device code. */
 export const LOGIN_FLOWS = ['browser', 'device'] as const;
 export type LoginFlow = (typeof LOGIN_FLOWS)[number];
-
-// A Record over StoreKind fails to compile when stores/store.ts gains a kind that is missing here.
-const STORE_KIND_SET: Record<StoreKind, true> = {
-  keychain: true,
-  'encrypted-file': true,
-  file: true,
-  memory: true,
-};
-
-/** Every store kind, for `token_storage`. */
-export const STORE_KINDS: readonly StoreKind[] = Object.freeze(Object.keys(STORE_KIND_SET) as StoreKind[]);
 
 /** Signature algorithms accepted for `private_key_jwt` client assertions (asymmetric only). */
 export const PRIVATE_KEY_ALGS = [
@@ -195,26 +186,47 @@ export interface FirebaseProviderConfig extends ProviderConfigBase {
   project_id?: string;
 }
 
-/** RFC 8693 token exchange on top of another provider's login. One of `issuer`/`token_endpoint`. */
-export interface ExchangeProviderConfig extends ProviderConfigBase {
-  type: 'exchange';
-  /** Name of the provider whose token is exchanged; checked to exist and not to loop. */
-  base: string;
-  issuer?: string;
+/** The provider types an `exchange` provider may log in with (DESIGN.md: Control planes). */
+export const EXCHANGE_LOGIN_TYPES = ['oidc', 'oauth2', 'password', 'firebase', 'client_credentials'] as const;
+
+/** Which of the login's tokens is exchanged. */
+export const SUBJECT_TOKENS = ['id_token', 'access_token'] as const;
+export type SubjectTokenKind = (typeof SUBJECT_TOKENS)[number];
+
+/**
+ * Endpoint settings of a control plane: each replaces the protocol's path (appended to
+ * `control_plane`) with an absolute URL, under the same https rule.
+ */
+export interface ControlPlaneEndpoints {
+  tenants_endpoint?: string;
   token_endpoint?: string;
-  audience?: string;
-  /** Base URL of the control plane (tenant discovery, regional server URLs). */
-  control_plane: string;
-  client_id?: string;
-  client_secret?: string;
+  assume_user_endpoint?: string;
+  users_me_endpoint?: string;
+  service_principals_endpoint?: string;
 }
 
-/** Admin impersonation through a control plane. */
-export interface AssumeUserProviderConfig extends ProviderConfigBase {
+/**
+ * A control plane turns the token of another provider (its `login`) into a tenant- and
+ * region-scoped token (RFC 8693) and names the tenant's regional server.
+ */
+export interface ExchangeProviderConfig extends ProviderConfigBase, ControlPlaneEndpoints {
+  type: 'exchange';
+  /** Name of the provider that logs in; one of {@link EXCHANGE_LOGIN_TYPES}. */
+  login: string;
+  /** Base URL of the control plane; protocol paths are appended to it. */
+  control_plane: string;
+  /** Absent: `id_token` when the login has one, else `access_token`. */
+  subject_token?: SubjectTokenKind;
+  /** Default tenant id, below `--tenant`, the environment and the profile's tenant. */
+  tenant?: string;
+}
+
+/** Admin impersonation at a control plane: an admin API key buys a user's token in a tenant. */
+export interface AssumeUserProviderConfig extends ProviderConfigBase, ControlPlaneEndpoints {
   type: 'assume_user';
   control_plane: string;
-  /** Always from a `${VAR}` reference. */
-  admin_api_key: string;
+  /** Always from a `${VAR}` reference; absent: `<PREFIX>_ADMIN_API_KEY`, else the store. */
+  admin_api_key?: string;
 }
 
 /** A token given from outside. Neither field set: it comes from `--with-token` or the environment. */

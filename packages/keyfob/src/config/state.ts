@@ -17,9 +17,9 @@ import {
 } from '../fs/secure.js';
 import { type LockOptions, stateLockPath, withLock } from '../lifecycle/lock.js';
 import { assertProfileName } from '../profile-name.js';
-import type { Tenant } from '../session.js';
-import { isRecord, tenantShapeProblem } from '../stores/file.js';
-import type { StoreKind } from '../stores/store.js';
+import { isRecord } from '../shape.js';
+import type { StoreKind } from '../store-kind.js';
+import { type Tenant, tenantShapeProblem } from '../tenant.js';
 import { STORE_KINDS } from './schema.js';
 
 /** Version of the state file; a reader meeting a newer one refuses and never rewrites it. */

@@ -7,7 +7,9 @@ import {
   type AssumeUserProviderConfig,
   BROWSER_HANDOFFS,
   type ClientCredentialsProviderConfig,
+  type ControlPlaneEndpoints,
   DEFAULT_OIDC_SCOPES,
+  EXCHANGE_LOGIN_TYPES,
   type ExchangeProviderConfig,
   type FirebaseProviderConfig,
   type KeyfobConfig,
@@ -20,6 +22,7 @@ import {
   type ProviderConfigBase,
   type ProviderType,
   type StaticProviderConfig,
+  SUBJECT_TOKENS,
   TOKEN_ENDPOINT_AUTH_METHODS,
   type TokenEndpointAuthMethod,
 } from './schema.js';
@@ -50,6 +53,13 @@ const BASE_KEYS = [
 ] as const;
 // How a client authenticates at the token endpoint; read by clientAuthSettings.
 const CLIENT_AUTH_KEYS = ['token_endpoint_auth_method', 'private_key', 'private_key_alg'] as const;
+const CONTROL_PLANE_ENDPOINT_KEYS = [
+  'tenants_endpoint',
+  'token_endpoint',
+  'assume_user_endpoint',
+  'users_me_endpoint',
+  'service_principals_endpoint',
+] as const;
 const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
   oidc: [
     'issuer',
@@ -86,8 +96,8 @@ const TYPE_KEYS: Record<ProviderType, readonly string[]> = {
   ],
   password: ['issuer', 'token_endpoint', 'client_id', 'client_secret', ...CLIENT_AUTH_KEYS],
   firebase: ['api_key', 'emulator_host', 'project_id'],
-  exchange: ['base', 'issuer', 'token_endpoint', 'audience', 'control_plane', 'client_id', 'client_secret'],
-  assume_user: ['control_plane', 'admin_api_key'],
+  exchange: ['login', 'control_plane', 'subject_token', 'tenant', ...CONTROL_PLANE_ENDPOINT_KEYS],
+  assume_user: ['control_plane', 'admin_api_key', ...CONTROL_PLANE_ENDPOINT_KEYS],
   static: ['token', 'token_file'],
 };
 
@@ -338,31 +348,40 @@ function firebaseProvider(r: Reader, name: string, base: Base): FirebaseProvider
   });
 }
 
+function controlPlaneEndpoints(r: Reader): ControlPlaneEndpoints {
+  return withoutUndefined({
+    tenants_endpoint: r.url('tenants_endpoint'),
+    token_endpoint: r.url('token_endpoint'),
+    assume_user_endpoint: r.url('assume_user_endpoint'),
+    users_me_endpoint: r.url('users_me_endpoint'),
+    service_principals_endpoint: r.url('service_principals_endpoint'),
+  });
+}
+
 function exchangeProvider(r: Reader, name: string, base: Base): ExchangeProviderConfig {
-  const baseProvider = r.required('base', r.string('base'));
-  const { issuer, token_endpoint } = r.issuerOrTokenEndpoint();
+  const tenant = r.string('tenant');
+  if (tenant !== undefined && tenant.trim() === '') r.fail('tenant', 'must not be empty');
   return withoutUndefined({
     name,
     type: 'exchange' as const,
     ...base,
-    base: baseProvider,
-    issuer,
-    token_endpoint,
-    audience: r.string('audience'),
+    login: r.required('login', r.string('login')),
     control_plane: r.required('control_plane', r.url('control_plane')),
-    client_id: r.string('client_id'),
-    client_secret: r.string('client_secret'),
+    subject_token: r.enumeration('subject_token', SUBJECT_TOKENS),
+    tenant,
+    ...controlPlaneEndpoints(r),
   });
 }
 
 function assumeUserProvider(r: Reader, name: string, base: Base): AssumeUserProviderConfig {
-  return {
+  return withoutUndefined({
     name,
-    type: 'assume_user',
+    type: 'assume_user' as const,
     ...base,
     control_plane: r.required('control_plane', r.url('control_plane')),
-    admin_api_key: r.required('admin_api_key', r.string('admin_api_key')),
-  };
+    admin_api_key: r.string('admin_api_key'),
+    ...controlPlaneEndpoints(r),
+  });
 }
 
 function staticProvider(r: Reader, name: string, base: Base): StaticProviderConfig {
@@ -379,23 +398,20 @@ function staticProvider(r: Reader, name: string, base: Base): StaticProviderConf
   });
 }
 
-export function checkExchangeBases(ctx: Context, config: KeyfobConfig): void {
+/** Each exchange provider's `login` names a configured provider of a type that logs in. */
+export function checkExchangeLogins(ctx: Context, config: KeyfobConfig): void {
+  const loginTypes: readonly string[] = EXCHANGE_LOGIN_TYPES;
   for (const provider of Object.values(config.providers)) {
     if (provider.type !== 'exchange') continue;
-    const at: Path = ['providers', provider.name, 'base'];
-    requireProvider(ctx, config, at, provider.base);
-    const seen = new Set<string>([provider.name]);
-    let next: ProviderConfig | undefined = config.providers[provider.base];
-    while (next?.type === 'exchange') {
-      if (seen.has(next.name)) {
-        fail(
-          ctx,
-          at,
-          `exchange providers form a loop (${[...seen, next.name].join(' → ')}); base must end at a login provider`,
-        );
-      }
-      seen.add(next.name);
-      next = config.providers[next.base];
+    const at: Path = ['providers', provider.name, 'login'];
+    requireProvider(ctx, config, at, provider.login);
+    const login = config.providers[provider.login] as ProviderConfig;
+    if (!loginTypes.includes(login.type)) {
+      fail(
+        ctx,
+        at,
+        `names provider ${quote(provider.login)} of type ${login.type}; the login of an exchange must be of type ${EXCHANGE_LOGIN_TYPES.join(', ')}`,
+      );
     }
   }
 }

@@ -24,7 +24,7 @@ import {
   PEM_OR_INLINE_KEY,
   SECRET_KEYS,
 } from './validate-fields.js';
-import { checkExchangeBases, requireProvider, validateProvider } from './validate-providers.js';
+import { checkExchangeLogins, requireProvider, validateProvider } from './validate-providers.js';
 
 export { isDeferrableSecret } from './validate-providers.js';
 export { NAME_PATTERN, SECRET_KEYS };
@@ -104,7 +104,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions): KeyfobCo
     config.profiles[name] = validateProfile(ctx, config, name, value);
   }
 
-  checkExchangeBases(ctx, config);
+  checkExchangeLogins(ctx, config);
   return config;
 }
 

@@ -44,12 +44,9 @@ export function bindingOf(config: ProviderConfig): SessionBinding | null {
         emulator_host: config.emulator_host ?? null,
       };
     case 'exchange':
-      return {
-        issuer: config.issuer ?? null,
-        token_endpoint: config.token_endpoint ?? null,
-        client_id: config.client_id ?? null,
-        control_plane: config.control_plane,
-      };
+      // The login's place is bound by the login provider's own binding (the exchange provider
+      // renews it through that provider); the exchange adds where tokens are exchanged.
+      return { issuer: null, token_endpoint: null, client_id: null, control_plane: config.control_plane };
     case 'assume_user':
       return { issuer: null, token_endpoint: null, client_id: null, control_plane: config.control_plane };
     case 'static':

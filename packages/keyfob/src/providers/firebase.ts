@@ -15,6 +15,7 @@ import {
   OAuthError,
 } from '../errors.js';
 import { type AccessToken, accessTokenKey, newSession, type Session } from '../session.js';
+import { isRecord } from '../shape.js';
 import { safeText, transportError } from './oauth-errors.js';
 import type {
   CredentialProvider,
@@ -284,8 +285,4 @@ function subjectOf(token: string): string | null {
   } catch {
     return null;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

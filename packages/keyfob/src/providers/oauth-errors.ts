@@ -17,6 +17,7 @@ import {
 } from '../errors.js';
 import { findTlsFailure, tlsFixes } from '../http/dispatcher.js';
 import { networkFailure } from '../network-failure.js';
+import { isRecord } from '../shape.js';
 import { safeText } from '../text.js';
 import { errorBodyOf } from './answer-bodies.js';
 
@@ -353,10 +354,6 @@ function unexplainedStatus(error: unknown): number | null {
   const p = processingFailure(error);
   if (!p) return null;
   return asResponse(p.details)?.status ?? null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object';
 }
 
 /** The first keyfob error in the `cause` chain, the error itself included. */

@@ -15,7 +15,8 @@
 import path from 'node:path';
 import { type AppNames, envVar } from '../config/names.js';
 import { InvalidInput, StoreUnavailable } from '../errors.js';
-import { FileStore, isRecord } from './file.js';
+import { isRecord } from '../shape.js';
+import { FileStore } from './file.js';
 import { type KeychainProbe, probeKeychain } from './keychain.js';
 import type { StoreKind } from './store.js';
 

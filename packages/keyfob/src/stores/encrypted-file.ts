@@ -10,6 +10,7 @@ import {
   writeFileAtomic,
 } from '../fs/secure.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
+import { isRecord } from '../shape.js';
 import {
   DEFAULT_SCRYPT_WORK_FACTOR,
   isNoIdentityMatched,
@@ -18,7 +19,7 @@ import {
   type UnlockedIdentity,
   unlockPassphraseIdentity,
 } from './age/identity.js';
-import { isRecord, SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
+import { SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
 import {
   assertStorableSession,
   listProfileFiles,

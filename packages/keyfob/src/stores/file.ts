@@ -9,6 +9,8 @@ import {
   writeFileAtomic,
 } from '../fs/secure.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
+import { isNonEmptyString, isNullableString, isRecord, isStringArray } from '../shape.js';
+import { tenantShapeProblem } from '../tenant.js';
 import { listProfileFiles, profileFilePath, removeProfileFile } from './profile-files.js';
 import type { CredentialStore } from './store.js';
 
@@ -226,17 +228,6 @@ export function sessionShapeProblem(value: unknown): string | null {
   return null;
 }
 
-/** Like {@link sessionShapeProblem}, for a tenant or `null`. */
-export function tenantShapeProblem(value: unknown): string | null {
-  if (value === null) return null;
-  if (!isRecord(value)) return 'tenant is neither an object nor null';
-  if (!isNonEmptyString(value.id)) return 'tenant.id is not a non-empty string';
-  for (const key of ['name', 'region', 'server_url'] as const) {
-    if (!isNullableString(value[key])) return `tenant.${key} is neither a string nor null`;
-  }
-  return null;
-}
-
 /** `bound_to` (optional: sessions stored before it was recorded lack it). */
 function bindingShapeProblem(value: unknown): string | null {
   if (!isRecord(value)) return 'bound_to is not an object';
@@ -264,21 +255,4 @@ function accessTokenShapeProblem(value: unknown): string | null {
 
 function isProofKey(value: unknown): boolean {
   return isRecord(value) && value.kind === 'dpop' && isRecord(value.private_jwk);
-}
-
-/** A plain object (not an array, not null). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
-}
-
-function isNullableString(value: unknown): value is string | null {
-  return value === null || typeof value === 'string';
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }

@@ -44,7 +44,8 @@ import {
   writeFileAtomic,
 } from '../fs/secure.js';
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
-import { isRecord, SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
+import { isRecord } from '../shape.js';
+import { SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
 import {
   DEFAULT_KEYCHAIN_TIMEOUT_MS,
   type KeychainProbe,

@@ -20,7 +20,7 @@ import {
 } from '../fs/secure.js';
 import { withLock } from '../lifecycle/lock.js';
 import type { Session } from '../session.js';
-import { isRecord } from './file.js';
+import { isRecord } from '../shape.js';
 import type { CredentialStore, StoreWriteOptions } from './store.js';
 
 const JOURNAL_SCHEMA_VERSION = 1;

@@ -7,8 +7,9 @@
  */
 import type { Session } from '../session.js';
 
-/** The kinds of store a profile can live in. */
-export type StoreKind = 'keychain' | 'encrypted-file' | 'file' | 'memory';
+import type { StoreKind } from '../store-kind.js';
+
+export type { StoreKind };
 
 export interface StoreWriteOptions {
   signal?: AbortSignal;
