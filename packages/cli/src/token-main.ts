@@ -4,7 +4,11 @@
  * answer. Every other command goes through `main.ts`.
  */
 import { processIO } from './io.js';
+import { closeOpened } from './opened.js';
+import { cliProcess } from './process.js';
 import { runCommandLine } from './run.js';
+
+cliProcess();
 
 const app = { name: 'keyfob', commandPrefix: 'keyfob', envPrefix: 'KEYFOB' };
 
@@ -18,6 +22,11 @@ void runCommandLine(
     },
   },
   processIO(),
-).then((code) => {
-  process.exitCode = code;
-});
+)
+  .then(async (code) => {
+    await closeOpened();
+    return code;
+  })
+  .then((code) => {
+    process.exitCode = code;
+  });

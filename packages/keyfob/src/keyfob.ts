@@ -40,5 +40,6 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
       memo.clear();
       return (await import('./instance/switch.js')).switchProfile(ctx, profile);
     },
+    close: () => ctx.close(),
   };
 }

@@ -6,30 +6,33 @@ import { InvalidInput, type Keyfob } from 'keyfob';
 import type { AppIdentity, FlagValues } from '../command.js';
 import { cliLogger } from '../interaction.js';
 import { askHidden, type IO, personIsThere } from '../io.js';
+import { track } from '../opened.js';
 
 /** The keyfob instance for this command line (`--config` honoured). */
 export async function openKeyfob(io: IO, app: AppIdentity, values: FlagValues): Promise<Keyfob> {
   const { createKeyfob } = await import('keyfob');
   const person = personIsThere(io, app.envPrefix, values['no-input'] === true);
-  return createKeyfob({
-    appName: app.name,
-    cliName: app.commandPrefix,
-    env: io.env,
-    configPath: optionalString(values.config),
-    log: cliLogger(io, app),
-    // Only a person is asked; elsewhere the passphrase comes from <PREFIX>_PASSPHRASE or fails.
-    ...(person
-      ? {
-          promptPassphrase: ({ creating }: { creating: boolean }) =>
-            askHidden(
-              io,
-              creating
-                ? 'New passphrase for the encrypted token store: '
-                : 'Passphrase for the encrypted token store: ',
-            ),
-        }
-      : {}),
-  });
+  return track(
+    createKeyfob({
+      appName: app.name,
+      cliName: app.commandPrefix,
+      env: io.env,
+      configPath: optionalString(values.config),
+      log: cliLogger(io, app),
+      // Only a person is asked; elsewhere the passphrase comes from <PREFIX>_PASSPHRASE or fails.
+      ...(person
+        ? {
+            promptPassphrase: ({ creating }: { creating: boolean }) =>
+              askHidden(
+                io,
+                creating
+                  ? 'New passphrase for the encrypted token store: '
+                  : 'Passphrase for the encrypted token store: ',
+              ),
+          }
+        : {}),
+    }),
+  );
 }
 
 export function optionalString(value: FlagValues[string]): string | undefined {

@@ -137,12 +137,13 @@ type FetchInput = Parameters<typeof globalThis.fetch>[0];
  */
 export function createFetch(settings: HttpSettings, envPrefix: string, log: Logger): typeof globalThis.fetch {
   let ready: Promise<typeof globalThis.fetch> | undefined;
+  let dispatcher: { close(): Promise<void> } | undefined;
   const load = async (): Promise<typeof globalThis.fetch> => {
     const ca = await caList(settings.caFiles, log);
     const undici = await import('undici');
     if (!settings.verifyTls) warnInsecure(envPrefix, log);
     const connect = { ...(ca ? { ca } : {}), rejectUnauthorized: settings.verifyTls };
-    const dispatcher = settings.proxy
+    const agent = settings.proxy
       ? new undici.EnvHttpProxyAgent({
           httpProxy: settings.proxy.http,
           httpsProxy: settings.proxy.https,
@@ -152,14 +153,15 @@ export function createFetch(settings: HttpSettings, envPrefix: string, log: Logg
           proxyTls: connect,
         })
       : new undici.Agent({ connect });
+    dispatcher = agent;
     const boundFetch = (input: FetchInput, init?: RequestInit) =>
       undici.fetch(input as Parameters<typeof undici.fetch>[0], {
         ...(init as Parameters<typeof undici.fetch>[1]),
-        dispatcher,
+        dispatcher: agent,
       }) as unknown as Promise<Response>;
     return boundFetch as typeof globalThis.fetch;
   };
-  return (async (input: FetchInput, init?: RequestInit) => {
+  const fetch = (async (input: FetchInput, init?: RequestInit) => {
     ready ??= load();
     const fetch = await ready;
     try {
@@ -175,6 +177,25 @@ export function createFetch(settings: HttpSettings, envPrefix: string, log: Logg
       );
     }
   }) as typeof globalThis.fetch;
+  closers.set(fetch, async () => {
+    const open = dispatcher;
+    ready = undefined;
+    dispatcher = undefined;
+    // close() lets requests in flight finish and then ends the idle keep-alive sockets, which
+    // would otherwise keep a finished CLI process alive for seconds.
+    await open?.close();
+  });
+  return fetch;
+}
+
+const closers = new WeakMap<typeof globalThis.fetch, () => Promise<void>>();
+
+/**
+ * Closes the connections of a fetch made by {@link createFetch} (a later request opens new
+ * ones); does nothing for any other fetch, such as one given to `createKeyfob`.
+ */
+export async function closeFetch(fetch: typeof globalThis.fetch | undefined): Promise<void> {
+  if (fetch) await closers.get(fetch)?.();
 }
 
 /**

@@ -13,7 +13,7 @@ import { type KeyfobConfig, type ProviderConfig, STORE_KINDS } from '../config/s
 import { type KeyfobState, readState } from '../config/state.js';
 import { InvalidInput, ProviderNotFound } from '../errors.js';
 import { checkPrivateDir } from '../fs/secure.js';
-import { createFetch, httpSettings } from '../http/dispatcher.js';
+import { closeFetch, createFetch, httpSettings } from '../http/dispatcher.js';
 import { guardFetch } from '../http/guard.js';
 import { type HeldLock, profileLockPath, withLock } from '../lifecycle/lock.js';
 import { type Logger, silentLogger } from '../log.js';
@@ -80,6 +80,8 @@ export interface InstanceContext {
   selectedProfile(st: KeyfobState, explicit: string | undefined): SelectedProfile;
   /** Every profile keyfob knows of: in the state file, in config.yaml, or with a file-store session. */
   knownProfiles(cfg: KeyfobConfig, st: KeyfobState): Promise<string[]>;
+  /** Closes the instance's idle connections (`kf.close()`); a later request opens new ones. */
+  close(): Promise<void>;
 }
 
 export function createContext(options: KeyfobOptions): InstanceContext {
@@ -127,6 +129,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   }
 
   const ctx: InstanceContext = {
+    close: () => closeFetch(transport),
     names,
     cliName,
     env,

@@ -193,4 +193,11 @@ export interface Keyfob {
   explain(
     options?: Pick<GetTokenOptions, 'profile' | 'token' | 'clientId' | 'clientSecret' | 'tenant'>,
   ): Promise<ExplainReport>;
+  /**
+   * Closes the instance's idle HTTP connections once requests in flight end. Keep-alive sockets
+   * otherwise hold a short-lived process (a CLI command) open for seconds after its work is
+   * done. The instance stays usable: a later call opens new connections. A `fetch` given to
+   * `createKeyfob` is the caller's to close.
+   */
+  close(): Promise<void>;
 }
