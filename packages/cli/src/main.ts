@@ -4,7 +4,6 @@
 import type { AppIdentity } from './command.js';
 import { authCommands } from './commands/index.js';
 import { processIO } from './io.js';
-import { closeOpened } from './opened.js';
 import { cliProcess } from './process.js';
 import { type CommandTable, runCommandLine } from './run.js';
 
@@ -21,15 +20,10 @@ const table: CommandTable = {
 };
 
 let finished = false;
-void runCommandLine(process.argv.slice(2), app, table, processIO())
-  .then(async (code) => {
-    await closeOpened();
-    return code;
-  })
-  .then((code) => {
-    finished = true;
-    process.exitCode = code;
-  });
+void runCommandLine(process.argv.slice(2), app, table, processIO()).then((code) => {
+  finished = true;
+  process.exitCode = code;
+});
 
 // Node ends a process whose event loop has nothing left to wait on with status 0, even when the
 // command is still awaiting something (a promise nothing will settle). That must never read as

@@ -8,6 +8,7 @@ import { networkFailure } from 'keyfob';
 import { attachNegativeValues, describeParseError, unknownCommand } from './argv.js';
 import { type AppIdentity, type Command, commandHelp, type FlagValues } from './command.js';
 import { type IO, isTruthy, sanitize } from './io.js';
+import { closeOpened } from './opened.js';
 
 /** A command the dispatcher can load on demand. */
 export interface CommandEntry {
@@ -88,6 +89,9 @@ export async function runCommandLine(
     });
   } catch (error) {
     return reportError(error, app, io);
+  } finally {
+    // Idle keep-alive connections would hold a finished command's process open for seconds.
+    await closeOpened();
   }
 }
 

@@ -4,7 +4,6 @@
  * answer. Every other command goes through `main.ts`.
  */
 import { processIO } from './io.js';
-import { closeOpened } from './opened.js';
 import { cliProcess } from './process.js';
 import { runCommandLine } from './run.js';
 
@@ -22,11 +21,6 @@ void runCommandLine(
     },
   },
   processIO(),
-)
-  .then(async (code) => {
-    await closeOpened();
-    return code;
-  })
-  .then((code) => {
-    process.exitCode = code;
-  });
+).then((code) => {
+  process.exitCode = code;
+});
