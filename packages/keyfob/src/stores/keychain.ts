@@ -46,37 +46,40 @@ import {
 import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
 import { isRecord } from '../shape.js';
 import { SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
-import {
-  DEFAULT_KEYCHAIN_TIMEOUT_MS,
-  type KeychainProbe,
-  Keyring,
-  keychainName,
-  probeKeyring,
-  randomHex,
-} from './keychain/keyring.js';
+import { DEFAULT_KEYCHAIN_TIMEOUT_MS, Keyring, keychainName, randomHex } from './keychain/keyring.js';
 import { assertStorableSession, listProfileFiles, profileFilePath } from './profile-files.js';
 import type { CredentialStore, StoreWriteOptions } from './store.js';
 
 export type { KeychainProbe } from './keychain/keyring.js';
 export { DEFAULT_KEYCHAIN_TIMEOUT_MS, KeychainTimeout } from './keychain/keyring.js';
+export { probeKeychain } from './keychain/probe.js';
 
-/** Version of the metadata file. */
-export const KEYCHAIN_METADATA_SCHEMA_VERSION = 1;
-/**
- * Characters of base64url text per keychain entry: under Windows' 2,560-byte limit with room to
- * spare, and far under macOS's.
- */
-export const KEYCHAIN_CHUNK_CHARS = 2_000;
-/** The largest session payload accepted, in bytes (a 1 MB token fits). */
-export const KEYCHAIN_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+import {
+  GENERATION,
+  type Generation,
+  generationOf,
+  inspectMetadata,
+  KEYCHAIN_MAX_PAYLOAD_BYTES,
+  KEYCHAIN_METADATA_SCHEMA_VERSION,
+  type KeychainMetadata,
+  METADATA_SUFFIX,
+  newerVersion,
+  type PayloadResult,
+  PENDING_SUFFIX,
+  type Pending,
+  parsePending,
+  READ_ATTEMPTS,
+  sha256Hex,
+  splitChunks,
+  unlinkIfPresent,
+} from './keychain/metadata.js';
 
-const METADATA_SUFFIX = '.json';
-const PENDING_SUFFIX = '.pending';
-const MAX_CHUNKS = Math.ceil((KEYCHAIN_MAX_PAYLOAD_BYTES * 4) / 3 / KEYCHAIN_CHUNK_CHARS) + 1;
-// A reader racing a writer may find the generation it read about already swept: it re-reads.
-const READ_ATTEMPTS = 4;
-const GENERATION = /^[0-9a-f]{16}$/;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
+export type { KeychainMetadata } from './keychain/metadata.js';
+export {
+  KEYCHAIN_CHUNK_CHARS,
+  KEYCHAIN_MAX_PAYLOAD_BYTES,
+  KEYCHAIN_METADATA_SCHEMA_VERSION,
+} from './keychain/metadata.js';
 
 /** Options of {@link KeychainStore}. */
 export interface KeychainStoreOptions {
@@ -87,35 +90,6 @@ export interface KeychainStoreOptions {
   /** Time limit of one keychain call, in ms. Default 5000. */
   timeoutMs?: number;
 }
-
-/** The committed metadata of a profile. */
-export interface KeychainMetadata {
-  schema_version: typeof KEYCHAIN_METADATA_SCHEMA_VERSION;
-  profile: string;
-  /** The keychain service the entries were written under. */
-  service: string;
-  /** `<profile>/<generation>`; entry i is `<account_prefix>/<i>`. */
-  account_prefix: string;
-  chunks: number;
-  /** Length of the payload (the JSON envelope), in bytes. */
-  bytes: number;
-  /** SHA-256 of the payload, lower-case hex. */
-  sha256: string;
-  /** ISO 8601 UTC. */
-  updated_at: string;
-}
-
-type MetadataInspection =
-  | { status: 'missing' }
-  | { status: 'ok'; metadata: KeychainMetadata; text: string }
-  | { status: 'corrupt'; reason: string; text: string }
-  | { status: 'newer'; version: number };
-
-type PayloadResult =
-  | { status: 'ok'; session: Session }
-  | { status: 'stale' }
-  | { status: 'corrupt'; reason: string }
-  | { status: 'newer'; version: number };
 
 /** Sessions in the OS keychain; see the file comment for the layout and the commit protocol. */
 export class KeychainStore implements CredentialStore {
@@ -425,138 +399,4 @@ export class KeychainStore implements CredentialStore {
       { hint: `upgrade ${this.#names.app}, or use another profile` },
     );
   }
-}
-
-/**
- * Whether the OS keychain answers for this app: writes, reads back and deletes a throw-away
- * entry under `names.keychainService`. Never throws; `reason` says what answered or what failed
- * ("Couldn't access platform storage…", "unlock prompt was dismissed", a timeout, a missing
- * package).
- *
- * @param options.timeoutMs time limit of each of the three calls; default 5000.
- */
-export async function probeKeychain(
-  names: AppNames,
-  options: { timeoutMs?: number } = {},
-): Promise<KeychainProbe> {
-  if (!isRecord(names) || typeof names.keychainService !== 'string') {
-    throw new InvalidInput('probeKeychain needs the app names (appNames())');
-  }
-  return probeKeyring(names.keychainService, options);
-}
-
-async function inspectMetadata(file: string, profile: string): Promise<MetadataInspection> {
-  const text = await readFileNoFollow(file);
-  if (text === null) return { status: 'missing' };
-  const corrupt = (reason: string): MetadataInspection => ({ status: 'corrupt', reason, text });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return corrupt('its metadata is not valid JSON');
-  }
-  if (!isRecord(parsed)) return corrupt('its metadata is not a JSON object');
-  const version = newerVersion(parsed.schema_version, KEYCHAIN_METADATA_SCHEMA_VERSION);
-  if (version !== null) return { status: 'newer', version };
-  if (parsed.schema_version !== KEYCHAIN_METADATA_SCHEMA_VERSION) {
-    return corrupt('its metadata has no valid schema_version');
-  }
-  if (parsed.profile !== profile) return corrupt('its metadata names another profile');
-  if (!isService(parsed.service)) return corrupt('its metadata has no valid service');
-  if (!isGenerationPrefix(parsed.account_prefix, profile))
-    return corrupt('its metadata has no valid account_prefix');
-  const { chunks, bytes, sha256 } = parsed;
-  if (!isChunkCount(chunks)) return corrupt('its metadata has no valid chunk count');
-  if (
-    typeof bytes !== 'number' ||
-    !Number.isInteger(bytes) ||
-    bytes < 1 ||
-    bytes > KEYCHAIN_MAX_PAYLOAD_BYTES
-  ) {
-    return corrupt('its metadata has no valid length');
-  }
-  if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))
-    return corrupt('its metadata has no valid digest');
-  if (typeof parsed.updated_at !== 'string') return corrupt('its metadata has no updated_at');
-  return { status: 'ok', metadata: parsed as unknown as KeychainMetadata, text };
-}
-
-/** Where one generation of a payload lives. */
-interface Generation {
-  service: string;
-  account_prefix: string;
-  chunks: number;
-}
-
-/** The content of `<profile>.<generation>.pending`. */
-interface Pending {
-  writing: Generation;
-  replacing: Generation | null;
-}
-
-async function unlinkIfPresent(file: string): Promise<void> {
-  try {
-    await fsp.unlink(file);
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw fsError(error, 'remove', file);
-  }
-}
-
-function generationOf(metadata: Generation): Generation {
-  return { service: metadata.service, account_prefix: metadata.account_prefix, chunks: metadata.chunks };
-}
-
-function parsePending(text: string, profile: string): Pending | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isRecord(parsed)) return null;
-  const writing = parseGeneration(parsed.writing, profile);
-  const replacing = parsed.replacing === null ? null : parseGeneration(parsed.replacing, profile);
-  if (writing === null || (parsed.replacing !== null && replacing === null)) return null;
-  return { writing, replacing };
-}
-
-function parseGeneration(value: unknown, profile: string): Generation | null {
-  if (!isRecord(value)) return null;
-  const { service, account_prefix, chunks } = value;
-  if (!isService(service) || !isGenerationPrefix(account_prefix, profile) || !isChunkCount(chunks))
-    return null;
-  return { service, account_prefix, chunks };
-}
-
-function isService(value: unknown): value is string {
-  return typeof value === 'string' && /^[\x21-\x7e][\x20-\x7e]{0,127}$/.test(value);
-}
-
-/** `<profile>/<16 hex>`: a generation can never name another profile's entries. */
-function isGenerationPrefix(value: unknown, profile: string): value is string {
-  if (typeof value !== 'string') return false;
-  const [owner, generation, ...more] = value.split('/');
-  return owner === profile && GENERATION.test(generation ?? '') && more.length === 0;
-}
-
-function isChunkCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_CHUNKS;
-}
-
-function splitChunks(text: string): string[] {
-  const chunks: string[] = [];
-  for (let start = 0; start < text.length; start += KEYCHAIN_CHUNK_CHARS) {
-    chunks.push(text.slice(start, start + KEYCHAIN_CHUNK_CHARS));
-  }
-  return chunks;
-}
-
-/** The version when `value` is a schema_version above `supported`, else `null`. */
-function newerVersion(value: unknown, supported: number): number | null {
-  return typeof value === 'number' && Number.isInteger(value) && value > supported ? value : null;
-}
-
-async function sha256Hex(data: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', data);
-  return Buffer.from(digest).toString('hex');
 }
