@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createKeyfob, ResponseTooLarge } from 'keyfob';
+import { checkToken, createKeyfob, ResponseTooLarge } from 'keyfob';
 import { type CliResult, cliEnv, filesUnder, runCli } from './support/cli.js';
 import { newSigningKey } from './support/issuer.js';
 
@@ -211,6 +211,33 @@ describe('an endless response', () => {
     );
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /the response from http:\/\/127\.0\.0\.1:\d+\/jwks is larger than 1 MiB/);
+  });
+});
+
+describe("checkToken with the caller's own fetch", () => {
+  it('reads discovery and the JWKS up to the same bounds as the instance does', async () => {
+    hostile.endless = 'jwks';
+    const before = hostile.streams.length;
+    const key = await newSigningKey('RS256', 'k1');
+    const { SignJWT } = await import('jose');
+    const jwt = await new SignJWT({ sub: 'someone' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(hostile.origin)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(key.privateKey);
+    // Node's own fetch, unguarded: keyfob must bound what it reads through it anyway.
+    const report = await checkToken(jwt, { issuer: hostile.origin, fetch: globalThis.fetch });
+    assert.equal(report.valid, false);
+    const details = report.steps.map((step) => step.detail).join('\n');
+    assert.match(details, /\/jwks is larger than 1 MiB/, details);
+    const stream = hostile.streams[before];
+    assert.ok(stream, 'the JWKS was requested');
+    await Promise.race([
+      stream.closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('connection left open')), 10_000)),
+    ]);
+    assert.ok(stream.sent < 64 * MIB, `${stream.sent} bytes sent`);
   });
 });
 

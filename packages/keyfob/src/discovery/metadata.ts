@@ -8,6 +8,7 @@
  */
 import * as oauth from 'oauth4webapi';
 import type { KeyfobError } from '../errors.js';
+import { boundedFetch } from '../http/guard.js';
 import { toKeyfobError } from '../providers/oauth-client.js';
 import { checkSecureUrl, parseSecureUrl } from '../url.js';
 
@@ -115,8 +116,10 @@ async function fetchMetadata(issuer: string, url: URL, options: DiscoverOptions)
   const insecure = url.protocol === 'http:';
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let skewMs = 0;
+  // A caller's own fetch (checkToken's option) gets the same bounds as the instance's.
+  const fetch = boundedFetch(options.fetch);
   const customFetch: Fetch = async (input, init) => {
-    const response = await options.fetch(input, init);
+    const response = await fetch(input, init);
     const date = Date.parse(response.headers.get('date') ?? '');
     if (Number.isFinite(date)) skewMs = date - Date.now();
     return response;

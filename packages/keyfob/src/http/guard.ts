@@ -52,7 +52,7 @@ export interface GuardOptions {
  *   than 20 redirects.
  */
 export function guardFetch(fetch: Fetch, options: GuardOptions): Fetch {
-  return (async (input: FetchInput, init?: RequestInit) => {
+  const guarded = (async (input: FetchInput, init?: RequestInit) => {
     const url = requestUrl(input);
     refuseInsecure(url, 'a request');
     const request = asRequest(input);
@@ -64,6 +64,27 @@ export function guardFetch(fetch: Fetch, options: GuardOptions): Fetch {
     const limit = method === 'GET' || method === 'HEAD' ? RESPONSE_LIMIT_BYTES : POST_RESPONSE_LIMIT_BYTES;
     return readBounded(response, limit, response.url ? safeUrl(response.url, url) : url);
   }) as Fetch;
+  if (options.bounded) alreadyBounded.add(guarded);
+  return guarded;
+}
+
+/** Fetches that {@link guardFetch} made with `bounded: true`. */
+const alreadyBounded = new WeakSet<Fetch>();
+const boundedVersions = new WeakMap<Fetch, Fetch>();
+
+/**
+ * `fetch` under the transport rules with every response bounded: the instance's own fetch as it
+ * is, and any other (a caller's, given to `checkToken`) wrapped once and kept, so caches keyed
+ * by the fetch (discovery, JWKS) still find their entries.
+ */
+export function boundedFetch(fetch: Fetch): Fetch {
+  if (alreadyBounded.has(fetch)) return fetch;
+  let wrapped = boundedVersions.get(fetch);
+  if (!wrapped) {
+    wrapped = guardFetch(fetch, { bounded: true });
+    boundedVersions.set(fetch, wrapped);
+  }
+  return wrapped;
 }
 
 /**

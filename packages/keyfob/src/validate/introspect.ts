@@ -6,6 +6,7 @@
 import * as oauth from 'oauth4webapi';
 import type { IssuerMetadata } from '../discovery/metadata.js';
 import { endpointUrl } from '../discovery/metadata.js';
+import { boundedFetch } from '../http/guard.js';
 import { toKeyfobError } from '../providers/oauth-client.js';
 import { type CheckStep, failed, passed, shown, undecided, when } from './report.js';
 
@@ -58,7 +59,7 @@ export async function introspectToken(
   try {
     const response = await oauth.introspectionRequest(as, { client_id: client.clientId }, auth, token, {
       signal: AbortSignal.timeout(10_000),
-      [oauth.customFetch]: context.fetch,
+      [oauth.customFetch]: boundedFetch(context.fetch),
       ...(endpoint.url.protocol === 'http:' ? { [oauth.allowInsecureRequests]: true } : {}),
     });
     result = await oauth.processIntrospectionResponse(as, { client_id: client.clientId }, response);

@@ -16,6 +16,7 @@ import {
   jwksCache,
   type RemoteJWKSet,
 } from 'jose';
+import { boundedFetch } from '../http/guard.js';
 import { algorithmsForKeys } from './algorithms.js';
 
 /** Seconds after a JWKS download before an unknown `kid` may trigger another. */
@@ -103,6 +104,8 @@ function createIssuerKeys(uri: URL, fetch: Fetch, cooldownSeconds: number): Issu
     resolve.fresh ? current().keys.get(alg)?.get(kid) : undefined;
   const cachedKey = (alg: string, kid: string | undefined) => cachedChoice(alg, kid)?.key;
   let downloads = 0;
+  // A caller's own fetch (checkToken's option) gets the same bounds as the instance's.
+  const bounded = boundedFetch(fetch);
   const resolve = createRemoteJWKSet(uri, {
     cooldownDuration: cooldownSeconds * 1000,
     cacheMaxAge: JWKS_MAX_AGE_MS,
@@ -110,7 +113,7 @@ function createIssuerKeys(uri: URL, fetch: Fetch, cooldownSeconds: number): Issu
     [jwksCache]: accepted,
     [customFetch]: (url, init) => {
       downloads++;
-      return fetch(url, init);
+      return bounded(url, init);
     },
   });
   return {
