@@ -96,10 +96,12 @@ export function startSpinner(stream: MaybeTty, message: string): () => void {
   };
 }
 
-// C0 controls (ESC, BEL, CR, …), DEL, C1 controls (a lone 0x9b is CSI to many terminals), and
-// the bidirectional overrides and isolates that make a terminal show text other than it is.
+// C0 controls (ESC, BEL, CR, …), DEL, C1 controls (a lone 0x9b is CSI to many terminals), the
+// line and paragraph separators, and the bidirectional marks, overrides and isolates that make a
+// terminal show text other than it is. The same set as the library's CONTROL_CHARACTERS (text.ts;
+// a test holds them equal), repeated so the CLI's first module does not load the library.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * A value from a provider, a token or a control plane, made safe to print: every control

@@ -7,6 +7,7 @@
  * never the token itself: a report may be printed, logged or pasted into a ticket.
  */
 import { type KeyfobError, TokenInvalid, ValidationUndecided } from '../errors.js';
+import { CONTROL_CHARACTERS } from '../text.js';
 
 /**
  * The six steps of a JWT check, in order, and `introspection`, which replaces `algorithm`,
@@ -146,8 +147,7 @@ export function checkFailure(
  */
 export function shown(value: unknown, max = 80): string {
   const text = typeof value === 'string' ? value : printed(value);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const printable = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  const printable = text.replace(CONTROL_CHARACTERS, '?');
   return printable.length > max ? `${printable.slice(0, max)}…` : printable;
 }
 
