@@ -94,12 +94,19 @@ async function lookup(
   } catch {
     return { reason: `the Firebase Auth emulator at ${settings.emulatorHost} did not answer` };
   }
-  let body: { users?: Array<{ localId?: unknown; email?: unknown; disabled?: unknown }> };
+  let body: {
+    users?: Array<{ localId?: unknown; email?: unknown; disabled?: unknown }>;
+    error?: { message?: unknown };
+  };
   try {
     body = JSON.parse(text) as typeof body;
+    if (body === null || typeof body !== 'object') throw new TypeError('not an object');
   } catch {
     return { reason: 'the Firebase Auth emulator answered something that is not JSON' };
   }
+  // The emulator answers a disabled user's lookup with 400 USER_DISABLED.
+  const message = typeof body.error?.message === 'string' ? body.error.message : '';
+  if (message.startsWith('USER_DISABLED')) return { reason: 'the Firebase user is disabled' };
   const user = status === 200 && Array.isArray(body.users) ? body.users[0] : undefined;
   if (!user || typeof user.localId !== 'string') {
     return { reason: 'the Firebase Auth emulator does not know this token or its user' };
