@@ -245,9 +245,11 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
   }
   options.port ??= DEFAULT_CLI_PORT;
   if (collected.firebaseProject !== undefined) {
+    // The CLI's environment (io.env) already filled in FIREBASE_AUTH_EMULATOR_HOST: '' keeps
+    // startDevIdp from looking at process.env again.
     options.firebase = {
       projectId: collected.firebaseProject,
-      ...(collected.firebaseEmulatorHost ? { emulatorHost: collected.firebaseEmulatorHost } : {}),
+      emulatorHost: collected.firebaseEmulatorHost ?? '',
     };
   } else if (given.has('firebaseEmulatorHost')) {
     throw new UsageError('--firebase-emulator-host needs --firebase-project');
