@@ -3,7 +3,10 @@
  * control-plane tokens of that region's tenants, as Bearer or as the cookie `ks_uat`.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { after, before, describe, test } from 'node:test';
+import { makeTestCa } from '../../../test/support/tls.js';
 import { type DevIdp, startDevIdp } from '../src/index.js';
 import { b64, call, cpJson, exchangedToken, personApiToken, personTokens } from './control-plane-helpers.js';
 import { ALICE, jwtPayload } from './helpers.js';
@@ -174,4 +177,21 @@ test('regionPorts puts a region on the port asked for', async (t) => {
   t.after(() => idp.close());
   assert.equal(idp.regions['us-east-1'], `http://127.0.0.1:${port}/us-east-1`);
   assert.equal(idp.tenants[1]?.server_url, `http://127.0.0.1:${port}/us-east-1`);
+});
+
+test('with tls, each region serves HTTPS too, and its server_url says https', async (t) => {
+  const ca = makeTestCa();
+  t.after(() => ca.remove());
+  const idp = await startDevIdp({ tls: { key: ca.key, cert: ca.cert } });
+  t.after(() => idp.close());
+  const eu = idp.regions['eu-west-1'] ?? '';
+  assert.match(eu, /^https:\/\/127\.0\.0\.1:\d+\/eu-west-1$/);
+  assert.equal(idp.tenants[0]?.server_url, eu);
+  const status = await new Promise<number>((resolve, reject) => {
+    httpsGet(`${eu}/v1/echo-auth`, { ca: readFileSync(ca.caFile) }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+  assert.equal(status, 200);
 });
