@@ -80,7 +80,7 @@ export interface DevIdpControlPlaneStats {
   tenants: number;
   /** `POST /cp/v1/token` (token exchange). */
   exchanges: number;
-  /** Exchanges by their `audience` (the tenant asked for; `unknown` when absent). */
+  /** Exchanges by their `audience` (the tenant asked for; `unknown` when absent or no tenant). */
   exchangesByTenant: Record<string, number>;
   /** `POST /cp/v1/auth/assume_user`. */
   assumeUser: number;
