@@ -25,6 +25,10 @@ export interface FirebaseEmulator {
   /** Disables a user (the emulator's admin `accounts:update` with `Bearer owner`). */
   disable(localId: string): Promise<void>;
   stop(): Promise<void>;
+  /** Signs in with email and password; returns the (unsigned) ID token. */
+  signIn(email: string, password: string): Promise<string>;
+  /** Deletes a user (the emulator's admin `accounts:delete` with `Bearer owner`). */
+  deleteUser(localId: string): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -139,6 +143,30 @@ export async function startFirebaseEmulator(): Promise<FirebaseEmulator> {
       if (!res.ok) throw new Error(`accounts:update failed: ${res.status} ${await res.text()}`);
     },
     stop,
+    async signIn(email, password) {
+      const res = await fetch(
+        `${base}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=${FIREBASE_API_KEY}`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email, password, returnSecureToken: true }),
+        },
+      );
+      const body = (await res.json()) as { idToken?: string };
+      if (!res.ok || !body.idToken) throw new Error(`signIn failed: ${res.status}`);
+      return body.idToken;
+    },
+    async deleteUser(localId) {
+      const res = await fetch(
+        `${base}/identitytoolkit.googleapis.com/v1/projects/${FIREBASE_PROJECT}/accounts:delete`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer owner' },
+          body: JSON.stringify({ localId }),
+        },
+      );
+      if (!res.ok) throw new Error(`accounts:delete failed: ${res.status} ${await res.text()}`);
+    },
   };
 }
 

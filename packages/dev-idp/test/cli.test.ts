@@ -91,6 +91,10 @@ test('bad flags and bad variables: one line on stderr, exit 1', async () => {
     [['--access-token-ttl', '0'], {}, /--access-token-ttl is out of range/],
     [['serve'], {}, /unexpected argument "serve"/],
     [[], { KEYFOB_DEV_IDP_REUSE_GRACE: 'soon' }, /KEYFOB_DEV_IDP_REUSE_GRACE: needs a whole number/],
+    [['--control-plane-token-ttl', '0'], {}, /--control-plane-token-ttl is out of range/],
+    [['--firebase-emulator-host', '127.0.0.1:9099'], {}, /--firebase-emulator-host needs --firebase-project/],
+    [['--firebase-project', 'my-prod', '--firebase-emulator-host', '127.0.0.1:9099'], {}, /demo project/],
+    [['--firebase-project', 'demo-x'], {}, /emulatorHost must be host:port on a loopback address/],
   ];
   for (const [argv, env, message] of cases) {
     const stdout = new PassThrough();
@@ -112,6 +116,68 @@ test('--help prints usage with the seeded values and exits 0', async () => {
   assert.match(out(), /^Usage: keyfob dev-idp/);
   assert.match(out(), /alice@example\.com \/ alice-password-1/);
   assert.match(out(), /--reuse-grace S/);
+  for (const text of [
+    '<issuer>/cp',
+    'acme-eu "Acme Europe", region eu-west-1',
+    'acme-us "Acme US", region us-east-1',
+    'bob@example.com in acme-eu',
+    'keyfob-machine (machine) in acme-us (default)',
+    'dev-admin-key-not-secret',
+    '--control-plane-token-ttl S',
+    '--assume-user-token-ttl S',
+    '--firebase-project demo-X',
+    '--firebase-emulator-host H:P',
+  ]) {
+    assert.ok(out().includes(text), text);
+  }
+});
+
+test('the control plane in the ready line; its token lifetimes from flags and variables', async () => {
+  const run = await runUntilReady(['--port=0', '--quiet', '--control-plane-token-ttl', '42'], {
+    KEYFOB_DEV_IDP_ASSUME_USER_TOKEN_TTL: '17',
+    // Without --firebase-project the usual emulator variable changes nothing.
+    FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:1',
+  });
+  try {
+    const ready = JSON.parse(run.line) as Record<string, unknown> & { issuer: string; control_plane: string };
+    assert.equal(ready.control_plane, `${ready.issuer}/cp`);
+    assert.equal(ready.admin_api_key, 'dev-admin-key-not-secret');
+    assert.deepEqual(
+      (ready.tenants as Array<{ tenant_id: string }>).map((t) => t.tenant_id),
+      ['acme-eu', 'acme-us'],
+    );
+    const password = await tokenRequest({ issuer: ready.issuer } as DevIdp, {
+      grant_type: 'password',
+      client_id: 'keyfob-cli',
+      username: 'alice@example.com',
+      password: 'alice-password-1',
+      scope: 'openid',
+    });
+    const exchanged = await fetch(`${ready.control_plane}/v1/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: String(password.body.id_token),
+        subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+        audience: 'acme-eu',
+      }),
+    });
+    assert.equal(((await exchanged.json()) as Record<string, unknown>).expires_in, 42);
+    const assumed = await fetch(`${ready.control_plane}/v1/auth/assume_user`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-admin-api-key': String(ready.admin_api_key) },
+      body: JSON.stringify({ tenant_id: 'acme-eu', user_id: 'user-bob' }),
+    });
+    const token = String(((await assumed.json()) as Record<string, unknown>).token);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      iat: number;
+      exp: number;
+    };
+    assert.equal(claims.exp - claims.iat, 17);
+  } finally {
+    run.stop();
+    await run.exit;
+  }
 });
 
 test('as its own process: no warning, stdout stays one line through every flow, SIGTERM exits 0', async (t) => {
