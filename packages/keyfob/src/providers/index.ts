@@ -11,7 +11,9 @@ import {
   type PasswordProviderConfig,
   type ProviderConfig,
 } from '../config/schema.js';
+import { controlPlaneFromConfig, hasControlPlane } from '../control-plane/from-config.js';
 import { ProviderNotFound } from '../errors.js';
+import { createAssumeUserProvider } from './assume-user.js';
 import type { ClientAuthentication } from './client-auth.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
 import { createFirebaseProvider } from './firebase.js';
@@ -19,6 +21,7 @@ import type { ServerSource } from './oauth-client.js';
 import { createOidcProvider } from './oidc.js';
 import { createPasswordProvider } from './password.js';
 import type { CredentialProvider, LoginFlow, ProviderRuntime } from './provider.js';
+import { withServicePrincipalSessions } from './service-principal.js';
 
 export interface ProviderFactoryContext {
   runtime: ProviderRuntime;
@@ -33,6 +36,14 @@ export interface ProviderFactoryContext {
  * @throws ProviderNotFound for a type this version cannot log in with yet.
  */
 export function createProvider(config: ProviderConfig, context: ProviderFactoryContext): CredentialProvider {
+  const provider = createTypedProvider(config, context);
+  // A control-plane provider's profiles include the service principals saved from it.
+  return hasControlPlane(config)
+    ? withServicePrincipalSessions(provider, context.runtime, context.cliName)
+    : provider;
+}
+
+function createTypedProvider(config: ProviderConfig, context: ProviderFactoryContext): CredentialProvider {
   const allowedOrigins = config.allowed_origins;
   const resource = config.resource ?? null;
   switch (config.type) {
@@ -134,6 +145,17 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
           name: config.name,
           apiKey: config.api_key,
           emulatorHost: config.emulator_host ?? null,
+          resource,
+          allowedOrigins,
+          cliName: context.cliName,
+        },
+        context.runtime,
+      );
+    case 'assume_user':
+      return createAssumeUserProvider(
+        {
+          name: config.name,
+          controlPlane: controlPlaneFromConfig(config, context.runtime),
           resource,
           allowedOrigins,
           cliName: context.cliName,
