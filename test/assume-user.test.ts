@@ -19,6 +19,7 @@ import {
   diskState,
   ownServer,
   regionalHello,
+  serverUrl,
 } from './support/control-plane.js';
 import { inTerminal } from './support/pty.js';
 
@@ -53,6 +54,12 @@ describe('keyfob assume-user', () => {
     const accessToken = token.stdout.trim();
     assert.equal((await regionalHello(idp, 'acme-eu', accessToken, 'bearer')).status, 200);
     assert.equal((await regionalHello(idp, 'acme-eu', accessToken, 'cookie')).status, 200);
+    // `fetch` sends it to the provider's api_base (here the eu region's origin), and nowhere else.
+    const fetched = await runCli(['fetch', `${serverUrl(idp, 'acme-eu')}/v1/hello`], { env: home.env });
+    assert.equal(fetched.code, 0, fetched.stderr);
+    const elsewhere = await runCli(['fetch', `${idp.api}/hello`], { env: home.env });
+    assert.equal(elsewhere.code, 1, elsewhere.stderr);
+    assert.match(elsewhere.stderr, /ORIGIN_NOT_ALLOWED|not allowed|allow-origin/i);
     // The other region refuses it: the token is acme-eu's.
     assert.notEqual((await regionalHello(idp, 'acme-us', accessToken)).status, 200);
 
