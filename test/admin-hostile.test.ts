@@ -125,6 +125,29 @@ describe('hostile control-plane answers', () => {
     });
   }
 
+  it("a token without iat: its exp read on the control plane's clock (its Date header)", async (t) => {
+    const target = await home(t);
+    const now = Date.now();
+    // The control plane's clock is an hour behind; its token is good for 10 minutes from its now.
+    const serverNow = Math.floor((now - 3_600_000) / 1000);
+    answer['POST /cp/v1/auth/assume_user'] = (res) =>
+      json(
+        res,
+        200,
+        { token: jwt({ sub: 'user-alice', exp: serverNow + 600 }) },
+        {
+          date: new Date(serverNow * 1000).toUTCString(),
+        },
+      );
+    const result = await runCli(ASSUME, { env: { ...target.env, KEYFOB_ADMIN_API_KEY: KEY } });
+    assert.equal(result.code, 0, result.stderr);
+    const expires = Date.parse(/^Token expires: (\S+)$/m.exec(result.stderr)?.[1] ?? '');
+    assert.ok(
+      Math.abs(expires - (now + 600_000)) < 30_000,
+      `expires in about 10 minutes: ${new Date(expires).toISOString()}`,
+    );
+  });
+
   it('users/me: escape sequences never reach the terminal or the JSON raw; 403 names the scope; a 401 re-assumes once, then exit 2', async (t) => {
     const target = await home(t);
     await assumeOk(target);
@@ -221,7 +244,10 @@ describe('hostile control-plane answers', () => {
     answer['DELETE /cp/v1/service-principals/ID'] = (res) => json(res, 404, { error: ESC });
     const gone = await runCli(['service-principal', 'delete', 'sp-1'], { env: target.env });
     assert.equal(gone.code, 1, gone.stderr);
-    assert.match(gone.stderr, /Service principal not found: sp-1/);
+    assert.match(
+      gone.stderr,
+      /Service principal not found: sp-1 .*; `keyfob service-principal list` lists them/,
+    );
     assertClean(gone);
   });
 });

@@ -78,6 +78,14 @@ describe('keyfob assume-user', () => {
     assert.match(table.output, /^tenant_id\s+acme-eu\s*$/m);
     assert.match(table.output, /^expires_at\s+\d{4}-\d\d-\d\dT/m);
 
+    // Into another profile with --profile: made active, as login does.
+    const ops = await runCli([...ASSUME.slice(0, 3), '--user-id', 'user-bob', '--profile', 'ops'], { env });
+    assert.equal(ops.code, 0, ops.stderr);
+    const state = JSON.parse(readFileSync(join(home.home, 'state.json'), 'utf8'));
+    assert.equal(state.active_profile, 'ops');
+    const bob = await runCli(['whoami', '--json'], { env: home.env });
+    assert.equal(JSON.parse(bob.stdout).id, 'user-bob');
+
     // The key lives only in the store: not in the state file or config.
     for (const [path, text] of Object.entries(filesUnder(home.home, 'latin1'))) {
       if (text.includes(idp.adminApiKey)) assert.match(path, /sessions/, `the key is in ${path}`);

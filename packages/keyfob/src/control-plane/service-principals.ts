@@ -126,7 +126,7 @@ export async function deleteServicePrincipal(
   if (answer.status === 404) {
     throw new ControlPlaneError(
       `Service principal not found: ${safeText(clientId, 100)} is not a service principal of this tenant (HTTP 404)`,
-      { status: 404, hint: 'list them with `service-principal list`' },
+      { status: 404 },
     );
   }
   refuse(action, answer, [200, 204]);

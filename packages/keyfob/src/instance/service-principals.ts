@@ -6,7 +6,7 @@
  */
 import { NAME_PATTERN } from '../config/validate.js';
 import type { CreatedServicePrincipal, ServicePrincipal } from '../control-plane/control-plane.js';
-import { InvalidInput } from '../errors.js';
+import { ControlPlaneError, InvalidInput } from '../errors.js';
 import { bindingOf } from '../lifecycle/binding.js';
 import { newSession, type Tenant } from '../session.js';
 import type { InstanceContext } from './context.js';
@@ -117,9 +117,17 @@ export async function deleteServicePrincipal(
     throw new InvalidInput('a client id is 1 to 200 printable characters without spaces');
   }
   const target = await requireTarget(ctx, opts);
-  await withControlPlaneToken(ctx, memo, opts, target, (cp, token) =>
-    cp.deleteServicePrincipal(token, clientId),
-  );
+  try {
+    await withControlPlaneToken(ctx, memo, opts, target, (cp, token) =>
+      cp.deleteServicePrincipal(token, clientId),
+    );
+  } catch (error) {
+    if (!(error instanceof ControlPlaneError) || error.status !== 404 || error.hint) throw error;
+    throw new ControlPlaneError(error.message, {
+      status: 404,
+      hint: `\`${ctx.cliName} service-principal list\` lists them`,
+    });
+  }
 }
 
 async function requireTarget(
