@@ -109,6 +109,12 @@ describe('hostile control-plane answers', () => {
       2,
       /refused the admin API key/,
     ],
+    [
+      'a 401 echoing the key',
+      (res) => json(res, 401, { error: 'invalid_admin_key', error_description: `bad key ${KEY}` }),
+      2,
+      /bad key \[the admin API key\]/,
+    ],
     ['a 500', (res) => json(res, 500, { error: 'server_error' }), 1, /HTTP 500 \(server_error\)/],
     ['a redirect', (res) => res.writeHead(302, { location: 'http://0.0.0.0:9/steal' }).end(), 1, /HTTP 302/],
   ];
@@ -203,6 +209,11 @@ describe('hostile control-plane answers', () => {
         { ...base, client_secret: secret, token_endpoint: `${url}/t`, token_endpoint_auth_method: ESC },
         1,
         /token_endpoint_auth_method/,
+      ],
+      [
+        { ...base, client_secret: secret, token_endpoint: `http://0.0.0.0:9/${secret}` },
+        1,
+        /token_endpoint http:\/\/0\.0\.0\.0:9\/\[the secret\] must use https/,
       ],
       [
         { ...base, client_id: ESC, client_secret: secret, token_endpoint: `${url}/t` },

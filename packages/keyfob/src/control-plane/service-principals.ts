@@ -57,7 +57,9 @@ export async function createServicePrincipal(
   }
   const endpoint = checkSecureUrl(body.token_endpoint);
   if (!endpoint.ok) {
-    const words = `${action} failed: its token_endpoint ${safeText(body.token_endpoint, 120)} ${endpoint.message}`;
+    // Neither the URL nor the rule's words about it may carry the secret, should the server put it there.
+    const hide = (text: string) => text.replaceAll(body.client_secret as string, '[the secret]');
+    const words = `${action} failed: its token_endpoint ${safeText(hide(body.token_endpoint), 120)} ${hide(endpoint.message)}`;
     throw endpoint.problem === 'insecure'
       ? new InsecureUrl(words)
       : new ControlPlaneError(words, { status: answer.status });
