@@ -47,7 +47,7 @@ export const assumeUser: Command = {
     if (!tenantId || !userId) {
       throw new InvalidInput(`name both: \`${app.commandPrefix} assume-user --tenant-id T --user-id U\``);
     }
-    const adminApiKey = values['admin-key-stdin'] ? await keyFromStdin(io) : undefined;
+    const adminApiKey = values['admin-key-stdin'] ? await keyFromStdin(io, app.commandPrefix) : undefined;
     const personPresent = personIsThere(io, app.envPrefix, values['no-input'] === true);
     const kf = await openKeyfob(io, app, values);
     const result = await kf.assumeUser({
@@ -77,10 +77,10 @@ export const assumeUser: Command = {
 };
 
 /** The key on stdin: one line, trimmed; never echoed, even in errors. */
-async function keyFromStdin(io: Parameters<Command['run']>[0]['io']): Promise<string> {
+async function keyFromStdin(io: Parameters<Command['run']>[0]['io'], prefix: string): Promise<string> {
   if (io.stdin.isTTY) {
     throw new InvalidInput(
-      'pipe the key on stdin, e.g. `printenv ADMIN_API_KEY | keyfob assume-user … --admin-key-stdin`; at a terminal leave the flag out to be asked',
+      `pipe the key on stdin, e.g. \`printenv ADMIN_API_KEY | ${prefix} assume-user … --admin-key-stdin\`; at a terminal leave the flag out to be asked`,
     );
   }
   let text: string;
