@@ -83,10 +83,21 @@ async function assertSessionBound(
   const st = await ctx.state();
   const binding = ctx.binding(cfg, st, target.profile);
   const session = await ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind).read(target.profile);
-  if (!session) return;
-  assertBound(session, bindingOf(target.providerConfig), {
-    profile: target.profile,
-    loginCommand: ctx.loginCommand(target.profile, named),
-    action: 'nothing was sent to the control plane',
-  });
+  if (!session?.bound_to) return;
+  // Only the control plane's place matters for this send (an exchange's login is checked when
+  // it is renewed): the stored binding with the configuration's control-plane fields.
+  const current = bindingOf(target.providerConfig);
+  assertBound(
+    session,
+    current && {
+      ...session.bound_to,
+      control_plane: current.control_plane ?? null,
+      ...(target.providerConfig.type === 'assume_user' ? { token_endpoint: current.token_endpoint } : {}),
+    },
+    {
+      profile: target.profile,
+      loginCommand: ctx.loginCommand(target.profile, named),
+      action: 'nothing was sent to the control plane',
+    },
+  );
 }

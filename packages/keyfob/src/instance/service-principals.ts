@@ -4,11 +4,14 @@
  * principal's secret is returned once, or with `saveProfile` only stored: a machine profile (not
  * made active) whose token comes by client credentials at the answer's `token_endpoint`.
  */
+
+import type { KeyfobConfig } from '../config/schema.js';
+import type { KeyfobState } from '../config/state.js';
 import { NAME_PATTERN } from '../config/validate.js';
 import type { CreatedServicePrincipal, ServicePrincipal } from '../control-plane/control-plane.js';
 import { ControlPlaneError, InvalidInput } from '../errors.js';
 import { bindingOf } from '../lifecycle/binding.js';
-import { newSession, type Tenant } from '../session.js';
+import { newSession, type SessionBinding, type Tenant } from '../session.js';
 import type { InstanceContext } from './context.js';
 import { type ControlPlaneTarget, controlPlaneTarget, withControlPlaneToken } from './control-plane.js';
 import { persistSession } from './persist.js';
@@ -69,7 +72,8 @@ export async function createServicePrincipal(
     token_endpoint: created.tokenEndpoint,
     token_endpoint_auth_method: created.tokenEndpointAuthMethod,
   };
-  const boundTo = bindingOf(target.providerConfig);
+  // Bound where the creating session is (checked against the configuration before the create).
+  const boundTo = (await creatingBinding(ctx, cfg, st, target)) ?? bindingOf(target.providerConfig);
   if (boundTo) session.bound_to = boundTo;
   try {
     const persisted = await persistSession(
@@ -146,4 +150,17 @@ async function requireTarget(
 function tenantOf(created: CreatedServicePrincipal, creating: Tenant | null): Tenant {
   if (creating && creating.id === created.tenantId) return { ...creating };
   return { id: created.tenantId, name: null, region: null, server_url: null };
+}
+
+/** The creating profile's stored binding, when it has one. */
+async function creatingBinding(
+  ctx: InstanceContext,
+  cfg: KeyfobConfig,
+  st: KeyfobState,
+  target: ControlPlaneTarget,
+): Promise<SessionBinding | null> {
+  if (!target.profile) return null;
+  const binding = ctx.binding(cfg, st, target.profile);
+  const session = await ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind).read(target.profile);
+  return session?.bound_to ? { ...session.bound_to } : null;
 }
