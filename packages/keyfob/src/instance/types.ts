@@ -3,13 +3,22 @@
  */
 import type { AppNames } from '../config/names.js';
 import type { KeyfobConfig } from '../config/schema.js';
-import type { CreatedServicePrincipal, ServicePrincipal } from '../control-plane/control-plane.js';
 import type { KeyfobRequestInit } from '../http/authenticated-fetch.js';
 import type { Logger } from '../log.js';
 import type { LoginInteraction, RevocationResult } from '../providers/provider.js';
 import type { ChainStep } from '../resolve/chain.js';
 import type { Tenant } from '../session.js';
 import type { StoreKind } from '../stores/store.js';
+import type { AssumeUserOptions, AssumeUserResult, ServicePrincipals } from './control-plane-types.js';
+
+export type {
+  AssumeUserOptions,
+  AssumeUserResult,
+  CreateServicePrincipalOptions,
+  CreateServicePrincipalResult,
+  ServicePrincipalCallOptions,
+  ServicePrincipals,
+} from './control-plane-types.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -185,6 +194,14 @@ export interface Keyfob {
    */
   whoami(options?: { profile?: string; tenant?: string }): Promise<Record<string, unknown>>;
   /**
+   * Admin impersonation (`assume_user`): a token of `userId` in `tenantId`, stored in the profile
+   * `login` would write, made active. The key is kept with the session to assume again on expiry.
+   * @throws AdminKeyRefused (exit 2) for a wrong key; UserNotFound / TenantNotFound (exit 1).
+   */
+  assumeUser(options: AssumeUserOptions): Promise<AssumeUserResult>;
+  /** Service principals at the control plane of a profile (exchange or assume_user). */
+  readonly servicePrincipals: ServicePrincipals;
+  /**
    * An authenticated request: the credential is attached only for the provider's allowed
    * origins (plus `allowOrigins`), refreshed once on a 401, never carried across origins on a
    * redirect.
@@ -193,76 +210,8 @@ export interface Keyfob {
   fetch(input: string | URL, init?: KeyfobRequestInit): Promise<Response>;
   /** Makes `profile` the active one (state file); it must be a known profile. */
   switchProfile(profile: string): Promise<{ profile: string; loggedIn: boolean }>;
-  /**
-   * Admin impersonation (`assume_user`): a token of `userId` in `tenantId`, stored in the profile
-   * `login` would write, made active. The key is kept with the session to assume again on expiry.
-   * @throws AdminKeyRefused (exit 2) for a wrong key; UserNotFound / TenantNotFound (exit 1).
-   */
-  assumeUser(options: AssumeUserOptions): Promise<AssumeUserResult>;
-  /** Service principals at the control plane of a profile (exchange or assume_user). */
-  readonly servicePrincipals: ServicePrincipals;
   /** The resolution chain as it stands, for `explain`: no secret appears in it. */
   explain(
     options?: Pick<GetTokenOptions, 'profile' | 'token' | 'clientId' | 'clientSecret' | 'tenant'>,
   ): Promise<ExplainReport>;
-}
-
-export interface AssumeUserOptions {
-  tenantId: string;
-  userId: string;
-  /**
-   * The admin API key; else the provider's `admin_api_key`, else `<PREFIX>_ADMIN_API_KEY`, else
-   * the key stored in the profile (sent only to the control plane it was stored for).
-   */
-  adminApiKey?: string;
-  profile?: string;
-  /** The assume_user provider; else the profile's, else the only one configured. */
-  provider?: string;
-  /** Keep the session in the profile's store and the state file (the CLI does); else in memory. */
-  persist?: boolean;
-  personPresent?: boolean;
-  /** Asks the person for the key (hidden) when no source has it; used only when `personPresent`. */
-  askAdminKey?: () => Promise<string>;
-}
-
-export interface AssumeUserResult {
-  profile: string;
-  provider: string;
-  tenantId: string;
-  userId: string;
-  /** ISO 8601 UTC, or `null` when the token does not say. */
-  expiresAt: string | null;
-  store: StoreKind;
-  notices: string[];
-}
-
-/** Which profile's control-plane token a service-principal call uses. */
-export interface ServicePrincipalCallOptions {
-  profile?: string;
-  tenant?: string;
-}
-
-export interface CreateServicePrincipalOptions extends ServicePrincipalCallOptions {
-  name: string;
-  description?: string;
-  /** Store the principal as this machine profile (not made active) instead of returning its secret. */
-  saveProfile?: string;
-  /** With `saveProfile`: false keeps the profile in this instance's memory only. Default true. */
-  persist?: boolean;
-  personPresent?: boolean;
-}
-
-export interface CreateServicePrincipalResult {
-  servicePrincipal: Omit<CreatedServicePrincipal, 'clientSecret'>;
-  /** The secret, shown only here; `null` when it went into `savedProfile`'s store instead. */
-  clientSecret: string | null;
-  savedProfile: string | null;
-  notices: string[];
-}
-
-export interface ServicePrincipals {
-  create(options: CreateServicePrincipalOptions): Promise<CreateServicePrincipalResult>;
-  list(options?: ServicePrincipalCallOptions): Promise<ServicePrincipal[]>;
-  /** @throws ControlPlaneError with status 404 for a principal the tenant does not have. */
-  delete(clientId: string, options?: ServicePrincipalCallOptions): Promise<void>;
 }

@@ -5,7 +5,9 @@
  * environment variable the key first came from is unset. It has no login flow of its own:
  * `assume-user` (`kf.assumeUser`) starts its sessions.
  */
+import type { AssumeUserProviderConfig } from '../config/schema.js';
 import { AdminKeyRefused, type ControlPlane } from '../control-plane/control-plane.js';
+import { controlPlaneFromConfig } from '../control-plane/from-config.js';
 import { AuthenticationRequired, CredentialRefused, InsufficientScope, InvalidInput } from '../errors.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import { safeText } from '../text.js';
@@ -56,6 +58,28 @@ export async function assumedSession(
     resource: options.resource,
   };
   return session;
+}
+
+/**
+ * The provider a configuration describes, speaking to `controlPlane` (an integrator's own), else
+ * the wire protocol's control plane at its `control_plane`.
+ */
+export function assumeUserProviderFromConfig(
+  config: AssumeUserProviderConfig,
+  runtime: ProviderRuntime,
+  cliName: string,
+  controlPlane?: ControlPlane,
+): CredentialProvider {
+  return createAssumeUserProvider(
+    {
+      name: config.name,
+      controlPlane: controlPlane ?? controlPlaneFromConfig(config, runtime),
+      resource: config.resource ?? null,
+      allowedOrigins: config.allowed_origins,
+      cliName,
+    },
+    runtime,
+  );
 }
 
 /** Creates the provider. */

@@ -11,9 +11,8 @@ import {
   type PasswordProviderConfig,
   type ProviderConfig,
 } from '../config/schema.js';
-import { controlPlaneFromConfig, hasControlPlane } from '../control-plane/from-config.js';
 import { ProviderNotFound } from '../errors.js';
-import { createAssumeUserProvider } from './assume-user.js';
+import { assumeUserProviderFromConfig } from './assume-user.js';
 import type { ClientAuthentication } from './client-auth.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
 import { createFirebaseProvider } from './firebase.js';
@@ -36,11 +35,12 @@ export interface ProviderFactoryContext {
  * @throws ProviderNotFound for a type this version cannot log in with yet.
  */
 export function createProvider(config: ProviderConfig, context: ProviderFactoryContext): CredentialProvider {
-  const provider = createTypedProvider(config, context);
-  // A control-plane provider's profiles include the service principals saved from it.
-  return hasControlPlane(config)
-    ? withServicePrincipalSessions(provider, context.runtime, context.cliName)
-    : provider;
+  return withServicePrincipalSessions(
+    createTypedProvider(config, context),
+    config,
+    context.runtime,
+    context.cliName,
+  );
 }
 
 function createTypedProvider(config: ProviderConfig, context: ProviderFactoryContext): CredentialProvider {
@@ -139,23 +139,14 @@ function createTypedProvider(config: ProviderConfig, context: ProviderFactoryCon
         },
         context.runtime,
       );
+    case 'assume_user':
+      return assumeUserProviderFromConfig(config, context.runtime, context.cliName);
     case 'firebase':
       return createFirebaseProvider(
         {
           name: config.name,
           apiKey: config.api_key,
           emulatorHost: config.emulator_host ?? null,
-          resource,
-          allowedOrigins,
-          cliName: context.cliName,
-        },
-        context.runtime,
-      );
-    case 'assume_user':
-      return createAssumeUserProvider(
-        {
-          name: config.name,
-          controlPlane: controlPlaneFromConfig(config, context.runtime),
           resource,
           allowedOrigins,
           cliName: context.cliName,

@@ -4,6 +4,8 @@
  * credentials at the token endpoint the create answer named, with the secret stored beside that
  * endpoint in the session: the secret goes nowhere else, whatever the configuration says.
  */
+import type { ProviderConfig } from '../config/schema.js';
+import { hasControlPlane } from '../control-plane/from-config.js';
 import { CredentialRefused } from '../errors.js';
 import type { Session } from '../session.js';
 import { safeText } from '../text.js';
@@ -11,14 +13,17 @@ import { createClientCredentialsProvider } from './client-credentials.js';
 import type { CredentialProvider, ProviderRuntime, RevocationResult, TokenRequest } from './provider.js';
 
 /**
- * `inner`, except that a session holding a service principal is renewed, revoked and described
- * as that principal.
+ * `inner`, except that, for a provider with a control plane (whose profiles include the
+ * principals saved from it), a session holding a service principal is renewed, revoked and
+ * described as that principal.
  */
 export function withServicePrincipalSessions(
   inner: CredentialProvider,
+  config: ProviderConfig,
   runtime: ProviderRuntime,
   cliName: string,
 ): CredentialProvider {
+  if (!hasControlPlane(config)) return inner;
   return {
     ...inner,
     renew: (session, request) =>
