@@ -131,6 +131,35 @@ describe('hostile control-plane answers', () => {
     });
   }
 
+  it('a machine secret stored with login --with-secret that the token endpoint now refuses (invalid_client): exit 2 naming it', async (t) => {
+    let refuse = false;
+    const server = await ownServer(t, (_req, res) => {
+      if (refuse) json(res, 401, { error: 'invalid_client', error_description: 'client deleted' });
+      else json(res, 200, { access_token: 'opaque-machine-token', token_type: 'Bearer', expires_in: 600 });
+    });
+    const target = makeHome(
+      idp,
+      [
+        '  box:',
+        '    type: client_credentials',
+        `    token_endpoint: ${server.url}/token`,
+        '    client_id: box-1',
+      ].join('\n'),
+    );
+    const secret = 'stored-machine-secret-0123456789';
+    const login = await runCli(['login', 'box', '--with-secret', '--profile', 'box'], {
+      env: target.env,
+      input: secret,
+    });
+    assert.equal(login.code, 0, login.stderr);
+    refuse = true;
+    const refreshed = await runCli(['refresh', '--profile', 'box'], { env: target.env });
+    assert.equal(refreshed.code, 2, refreshed.stderr);
+    assert.match(refreshed.stderr, /the stored secret of client box-1 was refused \(invalid_client\)/);
+    assert.match(refreshed.stderr, /login box --with-secret/);
+    assertClean(refreshed, [secret]);
+  });
+
   it("a token without iat: its exp read on the control plane's clock (its Date header)", async (t) => {
     const target = await home(t);
     const now = Date.now();
