@@ -296,3 +296,10 @@ export class InsecurePermissions extends KeyfobError {
     super('INSECURE_PERMISSIONS', message, options);
   }
 }
+
+/**
+ * A credential keyfob stored that the server now refuses (a deleted service principal's
+ * secret, a revoked admin API key): exit 2, and the message already says what to run, so the
+ * renewal layer passes it on as it is.
+ */
+export class CredentialRefused extends AuthenticationRequired {}

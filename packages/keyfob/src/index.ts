@@ -16,12 +16,24 @@ export type {
   ProviderConfig,
   ProviderType,
 } from './config/schema.js';
+export type {
+  CallOptions,
+  ControlPlane,
+  ControlPlaneToken,
+  CreatedServicePrincipal,
+  ServicePrincipal,
+} from './control-plane/control-plane.js';
+export { AdminKeyRefused } from './control-plane/control-plane.js';
 export type { DescribeOptions, ProviderDescription, ProviderFlow } from './discovery/index.js';
 export { describeProviders } from './discovery/index.js';
 export * from './errors.js';
 export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
 export type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 export type {
+  AssumeUserOptions,
+  AssumeUserResult,
+  CreateServicePrincipalOptions,
+  CreateServicePrincipalResult,
   ExplainReport,
   GetTokenOptions,
   Keyfob,
@@ -30,6 +42,8 @@ export type {
   LoginResult,
   LogoutResult,
   ProfileStatus,
+  ServicePrincipalCallOptions,
+  ServicePrincipals,
   StatusReport,
   TokenResult,
 } from './instance/types.js';

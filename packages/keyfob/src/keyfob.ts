@@ -35,6 +35,18 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     whoami: async (opts = {}) => (await import('./instance/whoami.js')).whoami(ctx, memo, opts),
     fetch: async (input: string | URL, init?: KeyfobRequestInit) =>
       (await import('./instance/fetch.js')).authenticatedFetch(ctx, memo, input, init),
+    async assumeUser(opts) {
+      memo.clear();
+      return (await import('./instance/assume-user.js')).assumeUser(ctx, opts);
+    },
+    servicePrincipals: {
+      create: async (opts) =>
+        (await import('./instance/service-principals.js')).createServicePrincipal(ctx, memo, opts),
+      list: async (opts = {}) =>
+        (await import('./instance/service-principals.js')).listServicePrincipals(ctx, memo, opts),
+      delete: async (clientId, opts = {}) =>
+        (await import('./instance/service-principals.js')).deleteServicePrincipal(ctx, memo, clientId, opts),
+    },
     explain: async (opts = {}) => (await import('./instance/explain.js')).explain(ctx, opts),
     async switchProfile(profile) {
       memo.clear();

@@ -65,6 +65,13 @@ export interface SessionBinding {
   emulator_host?: string | null;
 }
 
+/** How a saved service principal gets its tokens (from the create answer). */
+export interface ServicePrincipalLogin {
+  client_id: string;
+  token_endpoint: string;
+  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post';
+}
+
 /** A named session with its tokens. Stored whole by every store. */
 export interface Session {
   schema_version: typeof SESSION_SCHEMA_VERSION;
@@ -83,6 +90,13 @@ export interface Session {
   proof_key: ProofKey | null;
   /** A machine client's secret given with `login --with-secret`: it lives only in the store. */
   client_secret?: string;
+  /** `assume_user`: the admin API key the session re-assumes with; it lives only in the store. */
+  admin_api_key?: string;
+  /**
+   * A service principal saved by `service-principal create --save-profile`: where its secret
+   * (`client_secret`) is sent, and only there, for client credentials.
+   */
+  service_principal?: ServicePrincipalLogin;
   /**
    * Where the session came from. Absent in sessions stored before keyfob recorded it: those are
    * taken as bound to the configuration they are first renewed with, and stamped then.

@@ -5,6 +5,10 @@
 import type { CommandTable } from '../run.js';
 
 export const authCommands: CommandTable = {
+  'assume-user': {
+    summary: 'act as a user of a tenant with an admin API key',
+    load: async () => (await import('./assume-user.js')).assumeUser,
+  },
   check: {
     summary: 'validate a token step by step',
     load: async () => (await import('./check.js')).check,
@@ -32,6 +36,10 @@ export const authCommands: CommandTable = {
   refresh: {
     summary: 'refresh the access token now',
     load: async () => (await import('./refresh.js')).refresh,
+  },
+  'service-principal': {
+    summary: 'create, list or delete service principals at the control plane',
+    load: async () => (await import('./service-principal.js')).servicePrincipal,
   },
   status: {
     summary: 'show every profile, its session and the active one',

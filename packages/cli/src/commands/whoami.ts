@@ -17,14 +17,23 @@ export const whoami: Command = {
   examples: [
     { what: 'who you are logged in as', run: 'keyfob whoami' },
     { what: 'the same as JSON, for a script', run: 'keyfob whoami --json' },
+    { what: 'who you are in another tenant', run: 'keyfob whoami --tenant acme-us' },
   ],
   description:
-    "Userinfo for a person (or the ID token's claims when the provider has no userinfo endpoint); for a machine profile, the client id and scopes its token carries.",
+    "Userinfo for a person (or the ID token's claims when the provider has no userinfo endpoint); for a machine profile, the client id and scopes its token carries. With a control plane (exchange, assume_user, a saved service principal): its users/me (id, email, tenant) and the token's expiry.",
   maxPositionals: 0,
-  flags: { ...profileFlags, ...jsonFlag },
+  flags: {
+    ...profileFlags,
+    ...jsonFlag,
+    tenant: { type: 'string', value: 'ID', description: 'who you are in this tenant (exchange providers)' },
+  },
   async run({ io, app, values }) {
     const kf = await openKeyfob(io, app, values);
-    const claims = await kf.whoami({ profile: optionalString(values.profile) });
+    const tenant = optionalString(values.tenant);
+    const claims = await kf.whoami({
+      profile: optionalString(values.profile),
+      ...(tenant !== undefined ? { tenant } : {}),
+    });
     if (values.json || !io.stdout.isTTY) {
       io.stdout.write(toJson(claims, 2));
       return 0;

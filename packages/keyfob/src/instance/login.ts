@@ -53,9 +53,14 @@ async function loginHeld(
     ...(opts.personPresent && opts.chooseProvider ? { choose: opts.chooseProvider } : {}),
     loginCommand: `${ctx.cliName} login`,
   });
+  const providerConfig = ctx.providerConfig(cfg, providerName);
+  if (providerConfig.type === 'assume_user') {
+    throw new InvalidInput(
+      `provider ${providerName} is assume_user: it has no login; run \`${ctx.cliName} assume-user --tenant-id T --user-id U\``,
+    );
+  }
   const chosen = await ctx.provider(providerName);
   const notices: string[] = [];
-  const providerConfig = ctx.providerConfig(cfg, providerName);
   let flow: LoginFlow = 'client_credentials';
   let openBrowser = false;
   if (opts.secret !== undefined && providerConfig.type !== 'client_credentials') {

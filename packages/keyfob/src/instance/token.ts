@@ -140,13 +140,17 @@ async function fromProfile(
   const binding = ctx.binding(cfg, st, profile);
   const named =
     resolved.level === 'explicit' || (resolved.level === 'profile' && resolved.origin !== 'active profile');
-  const loginCommand = ctx.loginCommand(profile, named);
+  let loginCommand = ctx.loginCommand(profile, named);
   if (!binding.provider) {
     throw new AuthenticationRequired(`not logged in (profile ${profile})`, {
       hint: `run \`${loginCommand}\``,
     });
   }
   const providerConfig = ctx.providerConfig(cfg, binding.provider);
+  // An assumed session is started again by assume-user, not login.
+  if (providerConfig.type === 'assume_user') {
+    loginCommand = `${ctx.cliName} assume-user --tenant-id ${binding.tenant?.id ?? 'T'} --user-id U${named ? ` --profile ${profile}` : ''}`;
+  }
   const store = ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind);
   const providerName = binding.provider;
   const provider = () => ctx.provider(providerName);

@@ -9,6 +9,16 @@ import type { LoginInteraction, RevocationResult } from '../providers/provider.j
 import type { ChainStep } from '../resolve/chain.js';
 import type { Tenant } from '../session.js';
 import type { StoreKind } from '../stores/store.js';
+import type { AssumeUserOptions, AssumeUserResult, ServicePrincipals } from './control-plane-types.js';
+
+export type {
+  AssumeUserOptions,
+  AssumeUserResult,
+  CreateServicePrincipalOptions,
+  CreateServicePrincipalResult,
+  ServicePrincipalCallOptions,
+  ServicePrincipals,
+} from './control-plane-types.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -178,8 +188,19 @@ export interface Keyfob {
    * reads no credential store and sends nothing (shell completion).
    */
   profiles(): Promise<string[]>;
-  /** Who the token says the caller is: userinfo, or the ID token's claims. */
-  whoami(options?: { profile?: string }): Promise<Record<string, unknown>>;
+  /**
+   * Who the token says the caller is: the control plane's `users/me` (with `expires_at`) when
+   * the profile's provider has one, else userinfo, else the ID token's claims.
+   */
+  whoami(options?: { profile?: string; tenant?: string }): Promise<Record<string, unknown>>;
+  /**
+   * Admin impersonation (`assume_user`): a token of `userId` in `tenantId`, stored in the profile
+   * `login` would write, made active. The key is kept with the session to assume again on expiry.
+   * @throws AdminKeyRefused (exit 2) for a wrong key; UserNotFound / TenantNotFound (exit 1).
+   */
+  assumeUser(options: AssumeUserOptions): Promise<AssumeUserResult>;
+  /** Service principals at the control plane of a profile (exchange or assume_user). */
+  readonly servicePrincipals: ServicePrincipals;
   /**
    * An authenticated request: the credential is attached only for the provider's allowed
    * origins (plus `allowOrigins`), refreshed once on a 401, never carried across origins on a

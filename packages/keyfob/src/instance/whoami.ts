@@ -6,14 +6,24 @@
 import { AuthenticationRequired } from '../errors.js';
 import { assertBound, bindingOf } from '../lifecycle/binding.js';
 import type { InstanceContext } from './context.js';
+import { controlPlaneTarget, withControlPlaneToken } from './control-plane.js';
 import { getToken, type TokenMemo } from './token.js';
 import type { TokenResult } from './types.js';
 
 export async function whoami(
   ctx: InstanceContext,
   memo: TokenMemo,
-  opts: { profile?: string },
+  opts: { profile?: string; tenant?: string },
 ): Promise<Record<string, unknown>> {
+  // A control plane says who its token stands for (users/me), tenant included.
+  const target = await controlPlaneTarget(ctx, opts);
+  if (target) {
+    const { value, token } = await withControlPlaneToken(ctx, memo, opts, target, (cp, t) => cp.whoami(t));
+    return {
+      ...value,
+      expires_at: typeof value.expires_at === 'string' ? value.expires_at : token.expires_at,
+    };
+  }
   let result: TokenResult;
   let heldToken = false;
   try {

@@ -48,7 +48,13 @@ export function bindingOf(config: ProviderConfig): SessionBinding | null {
       // renews it through that provider); the exchange adds where tokens are exchanged.
       return { issuer: null, token_endpoint: null, client_id: null, control_plane: config.control_plane };
     case 'assume_user':
-      return { issuer: null, token_endpoint: null, client_id: null, control_plane: config.control_plane };
+      // The stored admin key goes only where it was stored for: an endpoint setting moves it too.
+      return {
+        issuer: null,
+        token_endpoint: config.assume_user_endpoint ?? null,
+        client_id: null,
+        control_plane: config.control_plane,
+      };
     case 'static':
       return null;
   }
@@ -100,6 +106,9 @@ export function describePlace(binding: SessionBinding, differing: readonly strin
   } else where = 'an unknown place';
   if (differing.includes('token_endpoint') && binding.issuer != null && binding.token_endpoint != null) {
     extra.push(`token endpoint ${binding.token_endpoint}`);
+  }
+  if (differing.includes('token_endpoint') && binding.control_plane != null) {
+    extra.push(`endpoint ${binding.token_endpoint ?? 'none'}`);
   }
   if (differing.includes('api_key')) extra.push(`API key ${binding.api_key ?? 'none'}`);
   if (differing.includes('client_id')) extra.push(`client ${binding.client_id ?? 'none'}`);

@@ -6,7 +6,7 @@
  * read again, and a token another process stored meanwhile is accepted as it is. The lock is
  * held only around renew-and-write, never around a login.
  */
-import { AuthenticationRequired, InsufficientScope } from '../errors.js';
+import { AuthenticationRequired, CredentialRefused, InsufficientScope } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CredentialProvider, TokenRequest } from '../providers/provider.js';
 import {
@@ -156,6 +156,8 @@ async function renewAndCommit(
 }
 
 function asAuthenticationRequired(error: unknown, deps: LifecycleDeps): unknown {
+  // Its message names the credential and what to run; "log in again" would be the wrong fix.
+  if (error instanceof CredentialRefused) return error;
   if (error instanceof AuthenticationRequired) {
     return new AuthenticationRequired(
       `profile ${deps.profile} can no longer be renewed (${error.message.replace(/;.*$/, '')})`,

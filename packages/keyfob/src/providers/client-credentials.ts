@@ -4,7 +4,7 @@
  * and `token` never need a person.
  */
 import { decodeJwt } from 'jose';
-import { AuthenticationRequired, InvalidInput } from '../errors.js';
+import { AuthenticationRequired, CredentialRefused, InvalidInput, OAuthError } from '../errors.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import type { ClientAuthentication } from './client-auth.js';
 import {
@@ -113,7 +113,20 @@ export function createClientCredentialsProvider(
       );
     },
     async renew(session, request) {
-      const fresh = await acquire(request, session.client_secret ?? options.clientSecret);
+      const stored = session.client_secret;
+      let fresh: Session;
+      try {
+        fresh = await acquire(request, stored ?? options.clientSecret);
+      } catch (error) {
+        // DESIGN.md: a stored credential the provider now refuses is exit 2, not a bad input.
+        if (stored && error instanceof OAuthError && error.error === 'invalid_client') {
+          throw new CredentialRefused(
+            `the stored secret of client ${options.clientId} was refused (invalid_client): the client was deleted or its secret changed`,
+            { hint: `pipe its current secret to \`login ${options.name} --with-secret\``, cause: error },
+          );
+        }
+        throw error;
+      }
       const next = structuredClone(session);
       Object.assign(next.access_tokens, fresh.access_tokens);
       next.updated_at = fresh.updated_at;

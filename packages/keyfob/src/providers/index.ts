@@ -12,6 +12,7 @@ import {
   type ProviderConfig,
 } from '../config/schema.js';
 import { ProviderNotFound } from '../errors.js';
+import { assumeUserProviderFromConfig } from './assume-user.js';
 import type { ClientAuthentication } from './client-auth.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
 import { createFirebaseProvider } from './firebase.js';
@@ -19,6 +20,7 @@ import type { ServerSource } from './oauth-client.js';
 import { createOidcProvider } from './oidc.js';
 import { createPasswordProvider } from './password.js';
 import type { CredentialProvider, LoginFlow, ProviderRuntime } from './provider.js';
+import { withServicePrincipalSessions } from './service-principal.js';
 
 export interface ProviderFactoryContext {
   runtime: ProviderRuntime;
@@ -33,6 +35,15 @@ export interface ProviderFactoryContext {
  * @throws ProviderNotFound for a type this version cannot log in with yet.
  */
 export function createProvider(config: ProviderConfig, context: ProviderFactoryContext): CredentialProvider {
+  return withServicePrincipalSessions(
+    createTypedProvider(config, context),
+    config,
+    context.runtime,
+    context.cliName,
+  );
+}
+
+function createTypedProvider(config: ProviderConfig, context: ProviderFactoryContext): CredentialProvider {
   const allowedOrigins = config.allowed_origins;
   const resource = config.resource ?? null;
   switch (config.type) {
@@ -128,6 +139,8 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
         },
         context.runtime,
       );
+    case 'assume_user':
+      return assumeUserProviderFromConfig(config, context.runtime, context.cliName);
     case 'firebase':
       return createFirebaseProvider(
         {

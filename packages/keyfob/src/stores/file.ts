@@ -220,10 +220,31 @@ export function sessionShapeProblem(value: unknown): string | null {
     const bound = bindingShapeProblem(value.bound_to);
     if (bound) return `session.${bound}`;
   }
+  for (const key of ['client_secret', 'admin_api_key'] as const) {
+    if (value[key] !== undefined && !isNonEmptyString(value[key]))
+      return `session.${key} is not a non-empty string`;
+  }
+  if (value.service_principal !== undefined) {
+    const principal = servicePrincipalShapeProblem(value.service_principal);
+    if (principal) return `session.${principal}`;
+  }
   if (!isRecord(value.access_tokens)) return 'session.access_tokens is not an object';
   for (const [key, token] of Object.entries(value.access_tokens)) {
     const problem = accessTokenShapeProblem(token);
     if (problem) return `session.access_tokens[${JSON.stringify(key)}].${problem}`;
+  }
+  return null;
+}
+
+/** `service_principal` (optional: only saved service principals have it). */
+function servicePrincipalShapeProblem(value: unknown): string | null {
+  if (!isRecord(value)) return 'service_principal is not an object';
+  for (const key of ['client_id', 'token_endpoint'] as const) {
+    if (!isNonEmptyString(value[key])) return `service_principal.${key} is not a non-empty string`;
+  }
+  const method = value.token_endpoint_auth_method;
+  if (method !== 'client_secret_basic' && method !== 'client_secret_post') {
+    return 'service_principal.token_endpoint_auth_method is not client_secret_basic or client_secret_post';
   }
   return null;
 }
