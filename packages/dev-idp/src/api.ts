@@ -137,7 +137,8 @@ function describe(error: unknown): string {
   return 'the access token is not a JWT for this API';
 }
 
-function redirect(res: ServerResponse, url: URL): void {
+/** Answers `?to=URL&status=30x` with that redirect (400 for anything else). */
+export function redirect(res: ServerResponse, url: URL): void {
   const to = url.searchParams.get('to');
   const status = Number(url.searchParams.get('status') ?? '302');
   const target = to ? URL.parse(to) : null;

@@ -12,6 +12,9 @@ import {
   MACHINE_CLIENT_SECRET,
 } from './clients.js';
 import type { DevIdpOptions } from './contract.js';
+import { ADMIN_API_KEY } from './control-plane/context.js';
+import { DEFAULT_CONTROL_PLANE_TTL } from './control-plane/start.js';
+import { membershipLines, SEEDED_TENANTS } from './control-plane/tenants.js';
 import { DEFAULT_LIFETIMES, startDevIdp } from './server.js';
 
 /** The port `keyfob dev-idp` uses without `--port`: 0, a free one (the ready line names it). */
@@ -31,13 +34,18 @@ type NumericOption =
   | 'refreshTokenTtl'
   | 'deviceCodeTtl'
   | 'refreshReuseGraceSeconds'
-  | 'fixedRedirectPort';
+  | 'fixedRedirectPort'
+  | 'controlPlaneTokenTtl'
+  | 'assumeUserTokenTtl';
 
 /** Options that name a file: `dataFile` is passed on, the TLS files are read at start. */
 type FileOption = 'dataFile' | 'tlsKey' | 'tlsCert';
 
+/** Text options that become `firebase` together. */
+type FirebaseOption = 'firebaseProject' | 'firebaseEmulatorHost';
+
 interface FlagSpec {
-  option: NumericOption | FileOption;
+  option: NumericOption | FileOption | FirebaseOption;
   env: string;
   /** Smallest accepted value. */
   min?: number;
@@ -58,16 +66,40 @@ const FLAGS: Record<string, FlagSpec> = {
     env: 'KEYFOB_DEV_IDP_FIXED_REDIRECT_PORT',
     min: 1,
   },
+  '--control-plane-token-ttl': {
+    option: 'controlPlaneTokenTtl',
+    env: 'KEYFOB_DEV_IDP_CONTROL_PLANE_TOKEN_TTL',
+    min: 1,
+  },
+  '--assume-user-token-ttl': {
+    option: 'assumeUserTokenTtl',
+    env: 'KEYFOB_DEV_IDP_ASSUME_USER_TOKEN_TTL',
+    min: 1,
+  },
+  '--firebase-project': { option: 'firebaseProject', env: 'KEYFOB_DEV_IDP_FIREBASE_PROJECT' },
+  '--firebase-emulator-host': { option: 'firebaseEmulatorHost', env: 'FIREBASE_AUTH_EMULATOR_HOST' },
 };
 
 /** The `--help` text. Seeded credentials are documented dev values, shown on purpose. */
 export function usage(): string {
   const users = USERS.map((user) => `    ${user.email} / ${user.password}`).join('\n');
+  const tenants = SEEDED_TENANTS.map(
+    (tenant) => `    ${tenant.tenant_id} "${tenant.tenant_name}", region ${tenant.region}`,
+  ).join('\n');
+  const members = membershipLines()
+    .map((line) => `    ${line}`)
+    .join('\n');
   return `Usage: keyfob dev-idp [options]
 
-Run a local OpenID provider with a protected demo API on 127.0.0.1, for development and tests.
-Prints one JSON line when ready (issuer, api, client ids), then logs requests to stderr.
-Stops on Ctrl-C or SIGTERM.
+Run a local OpenID provider with a protected demo API on 127.0.0.1, for development and tests,
+and a control plane beside it at <issuer>/cp: tenant discovery (GET /v1/tenants), token exchange
+(POST /v1/token, RFC 8693), POST /v1/auth/assume_user, GET /v1/users/me, service principals
+(/v1/service-principals, their tokens at /oauth/token). The control plane signs with its own key
+(ES256, issuer <issuer>/cp, JWKS at /cp/.well-known/jwks.json). Each region has its own listener
+serving a small API at <server_url>/v1/hello, /v1/admin, /v1/echo-auth, /v1/redirect that accepts
+only control-plane tokens of that region's tenants (Bearer, or the cookie ks_uat).
+Prints one JSON line when ready (issuer, api, control_plane, tenants, client ids), then logs
+requests to stderr. Stops on Ctrl-C or SIGTERM.
 
 Options:
   --port N               TCP port (default 0: a free one)                     env KEYFOB_DEV_IDP_PORT
@@ -83,6 +115,13 @@ Options:
                                                                          env KEYFOB_DEV_IDP_TLS_CERT
   --fixed-redirect-port N  port of ${FIXED_PORT_CLIENT_ID}'s exact redirect URI (default ${DEFAULT_FIXED_REDIRECT_PORT})
                                                                          env KEYFOB_DEV_IDP_FIXED_REDIRECT_PORT
+  --control-plane-token-ttl S  exchanged and service-principal token lifetime (default ${DEFAULT_CONTROL_PLANE_TTL})
+                                                                         env KEYFOB_DEV_IDP_CONTROL_PLANE_TOKEN_TTL
+  --assume-user-token-ttl S    assume_user token lifetime (default ${DEFAULT_CONTROL_PLANE_TTL})
+                                                                         env KEYFOB_DEV_IDP_ASSUME_USER_TOKEN_TTL
+  --firebase-project demo-X    accept Firebase Auth emulator ID tokens of this demo-* project at the
+                               control plane, each confirmed by the emulator  env KEYFOB_DEV_IDP_FIREBASE_PROJECT
+  --firebase-emulator-host H:P the Auth emulator (loopback)            env FIREBASE_AUTH_EMULATOR_HOST
   --quiet                no request log on stderr
   -h, --help             show this help
 
@@ -92,6 +131,11 @@ ${users}
   clients: ${CLI_CLIENT_ID} (public, PKCE, loopback redirect http://127.0.0.1/callback on any port, device flow)
            ${MACHINE_CLIENT_ID} / ${MACHINE_CLIENT_SECRET} (client_credentials)
            ${FIXED_PORT_CLIENT_ID} (public, PKCE, only http://127.0.0.1:<fixed redirect port>/callback)
+  tenants (server_url http://127.0.0.1:<region port>/<region>):
+${tenants}
+  memberships:
+${members}
+  admin API key (X-Admin-Api-Key of assume_user): ${ADMIN_API_KEY}
 `;
 }
 
@@ -118,11 +162,16 @@ interface Collected {
   options: DevIdpOptions;
   tlsKey?: string;
   tlsCert?: string;
+  firebaseProject?: string;
+  firebaseEmulatorHost?: string;
 }
 
 function setOption(collected: Collected, spec: FlagSpec, name: string, raw: string): void {
   const { options } = collected;
-  if (spec.option === 'dataFile' || spec.option === 'tlsKey' || spec.option === 'tlsCert') {
+  if (spec.option === 'firebaseProject' || spec.option === 'firebaseEmulatorHost') {
+    if (!raw) throw new UsageError(`${name} needs a value`);
+    collected[spec.option] = raw;
+  } else if (spec.option === 'dataFile' || spec.option === 'tlsKey' || spec.option === 'tlsCert') {
     if (!raw) throw new UsageError(`${name} needs a file name`);
     if (spec.option === 'dataFile') options.dataFile = raw;
     else collected[spec.option] = raw;
@@ -195,6 +244,14 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
     }
   }
   options.port ??= DEFAULT_CLI_PORT;
+  if (collected.firebaseProject !== undefined) {
+    options.firebase = {
+      projectId: collected.firebaseProject,
+      ...(collected.firebaseEmulatorHost ? { emulatorHost: collected.firebaseEmulatorHost } : {}),
+    };
+  } else if (given.has('firebaseEmulatorHost')) {
+    throw new UsageError('--firebase-emulator-host needs --firebase-project');
+  }
   const tls = tlsOption(collected);
   if (tls) options.tls = tls;
   return { help, quiet, options };

@@ -38,6 +38,18 @@ export interface DevIdpOptions {
    * matched exactly (port included), as providers do for non-native clients. Default 8765.
    */
   fixedRedirectPort?: number;
+  /** The port of each region's listener on 127.0.0.1 (by region); a free one when not named. */
+  regionPorts?: Record<string, number>;
+  /** Lifetime in seconds of exchanged and service-principal control-plane tokens (default 300). */
+  controlPlaneTokenTtl?: number;
+  /** Lifetime in seconds of `assume_user` tokens (default 300). */
+  assumeUserTokenTtl?: number;
+  /**
+   * Accept Firebase Auth emulator ID tokens at the control plane: `projectId` must be a
+   * `demo-*` project, `emulatorHost` (`host:port` on loopback; default
+   * `FIREBASE_AUTH_EMULATOR_HOST`) confirms each token with `accounts:lookup`.
+   */
+  firebase?: { projectId: string; emulatorHost?: string };
 }
 
 /** Counters for tests that assert how often keyfob talked to the provider. */
@@ -56,8 +68,37 @@ export interface DevIdpStats {
    * authorization, which the token responses alone do not show.
    */
   authorizationRequests: Array<{ endpoint: 'authorization' | 'device_authorization'; resource: string[] }>;
+  /** Requests to the control plane and the regional APIs (every request, whatever its answer). */
+  controlPlane: DevIdpControlPlaneStats;
   /** Sets every counter back to zero. */
   reset(): void;
+}
+
+/** Control-plane counters: each counts requests, answered with success or not. */
+export interface DevIdpControlPlaneStats {
+  /** `GET /cp/v1/tenants`. */
+  tenants: number;
+  /** `POST /cp/v1/token` (token exchange). */
+  exchanges: number;
+  /** Exchanges by their `audience` (the tenant asked for; `unknown` when absent). */
+  exchangesByTenant: Record<string, number>;
+  /** `POST /cp/v1/auth/assume_user`. */
+  assumeUser: number;
+  /** `GET /cp/v1/users/me`. */
+  usersMe: number;
+  /** `POST /cp/oauth/token` (service principals' client credentials). */
+  servicePrincipalTokens: number;
+  /** Requests to each region's listener, by region. */
+  regionalRequests: Record<string, number>;
+}
+
+/** A tenant of the control plane, as `GET /cp/v1/tenants` lists it. */
+export interface DevIdpTenant {
+  readonly tenant_id: string;
+  readonly tenant_name: string;
+  readonly region: string;
+  /** `http://127.0.0.1:<region port>/<region>`: the region's listener and path prefix. */
+  readonly server_url: string;
 }
 
 /** A seeded end-user of the dev-idp. */
@@ -74,8 +115,14 @@ export interface DevIdp {
   readonly issuer: string;
   /** Base URL of the protected API; also its RFC 8707 resource indicator and JWT `aud`. */
   readonly api: string;
-  /** Base URL of the control plane, or null while it has no endpoints. */
-  readonly controlPlane: string | null;
+  /** Base URL of the control plane: `${issuer}/cp` (also the `iss` of its tokens). */
+  readonly controlPlane: string;
+  /** The seeded tenants with their regional `server_url`s. */
+  readonly tenants: ReadonlyArray<DevIdpTenant>;
+  /** Each region's `server_url`, by region. */
+  readonly regions: Readonly<Record<string, string>>;
+  /** The seeded admin API key for `assume_user`: a documented dev value, not a secret. */
+  readonly adminApiKey: string;
   readonly clients: {
     readonly cli: { readonly client_id: string };
     readonly machine: { readonly client_id: string; readonly client_secret: string };
@@ -98,6 +145,10 @@ export interface DevIdp {
    * before still verify) unless `keepOld` is false.
    */
   rotateKeys(options?: { keepOld?: boolean }): Promise<void>;
+  /** Stops one region's listener (connections dropped), so its server no longer answers. */
+  stopRegion(region: string): Promise<void>;
+  /** Starts a stopped region's listener again on the same port. */
+  startRegion(region: string): Promise<void>;
   /** Revokes every grant (and so every token) of one end-user. */
   revokeGrantsOf(sub: string): Promise<void>;
   /** Stops listening, drops open connections and writes the data file one last time. */

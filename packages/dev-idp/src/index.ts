@@ -4,7 +4,14 @@
  */
 
 export { runDevIdpCli } from './cli.js';
-export type { DevIdp, DevIdpOptions, DevIdpStats, DevIdpUser } from './contract.js';
+export type {
+  DevIdp,
+  DevIdpControlPlaneStats,
+  DevIdpOptions,
+  DevIdpStats,
+  DevIdpTenant,
+  DevIdpUser,
+} from './contract.js';
 export { type KeyfobConfigOptions, keyfobConfig } from './keyfob-config.js';
 export { approveDeviceLogin, completeBrowserLogin } from './robot.js';
 export { startDevIdp } from './server.js';

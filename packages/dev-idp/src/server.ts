@@ -20,8 +20,13 @@ import {
   MACHINE_JWT_PRIVATE_JWK,
   MACHINE_POST_CLIENT_ID,
   MACHINE_POST_CLIENT_SECRET,
+  seededClients,
 } from './clients.js';
 import type { DevIdp, DevIdpOptions } from './contract.js';
+import { type FirebaseSettings, firebaseSettingsProblem } from './control-plane/firebase.js';
+import { CONTROL_PLANE_PATH, handleControlPlane, isControlPlanePath } from './control-plane/router.js';
+import { type ControlPlane, DEFAULT_CONTROL_PLANE_TTL, startControlPlane } from './control-plane/start.js';
+import { SEEDED_REGIONS } from './control-plane/tenants.js';
 import { handleInteraction, isInteractionPath } from './interactions/router.js';
 import { generateCookieKey, generateSigningKey, publicJwk, rotatedKeys, type SigningJwk } from './keys.js';
 import {
@@ -63,6 +68,50 @@ function positiveSeconds(name: string, value: number | undefined, fallback: numb
     throw new DevIdpOptionError(`${name} must be a positive whole number of seconds, got ${value}`);
   }
   return value;
+}
+
+/** Checked control-plane options: region ports, token lifetimes, the Firebase project. */
+function checkedControlPlaneOptions(options: DevIdpOptions): {
+  regionPorts: Record<string, number>;
+  ttl: { controlPlane: number; assumeUser: number };
+  firebase: FirebaseSettings | null;
+} {
+  const regionPorts = options.regionPorts ?? {};
+  for (const [region, port] of Object.entries(regionPorts)) {
+    if (!SEEDED_REGIONS.includes(region)) {
+      throw new DevIdpOptionError(
+        `regionPorts: no region ${region}; the regions are ${SEEDED_REGIONS.join(', ')}`,
+      );
+    }
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new DevIdpOptionError(
+        `regionPorts.${region} must be a whole number from 0 to 65535, got ${port}`,
+      );
+    }
+  }
+  let firebase: FirebaseSettings | null = null;
+  if (options.firebase) {
+    const emulatorHost = options.firebase.emulatorHost ?? process.env.FIREBASE_AUTH_EMULATOR_HOST ?? '';
+    firebase = { projectId: String(options.firebase.projectId), emulatorHost };
+    const problem = firebaseSettingsProblem(firebase);
+    if (problem) throw new DevIdpOptionError(problem);
+  }
+  return {
+    regionPorts: { ...regionPorts },
+    ttl: {
+      controlPlane: positiveSeconds(
+        'controlPlaneTokenTtl',
+        options.controlPlaneTokenTtl,
+        DEFAULT_CONTROL_PLANE_TTL,
+      ),
+      assumeUser: positiveSeconds(
+        'assumeUserTokenTtl',
+        options.assumeUserTokenTtl,
+        DEFAULT_CONTROL_PLANE_TTL,
+      ),
+    },
+    firebase,
+  };
 }
 
 function checkedOptions(options: DevIdpOptions): { port: number; grace: number; lifetimes: Lifetimes } {
@@ -136,6 +185,7 @@ function listen(server: Server | HttpsServer, port: number): Promise<number> {
  */
 export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> {
   const { port, grace, lifetimes } = checkedOptions(options);
+  const cpOptions = checkedControlPlaneOptions(options);
   const log = options.log ?? (() => {});
   const oidc = await loadOidcProvider();
   const saved = options.dataFile ? await loadState(options.dataFile) : undefined;
@@ -151,6 +201,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
 
   // Set once the provider exists; until then every request gets 503.
   let current: ServingState | undefined;
+  let controlPlane: ControlPlane | undefined;
   const server = createListener(options.tls, (req, res) => {
     void route(req, res);
   });
@@ -172,6 +223,8 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
         res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('starting\n');
       } else if (!url) {
         res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
+      } else if (isControlPlanePath(url.pathname) && controlPlane) {
+        await handleControlPlane(controlPlane.context, req, res, url.pathname);
       } else if (isApiPath(url.pathname)) {
         stats.apiRequest();
         await handleApi(current.apiContext, req, res, url);
@@ -229,17 +282,39 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       if (!saved) await persister.flush();
     }
     build();
+    controlPlane = await startControlPlane({
+      issuer,
+      api,
+      clientIds: seededClients(fixedRedirectPort).map((client) => String(client.client_id)),
+      idpJwks: () => current?.apiContext.jwks() ?? { keys: [] },
+      firebase: cpOptions.firebase,
+      regionPorts: cpOptions.regionPorts,
+      ttl: cpOptions.ttl,
+      stats,
+      log,
+      listeners: {
+        scheme: options.tls ? 'https' : 'http',
+        host: HOST,
+        create: (handler) => createListener(options.tls, handler),
+        listen,
+      },
+    });
   } catch (error) {
     server.close();
     throw error;
   }
+  const cp = controlPlane;
+  const controlPlaneUrl = `${issuer}${CONTROL_PLANE_PATH}`;
 
   let closing: Promise<void> | undefined;
 
   return {
     issuer,
     api,
-    controlPlane: null,
+    controlPlane: controlPlaneUrl,
+    tenants: cp.tenants,
+    regions: cp.regions.urls,
+    adminApiKey: cp.context.adminApiKey,
     clients: {
       cli: { client_id: CLI_CLIENT_ID },
       machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
@@ -252,7 +327,9 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       return {
         issuer,
         api,
-        control_plane: null,
+        control_plane: controlPlaneUrl,
+        tenants: cp.tenants,
+        admin_api_key: cp.context.adminApiKey,
         clients: {
           cli: { client_id: CLI_CLIENT_ID },
           machine: { client_id: MACHINE_CLIENT_ID, client_secret: MACHINE_CLIENT_SECRET },
@@ -270,16 +347,21 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       persister?.schedule();
       log(`signing keys rotated (${keepOld ? 'old keys kept' : 'old keys dropped'})`);
     },
+    stopRegion: (region) => cp.regions.stop(region),
+    startRegion: (region) => cp.regions.start(region),
     async revokeGrantsOf(sub) {
       const revoked = revokeGrantsOfAccount(store, sub);
       log(`revoked ${revoked} grant(s) of ${sub}`);
     },
     close() {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await Promise.all([
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+          cp.regions.closeAll(),
+        ]);
         await persister?.close();
       })();
       return closing;

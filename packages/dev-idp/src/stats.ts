@@ -2,7 +2,7 @@
  * Request counters, so tests can assert how often keyfob called the provider (a cache that
  * works, a single-flight refresh, a logout that revokes).
  */
-import type { DevIdpStats } from './contract.js';
+import type { DevIdpControlPlaneStats, DevIdpStats } from './contract.js';
 
 /** Counters plus the recording side the server uses. */
 export interface StatsRecorder {
@@ -11,6 +11,29 @@ export interface StatsRecorder {
   revocation(): void;
   apiRequest(): void;
   authorizationRequest(endpoint: 'authorization' | 'device_authorization', resource: string[]): void;
+  /** Counts one control-plane request; `key` names the tenant (exchanges) or region. */
+  controlPlane(event: ControlPlaneEvent, key?: string): void;
+}
+
+/** The control-plane counters that `StatsRecorder.controlPlane` increments. */
+export type ControlPlaneEvent =
+  | 'tenants'
+  | 'exchanges'
+  | 'assumeUser'
+  | 'usersMe'
+  | 'servicePrincipalTokens'
+  | 'regionalRequests';
+
+function freshControlPlaneStats(): DevIdpControlPlaneStats {
+  return {
+    tenants: 0,
+    exchanges: 0,
+    exchangesByTenant: {},
+    assumeUser: 0,
+    usersMe: 0,
+    servicePrincipalTokens: 0,
+    regionalRequests: {},
+  };
 }
 
 /** Fresh counters, all zero. */
@@ -21,6 +44,7 @@ export function createStats(): StatsRecorder {
     revocations: 0,
     apiRequests: 0,
     authorizationRequests: [],
+    controlPlane: freshControlPlaneStats(),
     reset() {
       // Replace the object rather than deleting keys: a caller holding the old one keeps a
       // consistent picture of "before the reset".
@@ -29,6 +53,7 @@ export function createStats(): StatsRecorder {
       stats.revocations = 0;
       stats.apiRequests = 0;
       stats.authorizationRequests = [];
+      stats.controlPlane = freshControlPlaneStats();
     },
   };
   return {
@@ -45,6 +70,15 @@ export function createStats(): StatsRecorder {
     },
     authorizationRequest(endpoint, resource) {
       stats.authorizationRequests.push({ endpoint, resource });
+    },
+    controlPlane(event, key = 'unknown') {
+      const cp = stats.controlPlane;
+      if (event === 'regionalRequests') {
+        cp.regionalRequests[key] = (cp.regionalRequests[key] ?? 0) + 1;
+        return;
+      }
+      cp[event] += 1;
+      if (event === 'exchanges') cp.exchangesByTenant[key] = (cp.exchangesByTenant[key] ?? 0) + 1;
     },
   };
 }

@@ -12,7 +12,7 @@ describe('discovery and the ready line', () => {
   test('binds 127.0.0.1 on a free port; issuer and api have no trailing slash', () => {
     assert.match(idp.issuer, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(idp.api, `${idp.issuer}/api`);
-    assert.equal(idp.controlPlane, null);
+    assert.equal(idp.controlPlane, `${idp.issuer}/cp`);
   });
 
   test('the metadata a client needs', async () => {
@@ -63,7 +63,9 @@ describe('discovery and the ready line', () => {
     assert.deepEqual(idp.readyLine(), {
       issuer: idp.issuer,
       api: idp.api,
-      control_plane: null,
+      control_plane: `${idp.issuer}/cp`,
+      tenants: idp.tenants,
+      admin_api_key: 'dev-admin-key-not-secret',
       clients: {
         cli: { client_id: 'keyfob-cli' },
         machine: { client_id: 'keyfob-machine', client_secret: 'dev-machine-secret' },
