@@ -13,12 +13,14 @@ import { getFreshToken } from '../lifecycle/refresh.js';
 import type { CredentialProvider } from '../providers/provider.js';
 import { describeStaticToken, type StaticToken, tokenFileReader } from '../providers/static-token.js';
 import type { ExplicitCredentials, Resolved } from '../resolve/chain.js';
+import { tokenPlace } from '../resolve/tenant.js';
 import {
   type AccessToken,
   DEFAULT_MIN_TTL_SECONDS,
   freshnessOf,
   parseScopes,
   type SessionBinding,
+  type TokenPlace,
 } from '../session.js';
 import { MemoryStore } from '../stores/memory.js';
 import { movedAsideOf } from '../stores/moved-aside.js';
@@ -101,6 +103,13 @@ async function fromSource(
   minTtl: number,
 ): Promise<MemoEntry & { memoize: boolean }> {
   const label = sourceLabel(ctx, resolved);
+  if (resolved.kind !== 'profile' && resolved.tenant !== null) {
+    // Never silently ignored (DESIGN.md): exchanging a credential from outside is not done yet.
+    throw new InvalidInput(
+      `a tenant (${tenantSource(ctx, opts)}) cannot be used with ${label}: only a profile of an exchange provider has tenants here`,
+      { hint: `log in with \`${ctx.cliName} login --tenant ID\` and use that profile` },
+    );
+  }
   switch (resolved.kind) {
     case 'token':
       return {
@@ -162,16 +171,18 @@ async function fromProfile(
         interaction: silentInteraction,
         timeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
       });
-      const boundTo = bindingOf(providerConfig);
+      const boundTo = bindingOf(providerConfig, ctx.lookupProvider(cfg));
       if (boundTo) session.bound_to = boundTo;
       await store.write(profile, session, { signal: lock.signal });
     });
   }
+  const place = tokenPlace(providerConfig, resolved.tenant, tenantSource(ctx, opts));
   const token = await fresh(ctx, store, profile, provider, opts, minTtl, {
     resource: opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null),
+    ...(place ? { place } : {}),
     loginCommand,
     lock: (fn) => ctx.withProfileLock(profile, fn),
-    boundTo: bindingOf(providerConfig),
+    boundTo: bindingOf(providerConfig, ctx.lookupProvider(cfg)),
     whyMissing: async () => {
       const moved = await movedAsideOf(ctx.home, profile);
       return moved ? `its stored session could not be read and was moved to ${moved.moved_to}` : null;
@@ -189,6 +200,8 @@ function fresh(
   minTtl: number,
   how: {
     resource: string | null;
+    /** For a control-plane token: its control plane and tenant. */
+    place?: TokenPlace;
     loginCommand: string;
     lock: <T>(fn: (lock: HeldLock) => Promise<T>) => Promise<T>;
     /** Where the configuration names the profile's provider now; absent for in-memory machines. */
@@ -211,6 +224,7 @@ function fresh(
     },
     {
       resource: how.resource,
+      ...(how.place ? { place: how.place } : {}),
       scopes: parseScopes(opts.scopes),
       minTtlSeconds: minTtl,
       force: opts.forceRefresh === true,
@@ -292,6 +306,13 @@ function outside(ctx: InstanceContext) {
   return found;
 }
 
+/** Where a call's tenant came from, for messages. */
+function tenantSource(ctx: InstanceContext, opts: GetTokenOptions): string {
+  if (opts.tenant !== undefined || ctx.explicit.tenant !== undefined) return 'the tenant option (--tenant)';
+  const variable = envVar(ctx.names, 'TENANT');
+  return ctx.env[variable] ? variable : 'the profile';
+}
+
 /** What `profile` says in a result for a credential outside profiles. */
 function sourceLabel(ctx: InstanceContext, resolved: Resolved): string {
   if (resolved.kind === 'profile') return resolved.profile;
@@ -302,7 +323,7 @@ function sourceLabel(ctx: InstanceContext, resolved: Resolved): string {
 }
 
 function staticEntry(token: StaticToken, label: string): MemoEntry {
-  const result: TokenResult = Object.freeze({ ...token, profile: label, resource: null });
+  const result: TokenResult = Object.freeze({ ...token, profile: label, resource: null, tenant: null });
   const expiresAt = token.expires_at === null ? null : Date.parse(token.expires_at);
   // A token from outside cannot be renewed: it is served until it expires, whatever minTtl.
   return { result, freshAt: (nowMs) => expiresAt === null || expiresAt > nowMs };
@@ -316,6 +337,7 @@ function profileEntry(token: AccessToken, profile: string): MemoEntry {
     scopes: Object.freeze([...token.scopes]) as string[],
     profile,
     resource: token.resource,
+    tenant: token.tenant ? Object.freeze({ ...token.tenant }) : null,
   });
   return { result, freshAt: freshnessOf(token) };
 }

@@ -3,6 +3,7 @@
  */
 import type { AppNames } from '../config/names.js';
 import type { KeyfobConfig } from '../config/schema.js';
+import type { ControlPlane } from '../control-plane/control-plane.js';
 import type { KeyfobRequestInit } from '../http/authenticated-fetch.js';
 import type { Logger } from '../log.js';
 import type { LoginInteraction, RevocationResult } from '../providers/provider.js';
@@ -44,6 +45,11 @@ export interface KeyfobOptions {
    * give it only when a person is there (the CLI does).
    */
   promptPassphrase?: (request: { file: string; creating: boolean }) => Promise<string>;
+  /**
+   * A control plane that does not speak keyfob's wire protocol: the integrator's implementation
+   * of {@link ControlPlane}, used by every `exchange` provider instead of the default.
+   */
+  controlPlane?: ControlPlane;
 }
 
 export interface LoginOptions {
@@ -66,6 +72,11 @@ export interface LoginOptions {
    * by library code stays in this instance's memory unless it asks for this.
    */
   persist?: boolean;
+  /**
+   * The tenant to log in to, for a provider with a control plane (`login --tenant`); above
+   * `<PREFIX>_TENANT`, the profile's and the provider's tenant.
+   */
+  tenant?: string;
   /** Log in with a token given from outside (`login --with-token`, read from stdin). */
   token?: string;
   /** A machine client's secret (`login P --with-secret`, read from stdin), kept in the store. */
@@ -89,6 +100,8 @@ export interface LoginResult {
   provider: string;
   subject: string | null;
   store: StoreKind;
+  /** The tenant the login chose (an exchange provider's), else `null`. */
+  tenant: Tenant | null;
   /** The provider whose session this login replaced in the profile, if any. */
   replacedProvider: string | null;
   /** Lines to show the person (fallbacks, replacements). */
@@ -119,6 +132,8 @@ export interface TokenResult {
   /** The profile the token came from, or the source outside profiles (`KEYFOB_TOKEN`, …). */
   profile: string;
   resource: string | null;
+  /** The tenant the token is scoped to (an exchange provider's), else `null`. */
+  tenant: Tenant | null;
 }
 
 /** `explain`: the resolution chain for the current environment, each step taken or why not. */

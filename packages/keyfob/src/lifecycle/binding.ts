@@ -21,9 +21,13 @@ const FIELDS = [
 
 /**
  * Where sessions of a provider configured like this come from, or `null` for a provider with no
- * place to send anything to (a static token).
+ * place to send anything to (a static token). An `exchange` is bound to its login's place and
+ * its control plane together: `lookup` finds the login's configuration.
  */
-export function bindingOf(config: ProviderConfig): SessionBinding | null {
+export function bindingOf(
+  config: ProviderConfig,
+  lookup?: (name: string) => ProviderConfig | undefined,
+): SessionBinding | null {
   switch (config.type) {
     case 'oidc':
       return { issuer: config.issuer, token_endpoint: null, client_id: config.client_id };
@@ -43,10 +47,16 @@ export function bindingOf(config: ProviderConfig): SessionBinding | null {
         api_key: config.api_key,
         emulator_host: config.emulator_host ?? null,
       };
-    case 'exchange':
-      // The login's place is bound by the login provider's own binding (the exchange provider
-      // renews it through that provider); the exchange adds where tokens are exchanged.
-      return { issuer: null, token_endpoint: null, client_id: null, control_plane: config.control_plane };
+    case 'exchange': {
+      // The login's refresh token goes to the login's place, the subject token to the control
+      // plane: a session is bound to both.
+      const login = lookup?.(config.login);
+      const base = login && login.type !== 'exchange' ? bindingOf(login) : null;
+      return {
+        ...(base ?? { issuer: null, token_endpoint: null, client_id: null }),
+        control_plane: config.control_plane,
+      };
+    }
     case 'assume_user':
       return { issuer: null, token_endpoint: null, client_id: null, control_plane: config.control_plane };
     case 'static':
