@@ -172,6 +172,18 @@ export interface StatusReport {
   notes: string[];
 }
 
+/** A tenant as `tenants` lists it. */
+export interface ListedTenantInfo extends Tenant {
+  /** The control plane marks it as the caller's default. */
+  default: boolean;
+}
+
+/** `kf.tenants()`: the tenants the profile's login belongs to, and the current one's id. */
+export interface TenantsResult {
+  current: string | null;
+  tenants: ListedTenantInfo[];
+}
+
 export interface Keyfob {
   readonly names: AppNames;
   readonly home: string;
@@ -202,6 +214,20 @@ export interface Keyfob {
    * @throws AuthenticationRequired on a final 401; PermissionDenied on a 403.
    */
   fetch(input: string | URL, init?: KeyfobRequestInit): Promise<Response>;
+  /**
+   * The tenants the profile's login belongs to (the control plane's list) and the current one.
+   * @throws InvalidInput for a profile whose provider has no control plane.
+   */
+  tenants(options?: { profile?: string }): Promise<TenantsResult>;
+  /**
+   * Makes `tenantId` the profile's current tenant (session and state file) by one exchange of
+   * the login's token: no new login, the identity provider sees nothing.
+   * @throws TenantNotFound naming the tenants the login belongs to.
+   */
+  switchTenant(
+    tenantId: string,
+    options?: { profile?: string },
+  ): Promise<{ profile: string; tenant: Tenant }>;
   /** Makes `profile` the active one (state file); it must be a known profile. */
   switchProfile(profile: string): Promise<{ profile: string; loggedIn: boolean }>;
   /** The resolution chain as it stands, for `explain`: no secret appears in it. */
