@@ -75,7 +75,7 @@ export const login: Command = {
     tenant: {
       type: 'string',
       value: 'ID',
-      description: 'the tenant to log in to (providers with a control plane); else KEYFOB_TENANT, …',
+      description: 'the tenant to log in to (providers with a control plane)',
     },
     ...noInputFlag,
   },
