@@ -7,10 +7,10 @@ import type { ProviderConfig } from '../config/schema.js';
 import { updateState } from '../config/state.js';
 import { AuthenticationRequired, InvalidInput } from '../errors.js';
 import { assertBound, bindingOf } from '../lifecycle/binding.js';
-import { getFreshToken } from '../lifecycle/refresh.js';
+import { type CriticalSection, holdSignals } from '../lifecycle/signals.js';
 import { isTenantProvider, type TenantProvider } from '../providers/exchange.js';
 import { tokenPlace } from '../resolve/tenant.js';
-import { DEFAULT_MIN_TTL_SECONDS, type Tenant } from '../session.js';
+import { findAccessToken, isFreshEnough, type Tenant } from '../session.js';
 import type { CredentialStore } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
 import type { TenantsResult } from './types.js';
@@ -101,34 +101,47 @@ export async function switchTenant(
     throw new InvalidInput('name the tenant: switch --tenant ID');
   }
   const parts = await profileParts(ctx, opts.profile);
-  const token = await getFreshToken(
-    {
-      profile: parts.profile,
-      store: parts.store,
-      provider: async () => parts.provider,
-      withProfileLock: (fn) => ctx.withProfileLock(parts.profile, fn),
-      now: ctx.now,
-      log: ctx.log,
-      loginCommand: parts.loginCommand,
-      cliName: ctx.cliName,
-      boundTo: parts.boundTo,
-    },
-    {
-      resource: parts.resource,
-      scopes: [],
-      place: tokenPlace(parts.config, tenantId, 'switch --tenant') ?? null,
-      minTtlSeconds: DEFAULT_MIN_TTL_SECONDS,
-    },
-  );
-  const tenant = token.tenant;
-  if (!tenant) throw new AuthenticationRequired(`the exchange for tenant ${tenantId} named no tenant`);
-  await ctx.withProfileLock(parts.profile, async (lock) => {
-    const session = await parts.store.read(parts.profile);
-    if (!session) throw new AuthenticationRequired(`not logged in (profile ${parts.profile})`);
-    session.tenant = tenant;
-    session.updated_at = ctx.now().toISOString();
-    await parts.store.write(parts.profile, session, { signal: lock.signal });
-  });
+  const place = tokenPlace(parts.config, tenantId, 'switch --tenant') ?? null;
+  // From the exchange (which may renew the login and rotate its refresh token) until the
+  // session is stored, signals are held; released after the lock is.
+  let section: CriticalSection | undefined;
+  let tenant: Tenant;
+  try {
+    tenant = await ctx.withProfileLock(parts.profile, async (lock) => {
+      const session = await parts.store.read(parts.profile);
+      if (!session) {
+        throw new AuthenticationRequired(`not logged in (profile ${parts.profile})`, {
+          hint: `run \`${parts.loginCommand}\``,
+        });
+      }
+      assertBound(session, parts.boundTo, {
+        profile: parts.profile,
+        loginCommand: parts.loginCommand,
+        action: 'no exchange was attempted',
+      });
+      let next = session;
+      let token = findAccessToken(session, parts.resource, [], place);
+      // A fresh token of that tenant (a one-call one) is taken over; else one exchange.
+      if (!token || !isFreshEnough(token, ctx.now())) {
+        section = holdSignals({
+          what: `the tenant switch of profile ${parts.profile}`,
+          lost: `The login may be lost; if \`${ctx.cliName} token\` then fails, run \`${parts.loginCommand}\``,
+          prefix: ctx.cliName,
+        });
+        next = await parts.provider.renew(session, { resource: parts.resource, scopes: [], place });
+        token = findAccessToken(next, parts.resource, [], place);
+      }
+      if (!token?.tenant)
+        throw new AuthenticationRequired(`the exchange for tenant ${tenantId} named no tenant`);
+      next = next === session ? structuredClone(session) : next;
+      next.tenant = token.tenant;
+      next.updated_at = ctx.now().toISOString();
+      await parts.store.write(parts.profile, next, { signal: lock.signal });
+      return token.tenant;
+    });
+  } finally {
+    section?.release();
+  }
   const memoryBinding = ctx.memoryBindings.get(parts.profile);
   if (memoryBinding) {
     memoryBinding.tenant = tenant;
