@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { createKeyfob, type LoginInteraction } from 'keyfob';
-import { filesUnder, makeHome, runCli, type TestHome } from './support/cli.js';
+import { filesUnder, loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
 import { assertMatchesSchema } from './support/schemas.js';
 
 let idp: DevIdp;
@@ -254,6 +254,25 @@ describe('keyfob with a control plane', () => {
     assert.equal(JSON.parse(hello.stdout).tenant_id, 'acme-us');
     const eu = await runCli(['fetch', '/v1/hello', '--tenant', 'acme-eu'], { env: home.env });
     assert.equal(JSON.parse(eu.stdout).tenant_id, 'acme-eu');
+  });
+
+  it('a device login (oidc) under an exchange provider', async () => {
+    const home = makeHome(
+      idp,
+      ['  web:', '    type: exchange', '    login: dev', `    control_plane: ${idp.controlPlane}`].join('\n'),
+    );
+    const result = await loginWithDevice(idp, home, ['web', '--tenant', 'acme-eu']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /Logged in to web .*tenant acme-eu/);
+    const hello = await runCli(['fetch', '/v1/hello'], { env: home.env });
+    assert.equal(JSON.parse(hello.stdout).tenant_id, 'acme-eu');
+    // Refreshing renews the exchanged token from the login with no prompt.
+    const before = JSON.parse((await runCli(['token', '--json'], { env: home.env })).stdout);
+    const refreshed = await runCli(['refresh'], { env: home.env });
+    assert.equal(refreshed.code, 0, refreshed.stderr);
+    const after = JSON.parse((await runCli(['token', '--json'], { env: home.env })).stdout);
+    assert.notEqual(after.access_token, before.access_token);
+    assert.equal(after.tenant.id, 'acme-eu');
   });
 
   it('a control plane that is down: NETWORK, nothing stored', async () => {
