@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { createKeyfob, type LoginInteraction } from 'keyfob';
 import { filesUnder, loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
+import { inTerminal } from './support/pty.js';
 import { assertMatchesSchema } from './support/schemas.js';
 
 let idp: DevIdp;
@@ -208,6 +209,19 @@ describe('keyfob with a control plane', () => {
     assert.match(fromProvider.stderr, /tenant acme-us/);
     const flagWins = await login(providerHome, ALICE, ['--tenant', 'acme-eu'], { KEYFOB_TENANT: 'acme-us' });
     assert.match(flagWins.stderr, /tenant acme-eu/);
+  });
+
+  it('at a terminal, with nothing deciding, the person chooses the tenant', async () => {
+    const home = cloudHome();
+    const run = await inTerminal(['login', 'cloud'], home.env, [
+      { until: /Email: /, answer: `${ALICE.email}\r` },
+      { until: /Password: /, answer: `${ALICE.password}\r` },
+      { until: /Choose 1-2: /, answer: '2\r' },
+    ]);
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /Which tenant\?/);
+    assert.match(run.output, /1\) acme-eu \(Acme Europe, eu-west-1\)/);
+    assert.match(run.output, /Logged in to cloud .*tenant acme-us/);
   });
 
   it('an explicit profile with its own tenant: --tenant conflicts, KEYFOB_TENANT is hidden and explain says so', async () => {
