@@ -268,6 +268,25 @@ describe('keyfob with a control plane', () => {
     assert.equal(JSON.parse(hello.stdout).tenant_id, 'acme-us');
     const eu = await runCli(['fetch', '/v1/hello', '--tenant', 'acme-eu'], { env: home.env });
     assert.equal(JSON.parse(eu.stdout).tenant_id, 'acme-eu');
+
+    // A machine profile needs no login: its first token (and exchange) on demand.
+    const fresh = makeHome(
+      idp,
+      [
+        '  machine:',
+        '    type: exchange',
+        '    login: robot',
+        `    control_plane: ${idp.controlPlane}`,
+        'profiles:',
+        '  ci:',
+        '    provider: machine',
+      ].join('\n'),
+    );
+    const token = await runCli(['token', '--json', '--profile', 'ci', '--tenant', 'acme-eu'], {
+      env: fresh.env,
+    });
+    assert.equal(token.code, 0, token.stderr);
+    assert.equal(JSON.parse(token.stdout).tenant.id, 'acme-eu');
   });
 
   it('a device login (oidc) under an exchange provider', async () => {

@@ -66,6 +66,12 @@ async function loginHeld(
     );
   }
   const tenants = loginTenants(ctx, opts, selected, binding, providerConfig);
+  if (opts.token !== undefined && providerConfig.type === 'exchange') {
+    // Exchanging a token from outside needs its issuer and audience checked first (DESIGN.md).
+    throw new InvalidInput(
+      `--with-token is not supported for provider ${providerName} (type exchange) yet: log in with its login provider's flow`,
+    );
+  }
   const credentials = await passwordCredentials(
     ctx,
     opts,

@@ -4,7 +4,7 @@
  * profile (its store, refreshed under its lock). Tokens already held are memoized per request.
  */
 import { envVar } from '../config/names.js';
-import type { KeyfobConfig } from '../config/schema.js';
+import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
 import type { KeyfobState } from '../config/state.js';
 import { AuthenticationRequired, InvalidInput, ProviderNotFound } from '../errors.js';
 import { bindingOf } from '../lifecycle/binding.js';
@@ -159,7 +159,7 @@ async function fromProfile(
   const store = ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind);
   const providerName = binding.provider;
   const provider = () => ctx.provider(providerName);
-  if (providerConfig.type === 'client_credentials' && !(await store.read(profile))) {
+  if (isMachine(providerConfig, ctx.lookupProvider(cfg)) && !(await store.read(profile))) {
     // A machine profile needs no prompt: its first token is fetched and cached on demand.
     const machine = await provider();
     await ctx.withProfileLock(profile, async (lock) => {
@@ -170,6 +170,10 @@ async function fromProfile(
         scopes: [],
         interaction: silentInteraction,
         timeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
+        // Under an exchange: the tenant asked for, else the provider's, the default, the only one.
+        ...(resolved.tenant !== null
+          ? { tenants: [{ id: resolved.tenant, source: tenantSource(ctx, opts) }] }
+          : {}),
       });
       const boundTo = bindingOf(providerConfig, ctx.lookupProvider(cfg));
       if (boundTo) session.bound_to = boundTo;
@@ -304,6 +308,15 @@ function outside(ctx: InstanceContext) {
     outsideProfiles.set(ctx, found);
   }
   return found;
+}
+
+/**
+ * A machine profile (client credentials, also under an exchange) needs no prompt: its first
+ * token is fetched on demand.
+ */
+function isMachine(config: ProviderConfig, lookup: (name: string) => ProviderConfig | undefined): boolean {
+  if (config.type === 'client_credentials') return true;
+  return config.type === 'exchange' && lookup(config.login)?.type === 'client_credentials';
 }
 
 /** Where a call's tenant came from, for messages. */
