@@ -116,6 +116,13 @@ describe('keyfob with a control plane', () => {
     assert.equal(JSON.parse(us.stdout).tenant_id, 'acme-us');
     const status = await runCli(['status', '--json'], { env: home.env });
     assert.equal(JSON.parse(status.stdout).profiles[0].tenant.id, 'acme-us');
+
+    // Logout revokes the login's refresh token at the identity provider and removes the session.
+    const revocations = idp.stats.revocations;
+    const logout = await runCli(['logout'], { env: home.env });
+    assert.equal(logout.code, 0, logout.stderr);
+    assert.equal(idp.stats.revocations, revocations + 1);
+    assert.equal((await runCli(['token'], { env: home.env })).code, 2);
   });
 
   it('token --tenant is a one-call exchange: not made current, never overwriting the current token', async () => {
