@@ -9,6 +9,7 @@
  * token's `exp` on the control plane's clock (`Date`), a missing `tenant` filled from the list.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -291,6 +292,49 @@ describe('a hostile control plane', () => {
       assert.equal(result.stdout, '');
       assert.deepEqual(stored(home), before, `${args.join(' ')} changed nothing on disk`);
     }
+  });
+
+  it('a refused subject token renews the login once and retries; refused again, exit 2', async () => {
+    hostile.tenants = () => json(goodTenants());
+    hostile.exchange = (form) => json(goodExchange(form.get('audience') ?? '', { expires_in: 1 }));
+    const home = hostileHome();
+    assert.equal((await login(home, ['--tenant', 'north'])).code, 0);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const refused = {
+      status: 400,
+      body: JSON.stringify({ error: 'invalid_grant', error_description: 'subject token expired' }),
+    };
+    let calls = 0;
+    hostile.exchange = (form) => (++calls === 1 ? refused : json(goodExchange(form.get('audience') ?? '')));
+    const refreshes = idp.stats.refreshRequests;
+    const ok = await runCli(['token', '--json'], { env: home.env });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(calls, 2, 'one retry');
+    assert.equal(idp.stats.refreshRequests, refreshes + 1, 'the login was renewed once');
+    assert.equal(JSON.parse(ok.stdout).tenant.id, 'north');
+
+    calls = 0;
+    hostile.exchange = () => {
+      calls++;
+      return refused;
+    };
+    const refreshToken = () =>
+      JSON.parse(readFileSync(join(home.home, 'sessions', 'default.json'), 'utf8')).session.refresh_token;
+    const before = refreshToken();
+    const failed = await runCli(['token', '--tenant', 'south'], { env: home.env });
+    assert.equal(failed.code, 2, failed.stderr);
+    assert.match(
+      failed.stderr,
+      /refused the login's token \(HTTP 400 \(invalid_grant: subject token expired\)\)/,
+    );
+    assert.match(failed.stderr, /keyfob login/);
+    assert.equal(calls, 2, `renewed the login once, then gave up: ${failed.stderr}`);
+    assert.equal(failed.stdout, '');
+    // The login renewed on the way (its refresh token rotated) was kept: the next call works.
+    assert.notEqual(refreshToken(), before, 'the rotated refresh token is stored');
+    hostile.exchange = (form) => json(goodExchange(form.get('audience') ?? ''));
+    const later = await runCli(['token', '--tenant', 'south'], { env: home.env });
+    assert.equal(later.code, 0, later.stderr);
   });
 
   it("a missing expires_in is read from the token's exp on the control plane's clock; a missing tenant from the list", async () => {

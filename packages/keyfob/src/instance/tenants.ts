@@ -9,6 +9,7 @@ import { AuthenticationRequired, InvalidInput } from '../errors.js';
 import { assertBound, bindingOf } from '../lifecycle/binding.js';
 import { type CriticalSection, holdSignals } from '../lifecycle/signals.js';
 import { isTenantProvider, type TenantProvider } from '../providers/exchange.js';
+import { renewedSessionOf } from '../providers/provider.js';
 import { tokenPlace } from '../resolve/tenant.js';
 import { findAccessToken, isFreshEnough, type Tenant } from '../session.js';
 import type { CredentialStore } from '../stores/store.js';
@@ -75,7 +76,11 @@ export async function tenants(ctx: InstanceContext, opts: { profile?: string }):
       loginCommand: parts.loginCommand,
       action: 'the tenants were not asked for',
     });
-    const listed = await parts.provider.listTenants(session);
+    const listed = await parts.provider.listTenants(session).catch(async (error: unknown) => {
+      const partial = renewedSessionOf(error);
+      if (partial) await parts.store.write(parts.profile, partial, { signal: lock.signal });
+      throw error;
+    });
     // A login renewed on the way is stored: its refresh token may have rotated.
     if (listed.session) await parts.store.write(parts.profile, listed.session, { signal: lock.signal });
     return {
@@ -128,7 +133,13 @@ export async function switchTenant(
           lost: `The login may be lost; if \`${ctx.cliName} token\` then fails, run \`${parts.loginCommand}\``,
           prefix: ctx.cliName,
         });
-        next = await parts.provider.renew(session, { resource: parts.resource, scopes: [], place });
+        next = await parts.provider
+          .renew(session, { resource: parts.resource, scopes: [], place })
+          .catch(async (error: unknown) => {
+            const partial = renewedSessionOf(error);
+            if (partial) await parts.store.write(parts.profile, partial, { signal: lock.signal });
+            throw error;
+          });
         token = findAccessToken(next, parts.resource, [], place);
       }
       if (!token?.tenant)

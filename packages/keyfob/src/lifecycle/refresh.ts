@@ -8,7 +8,7 @@
  */
 import { AuthenticationRequired, InsufficientScope } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { CredentialProvider, TokenRequest } from '../providers/provider.js';
+import { type CredentialProvider, renewedSessionOf, type TokenRequest } from '../providers/provider.js';
 import {
   type AccessToken,
   accessTokenKey,
@@ -138,6 +138,13 @@ async function renewAndCommit(
   try {
     next = await provider.renew(current, request);
   } catch (error) {
+    // Part of the renewal succeeded (a login renewed before a failed exchange): keep it.
+    const partial = renewedSessionOf(error);
+    if (partial) {
+      const boundTo = current.bound_to ?? deps.boundTo;
+      if (boundTo) partial.bound_to = boundTo;
+      await deps.store.write(deps.profile, partial, { signal: lock.signal });
+    }
     if (stored && !isExpired(stored, deps.now()) && !request.force) {
       deps.log.warn(
         `could not refresh the token of profile ${deps.profile} early; using the one still valid`,

@@ -31,6 +31,7 @@ import type {
   RevocationResult,
   TokenRequest,
 } from './provider.js';
+import { withRenewedSession } from './provider.js';
 
 export interface ExchangeProviderOptions {
   name: string;
@@ -127,18 +128,23 @@ export function createExchangeProvider(
     let { session: current, subject, renewed } = await freshSubject(session, false);
     const once = () =>
       cp.exchange({ subjectToken: subject.token, subjectTokenType: subject.kind, tenantId, scopes });
+    // A login renewed on the way is stored even when the exchange then fails: its refresh token
+    // may have rotated, and the old one is then spent.
+    const failed = async (error: unknown) => {
+      const mapped =
+        error instanceof TenantNotFound ? await withTenantList(error, tenantId, subject.token) : error;
+      return current === session ? mapped : withRenewedSession(mapped, current);
+    };
     try {
       return { session: current, token: await once() };
     } catch (error) {
-      if (error instanceof TenantNotFound) throw await withTenantList(error, tenantId, subject.token);
-      if (!(error instanceof SubjectTokenRefused) || renewed || !mayRenew) throw error;
+      if (!(error instanceof SubjectTokenRefused) || renewed || !mayRenew) throw await failed(error);
     }
     ({ session: current, subject, renewed } = await freshSubject(current, true));
     try {
       return { session: current, token: await once() };
     } catch (error) {
-      if (error instanceof TenantNotFound) throw await withTenantList(error, tenantId, subject.token);
-      throw error;
+      throw await failed(error);
     }
   }
 
@@ -224,21 +230,30 @@ export function createExchangeProvider(
       throw new AuthenticationRequired(`the session of provider ${options.name} has no tenant`);
     }
     const { session: current, token } = await exchangeFor(session, place.tenant, request.scopes, true);
-    const tenant = await tenantDetails(current, token, place.tenant);
-    return store(current, token, tenant, request);
+    try {
+      const tenant = await tenantDetails(current, token, place.tenant);
+      return store(current, token, tenant, request);
+    } catch (error) {
+      throw current === session ? error : withRenewedSession(error, current);
+    }
   }
 
   async function listTenants(
     session: Session,
   ): Promise<{ tenants: ListedTenant[]; session: Session | null }> {
     let { session: current, subject, renewed } = await freshSubject(session, false);
+    const failed = (error: unknown) => (current === session ? error : withRenewedSession(error, current));
     try {
       return { tenants: await cp.listTenants(subject.token), session: renewed ? current : null };
     } catch (error) {
-      if (!(error instanceof AuthenticationRequired) || renewed) throw error;
+      if (!(error instanceof AuthenticationRequired) || renewed) throw failed(error);
     }
     ({ session: current, subject } = await freshSubject(current, true));
-    return { tenants: await cp.listTenants(subject.token), session: current };
+    try {
+      return { tenants: await cp.listTenants(subject.token), session: current };
+    } catch (error) {
+      throw failed(error);
+    }
   }
 
   return {

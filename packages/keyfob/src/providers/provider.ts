@@ -137,3 +137,20 @@ export interface CredentialProvider {
   /** Who the token says the caller is: userinfo when the provider has it, else the ID token's claims. */
   userinfo(session: Session, accessToken: string): Promise<Record<string, unknown>>;
 }
+
+const renewedSessions = new WeakMap<object, Session>();
+
+/**
+ * Marks `error`, thrown by a `renew` after part of it succeeded (an exchange provider renewed
+ * its login, then the exchange failed), with the session to store anyway: its refresh token may
+ * have rotated, and the old one is then spent.
+ */
+export function withRenewedSession<E>(error: E, session: Session): E {
+  if (typeof error === 'object' && error !== null) renewedSessions.set(error, session);
+  return error;
+}
+
+/** The session a failed `renew` asks to store anyway (see {@link withRenewedSession}). */
+export function renewedSessionOf(error: unknown): Session | undefined {
+  return typeof error === 'object' && error !== null ? renewedSessions.get(error) : undefined;
+}
