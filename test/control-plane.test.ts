@@ -315,6 +315,41 @@ describe('keyfob with a control plane', () => {
     assert.equal(after.tenant.id, 'acme-eu');
   });
 
+  it("a token from outside: the login's own ID token is exchanged for the tenant; any other is used as it is", async () => {
+    const home = cloudHome();
+    const answer = await fetch(`${idp.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: idp.clients.cli.client_id,
+        username: ALICE.email,
+        password: ALICE.password,
+        scope: 'openid email',
+      }),
+    });
+    const { id_token: idToken } = (await answer.json()) as { id_token: string };
+    const env = { ...home.env, KEYFOB_PROVIDER: 'cloud', KEYFOB_TOKEN: idToken, KEYFOB_TENANT: 'acme-us' };
+    const token = await runCli(['token', '--json'], { env });
+    assert.equal(token.code, 0, token.stderr);
+    const json = JSON.parse(token.stdout);
+    assert.equal(json.tenant.id, 'acme-us');
+    assert.notEqual(json.access_token, idToken);
+    assert.equal(claims(json.access_token).tenant_id, 'acme-us');
+    const hello = await runCli(['fetch', '/v1/hello'], { env });
+    assert.equal(JSON.parse(hello.stdout).tenant_id, 'acme-us');
+
+    // The control plane's own token is not the login's: used as it is, and no tenant with it.
+    const asIs = { ...home.env, KEYFOB_PROVIDER: 'cloud', KEYFOB_TOKEN: json.access_token };
+    const plain = await runCli(['token'], { env: asIs });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout.trim(), json.access_token);
+    const refused = await runCli(['token', '--tenant', 'acme-eu'], { env: asIs });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /not issued by the login of provider cloud/);
+    assert.equal(refused.stdout, '');
+  });
+
   it('a control plane that is down: NETWORK, nothing stored', async () => {
     const down = await startDevIdp();
     const controlPlane = down.controlPlane;

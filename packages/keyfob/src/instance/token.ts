@@ -103,8 +103,15 @@ async function fromSource(
   minTtl: number,
 ): Promise<MemoEntry & { memoize: boolean }> {
   const label = sourceLabel(ctx, resolved);
+  if (resolved.kind === 'token') {
+    // A token of an exchange provider's login is exchanged; any other is used as it is.
+    const { exchangeOutsideToken } = await import('./outside-exchange.js');
+    const tenant = resolved.tenant === null ? null : { id: resolved.tenant, source: tenantSource(ctx, opts) };
+    const exchanged = await exchangeOutsideToken(ctx, cfg, resolved.token, tenant, label);
+    if (exchanged) return { ...profileEntry(exchanged.token, label), memoize: true };
+  }
   if (resolved.kind !== 'profile' && resolved.tenant !== null) {
-    // Never silently ignored (DESIGN.md): exchanging a credential from outside is not done yet.
+    // Never silently ignored (DESIGN.md): exchanging client credentials from outside is not done yet.
     throw new InvalidInput(
       `a tenant (${tenantSource(ctx, opts)}) cannot be used with ${label}: only a profile of an exchange provider has tenants here`,
       { hint: `log in with \`${ctx.cliName} login --tenant ID\` and use that profile` },
