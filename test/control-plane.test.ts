@@ -258,6 +258,21 @@ describe('keyfob with a control plane', () => {
     const tenants = await runCli(['tenants'], { env: home.env });
     assert.equal(tenants.code, 1);
     assert.match(tenants.stderr, /no control plane/);
+    const before = stored(home);
+    for (const args of [
+      ['login', 'robot', '--tenant', 'acme-eu'],
+      ['fetch', '/v1/hello', '--tenant', 'acme-eu'],
+      ['switch', '--tenant', 'acme-eu'],
+    ]) {
+      const result = await runCli(args, { env: home.env });
+      assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /no control plane/);
+      assert.equal(result.stdout, '');
+    }
+    const fromEnv = await runCli(['login', 'robot'], { env: { ...home.env, KEYFOB_TENANT: 'acme-eu' } });
+    assert.equal(fromEnv.code, 1);
+    assert.match(fromEnv.stderr, /KEYFOB_TENANT names tenant acme-eu, but provider robot/);
+    assert.deepEqual(stored(home), before, 'nothing changed on disk');
   });
 
   it('a client_credentials login under an exchange provider gets the tenant marked default', async () => {
