@@ -7,7 +7,7 @@
  * prompt across a long loop of calls.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -363,6 +363,39 @@ describe('keyfob with a control plane', () => {
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /not issued by the login of provider cloud/);
     assert.equal(refused.stdout, '');
+  });
+
+  it("a session is bound to its login's place and its control plane: another one gets nothing", async () => {
+    const home = cloudHome();
+    assert.equal((await login(home, ALICE, ['--tenant', 'acme-eu'])).code, 0);
+    const config = join(home.home, 'config.yaml');
+    const original = readFileSync(config, 'utf8');
+    const elsewhere = await startDevIdp();
+    try {
+      for (const [from, to, place] of [
+        [idp.controlPlane, elsewhere.controlPlane, 'control plane'],
+        [`issuer: ${idp.issuer}`, `issuer: ${elsewhere.issuer}`, 'issuer'],
+      ] as const) {
+        writeFileSync(config, original.replaceAll(from, to));
+        const before = stored(home);
+        const exchanges = elsewhere.stats.controlPlane.exchanges + elsewhere.stats.controlPlane.tenants;
+        const result = await runCli(['token', '--tenant', 'acme-us'], { env: home.env });
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(
+          result.stderr,
+          new RegExp(`was logged in at ${place} .*now names ${place} .*Nothing was sent`),
+        );
+        assert.equal(
+          elsewhere.stats.controlPlane.exchanges + elsewhere.stats.controlPlane.tenants,
+          exchanges,
+        );
+        assert.deepEqual(elsewhere.stats.tokenRequests, {});
+        assert.deepEqual(stored(home), before);
+      }
+    } finally {
+      await elsewhere.close();
+      writeFileSync(config, original);
+    }
   });
 
   it('a control plane that is down: NETWORK, nothing stored', async () => {

@@ -112,6 +112,10 @@ async function loginHeld(
           // A tenant is chosen by a person only when one is there.
           interaction: opts.personPresent ? opts.interaction : withoutTenantChoice(opts.interaction),
           ...(tenants.length > 0 ? { tenants } : {}),
+          command: ctx.loginCommand(
+            selected.name,
+            opts.profile !== undefined || ctx.explicit.profile !== undefined,
+          ),
           timeoutMs: opts.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(opts.secret !== undefined ? { secret: opts.secret } : {}),

@@ -102,8 +102,10 @@ export function assertBound(
 export function describePlace(binding: SessionBinding, differing: readonly string[] = FIELDS): string {
   const extra: string[] = [];
   let where: string;
-  if (binding.control_plane != null) where = `control plane ${binding.control_plane}`;
-  else if (binding.issuer != null) where = `issuer ${binding.issuer}`;
+  // An exchange is bound to its login's place and its control plane: name the one that differs.
+  if (binding.control_plane != null && (differing.includes('control_plane') || binding.issuer == null)) {
+    where = `control plane ${binding.control_plane}`;
+  } else if (binding.issuer != null) where = `issuer ${binding.issuer}`;
   else if (binding.token_endpoint != null) where = `token endpoint ${binding.token_endpoint}`;
   else if (binding.api_key !== undefined) {
     where = binding.emulator_host ? `the Auth emulator at ${binding.emulator_host}` : "Google's servers";

@@ -214,7 +214,7 @@ export function createExchangeProvider(
       ],
       tenants,
       ...(chooser ? { choose: chooser } : {}),
-      command: `${options.cliName} login`,
+      command: request.command ?? `${options.cliName} login`,
     });
     // The login was made just now: a refusal of its token is final (no renewal).
     const { token } = await exchangeFor(session, tenant.id, [], false);

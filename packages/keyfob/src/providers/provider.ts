@@ -87,6 +87,8 @@ export interface LoginRequest {
    * provider adds its own `tenant` setting below them (DESIGN.md: which tenant).
    */
   tenants?: ReadonlyArray<{ id: string; source: string }>;
+  /** The command that runs this login again (`keyfob login --profile work`), for messages. */
+  command?: string;
   /**
    * Called just before the request whose answer is the session (the code exchange), or as soon
    * as that answer arrives where the request is a poll that may wait for the person (device
