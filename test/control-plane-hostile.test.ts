@@ -53,6 +53,14 @@ async function startHostile(): Promise<Hostile> {
     for await (const chunk of req) body += chunk;
     state.received.push(`${JSON.stringify(req.headers)}\n${body}`);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/north-1/v1/redirect') {
+      res.writeHead(302, { location: '/north-10/v1/steal' }).end();
+      return;
+    }
+    if (path.startsWith('/north-1') || path.startsWith('/north-10')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path }));
+      return;
+    }
     const answer =
       path === '/cp/v1/tenants'
         ? state.tenants()
@@ -292,6 +300,44 @@ describe('a hostile control plane', () => {
       assert.equal(result.stdout, '');
       assert.deepEqual(stored(home), before, `${args.join(' ')} changed nothing on disk`);
     }
+  });
+
+  it("the token goes only under the tenant's server_url path prefix, in whole segments", async () => {
+    const origin = new URL(hostile.url).origin;
+    hostile.tenants = () =>
+      json({
+        tenants: [
+          { tenant_id: 'north', tenant_name: 'North', region: 'north-1', server_url: `${origin}/north-1` },
+        ],
+      });
+    hostile.exchange = (form) => json(goodExchange(form.get('audience') ?? ''));
+    const home = hostileHome();
+    assert.equal((await login(home, ['--tenant', 'north'])).code, 0);
+    const token = JSON.parse((await runCli(['token', '--json'], { env: home.env })).stdout)
+      .access_token as string;
+
+    hostile.received = [];
+    const hello = await runCli(['fetch', '/v1/hello'], { env: home.env });
+    assert.equal(hello.code, 0, hello.stderr);
+    assert.equal(JSON.parse(hello.stdout).path, '/north-1/v1/hello');
+    assert.ok(
+      hostile.received.some((r) => r.includes(`Bearer ${token}`)),
+      'sent under the prefix',
+    );
+
+    hostile.received = [];
+    const sibling = await runCli(['fetch', `${origin}/north-10/v1/hello`], { env: home.env });
+    assert.equal(sibling.code, 1, sibling.stdout + sibling.stderr);
+    assert.match(sibling.stderr, /not one of the origins this credential may be sent to/);
+    const dotted = await runCli(['fetch', '/../north-10/v1/hello'], { env: home.env });
+    assert.equal(dotted.code, 1, dotted.stdout + dotted.stderr);
+    assert.equal(hostile.received.length, 0, 'nothing sent outside the prefix');
+
+    const redirected = await runCli(['fetch', '/v1/redirect'], { env: home.env });
+    assert.equal(redirected.code, 0, redirected.stderr);
+    assert.equal(JSON.parse(redirected.stdout).path, '/north-10/v1/steal');
+    const steal = hostile.received.at(-1) ?? '';
+    assert.ok(!steal.includes(token), 'a redirect out of the prefix drops the token');
   });
 
   it('a refused subject token renews the login once and retries; refused again, exit 2', async () => {
