@@ -41,7 +41,7 @@ export const switchCommand: Command = {
       const t = result.tenant;
       const where = [t.name, t.region].filter(Boolean).join(', ');
       io.stderr.write(
-        sanitize(`Current tenant of profile ${result.profile}: ${t.id}${where ? ` (${where})` : ''}.`) + '\n',
+        `${sanitize(`Current tenant of profile ${result.profile}: ${t.id}${where ? ` (${where})` : ''}.`)}\n`,
       );
       return 0;
     }

@@ -79,7 +79,9 @@ export async function authenticatedFetch(
   const target = requestUrl(input);
   const allowed = new Set([...deps.allowedOrigins, ...(init.allowOrigins ?? []).map(normalizeOrigin)]);
   // A tenant's server is its origin and path prefix, in whole segments (regions may share a host).
-  const tenantScope = deps.tenantServer ? credentialScope(deps.tenantServer, deps.tenantServer.pathname) : null;
+  const tenantScope = deps.tenantServer
+    ? credentialScope(deps.tenantServer, deps.tenantServer.pathname)
+    : null;
   const underTenant = tenantScope !== null && inScope(target, tenantScope);
   if (!allowed.has(target.origin) && !underTenant) {
     throw new OriginNotAllowed(`${target.origin} is not one of the origins this credential may be sent to`, {

@@ -59,8 +59,7 @@ async function exchangeOnce(
     return null;
   }
   const config = name ? ctx.providerConfig(cfg, name) : undefined;
-  if (!config || config.type !== 'exchange')
-    return tenant ? refuse(label, tenant, 'no exchange provider') : null;
+  if (config?.type !== 'exchange') return tenant ? refuse(label, tenant, 'no exchange provider') : null;
   const login = ctx.lookupProvider(cfg)(config.login);
   const expected = login ? loginIdentity(login) : null;
   let claims: { iss?: unknown; aud?: unknown };
