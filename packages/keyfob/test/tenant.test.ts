@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ListedTenant } from '../src/control-plane/control-plane.js';
 import { InvalidInput, TenantNotFound, TenantRequired } from '../src/errors.js';
+import { bindingConflict, bindingOf } from '../src/lifecycle/binding.js';
 import { resolveChain } from '../src/resolve/chain.js';
 import { pickTenant, type TenantSources, tenantRequests, tokenPlace } from '../src/resolve/tenant.js';
 
@@ -118,5 +119,45 @@ describe('the chain and tenants', () => {
     const hidden = steps.find((s) => s.source === 'KEYFOB_TENANT');
     assert.equal(hidden?.outcome, 'hidden');
     assert.match(hidden?.detail ?? '', /tenant us; hidden by profile p's own tenant eu/);
+  });
+});
+
+describe("an exchange session's binding", () => {
+  const pw = {
+    name: 'pw',
+    type: 'password' as const,
+    issuer: 'https://id.example',
+    client_id: 'cli',
+    allowed_origins: [],
+    scopes: [],
+    authorization_params: {},
+  };
+  const cloud = {
+    name: 'cloud',
+    type: 'exchange' as const,
+    login: 'pw',
+    control_plane: 'https://cp.example/cp',
+    allowed_origins: [],
+    scopes: [],
+    authorization_params: {},
+  };
+  const stored = { bound_to: bindingOf(cloud, (n) => (n === 'pw' ? pw : undefined)) ?? undefined };
+
+  it("is the login's place and the control plane together", () => {
+    assert.deepEqual(stored.bound_to, {
+      issuer: 'https://id.example',
+      token_endpoint: null,
+      client_id: 'cli',
+      control_plane: 'https://cp.example/cp',
+    });
+    const movedLogin = bindingOf(cloud, () => ({ ...pw, issuer: 'https://other.example' }));
+    assert.match(bindingConflict(stored, movedLogin)?.now ?? '', /issuer https:\/\/other.example/);
+    const movedPlane = bindingOf({ ...cloud, control_plane: 'https://cp2.example' }, () => pw);
+    assert.match(bindingConflict(stored, movedPlane)?.now ?? '', /control plane https:\/\/cp2.example/);
+  });
+
+  it("without the login's configuration only the control plane is compared", () => {
+    assert.equal(bindingConflict(stored, bindingOf(cloud)), null);
+    assert.ok(bindingConflict(stored, bindingOf({ ...cloud, control_plane: 'https://cp2.example' })));
   });
 });

@@ -52,10 +52,10 @@ export function bindingOf(
       // plane: a session is bound to both.
       const login = lookup?.(config.login);
       const base = login && login.type !== 'exchange' ? bindingOf(login) : null;
-      return {
-        ...(base ?? { issuer: null, token_endpoint: null, client_id: null }),
-        control_plane: config.control_plane,
-      };
+      // Without the login's configuration only the control plane is known: the login's fields
+      // stay undefined, which bindingConflict does not compare (never a false "moved" error).
+      if (!base) return { control_plane: config.control_plane } as SessionBinding;
+      return { ...base, control_plane: config.control_plane };
     }
     case 'assume_user':
       return { issuer: null, token_endpoint: null, client_id: null, control_plane: config.control_plane };
@@ -75,7 +75,10 @@ export function bindingConflict(
 ): { was: string; now: string } | null {
   const stored = session.bound_to;
   if (!stored || !current) return null;
-  const differing = FIELDS.filter((f) => (stored[f] ?? null) !== (current[f] ?? null));
+  // A field the current binding leaves undefined is unknown, not compared (an exchange's
+  // login part when its configuration was not looked up).
+  const known = FIELDS.filter((f) => f in current && current[f] !== undefined);
+  const differing = known.filter((f) => (stored[f] ?? null) !== (current[f] ?? null));
   if (differing.length === 0) return null;
   return { was: describePlace(stored, differing), now: describePlace(current, differing) };
 }
