@@ -77,8 +77,47 @@ describe('the README', () => {
     assert.equal(body.client_id, idp.clients.machine.client_id, 'the API answered the machine token');
   });
 
+  it('its Control planes config and lines work against dev-idp as written', async () => {
+    const port = new URL(idp.issuer).port;
+    const [config] = blocks('Control planes', 'yaml');
+    const [lines] = blocks('Control planes', 'sh');
+    assert.ok(config && lines, 'the Control planes section has a config and the lines to run');
+    const home = mkdtempSync(join(tmpdir(), 'keyfob-readme-'));
+    writeFileSync(join(home, 'config.yaml'), config.replaceAll('PORT', port));
+    const bin = join(home, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'keyfob'), `#!/bin/sh\nexec '${process.execPath}' '${KEYFOB_BIN}' "$@"\n`);
+    chmodSync(join(bin, 'keyfob'), 0o755);
+    const script = ['set -e', ...lines.split('\n').filter((l) => l.trim() !== '')].join('\n');
+    const env = {
+      ...cliEnv(home),
+      PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      PASSWORD: idp.users[0]?.password ?? '',
+    };
+    // Not spawnSync: dev-idp answers from this very process.
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('bash', ['--norc', '--noprofile', '-c', script], { env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(result.code, 0, `${script}\n${result.stderr}`);
+    assert.match(result.stderr, /Logged in to cloud .*tenant acme-eu/);
+    assert.match(result.stdout, /^\* acme-eu/m);
+    assert.match(result.stdout, /"tenant_id":"acme-eu"/);
+    assert.match(result.stderr, /Current tenant of profile default: acme-us/);
+  });
+
   it('every provider its commands name is in its config', () => {
-    const config = blocks('The CLI', 'yaml').find((b) => b.includes('providers:')) ?? '';
+    const config = ['The CLI', 'Control planes']
+      .flatMap((section) => blocks(section, 'yaml').filter((b) => b.includes('providers:')))
+      .join('\n');
     const providers = [...config.matchAll(/^ {2}([a-z][\w-]*):$/gm)].map((m) => m[1]);
     const named = [...README.matchAll(/keyfob login ([a-z][\w-]*) /g)].map((m) => m[1]);
     assert.ok(named.length > 0);

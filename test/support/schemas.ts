@@ -8,7 +8,10 @@ import Ajv from 'ajv';
 const ajv = new Ajv({ allErrors: true, strict: true });
 ajv.addFormat('date-time', (value: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value));
 
-export function assertMatchesSchema(name: 'token' | 'status' | 'check' | 'providers', value: unknown): void {
+export function assertMatchesSchema(
+  name: 'token' | 'status' | 'check' | 'providers' | 'tenants',
+  value: unknown,
+): void {
   const schema = JSON.parse(
     readFileSync(new URL(`../../schemas/${name}.schema.json`, import.meta.url), 'utf8'),
   );

@@ -64,6 +64,15 @@ export const profileFlags: Record<string, FlagSpec> = {
   config: { type: 'string', value: 'FILE', description: 'read this config file instead of the default' },
 };
 
+/** `--tenant ID`: a tenant of the profile's control plane (an exchange provider's). */
+export const tenantFlag: Record<string, FlagSpec> = {
+  tenant: {
+    type: 'string',
+    value: 'ID',
+    description: "a tenant of the profile's control plane (for this call; switch --tenant makes it current)",
+  },
+};
+
 export const jsonFlag: Record<string, FlagSpec> = {
   json: { type: 'boolean', description: 'print JSON instead of text' },
 };

@@ -35,9 +35,9 @@ export async function run(argv: readonly string[] = process.argv.slice(3)): Prom
     now: new Date(),
   });
   if (!token) return false;
-  const { access_token, token_type, expires_at, scopes, profile } = token;
+  const { access_token, token_type, expires_at, scopes, profile, tenant } = token;
   const text = flags.json
-    ? toJson({ access_token, token_type, expires_at, scopes, profile })
+    ? toJson({ access_token, token_type, expires_at, scopes, profile, tenant: tenantJson(tenant) })
     : `${access_token}\n`;
   return write(text);
 }
@@ -47,6 +47,15 @@ export async function run(argv: readonly string[] = process.argv.slice(3)): Prom
  * would cost this path more than everything else it does. A pipe that would block falls back to
  * the stream.
  */
+/** `{id, name, region, server_url}` or `null`, as `token --json` prints it. */
+function tenantJson(
+  tenant: { id: string; name: string | null; region: string | null; server_url: string | null } | null,
+) {
+  return tenant
+    ? { id: tenant.id, name: tenant.name, region: tenant.region, server_url: tenant.server_url }
+    : null;
+}
+
 function write(text: string): boolean {
   const bytes = Buffer.from(text);
   let offset = 0;

@@ -21,9 +21,11 @@ export type {
   ControlPlane,
   ControlPlaneToken,
   CreatedServicePrincipal,
+  ExchangeRequest,
+  ListedTenant,
   ServicePrincipal,
 } from './control-plane/control-plane.js';
-export { AdminKeyRefused } from './control-plane/control-plane.js';
+export { AdminKeyRefused, SubjectTokenRefused, TOKEN_TYPE_URIS } from './control-plane/control-plane.js';
 export type { DescribeOptions, ProviderDescription, ProviderFlow } from './discovery/index.js';
 export { describeProviders } from './discovery/index.js';
 export * from './errors.js';
@@ -38,6 +40,7 @@ export type {
   GetTokenOptions,
   Keyfob,
   KeyfobOptions,
+  ListedTenantInfo,
   LoginOptions,
   LoginResult,
   LogoutResult,
@@ -45,6 +48,7 @@ export type {
   ServicePrincipalCallOptions,
   ServicePrincipals,
   StatusReport,
+  TenantsResult,
   TokenResult,
 } from './instance/types.js';
 export { createKeyfob } from './keyfob.js';
@@ -62,7 +66,7 @@ export type {
   TokenRequest,
 } from './providers/provider.js';
 export type { ChainStep, ExplicitCredentials } from './resolve/chain.js';
-export type { AccessToken, ObtainedBy, ProofKey, Session, Tenant } from './session.js';
+export type { AccessToken, ObtainedBy, ProofKey, Session, Tenant, TokenPlace } from './session.js';
 export {
   accessTokenKey,
   DEFAULT_MIN_TTL_SECONDS,

@@ -48,6 +48,13 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
         (await import('./instance/service-principals.js')).deleteServicePrincipal(ctx, memo, clientId, opts),
     },
     explain: async (opts = {}) => (await import('./instance/explain.js')).explain(ctx, opts),
+    tenants: async (opts = {}) => (await import('./instance/tenants.js')).tenants(ctx, opts),
+    async switchTenant(tenantId, opts = {}) {
+      memo.clear();
+      const result = await (await import('./instance/tenants.js')).switchTenant(ctx, tenantId, opts);
+      memo.clear();
+      return result;
+    },
     async switchProfile(profile) {
       memo.clear();
       return (await import('./instance/switch.js')).switchProfile(ctx, profile);

@@ -36,6 +36,23 @@ export interface AccessToken {
   scopes: string[];
   /** The RFC 8707 resource (audience) the token was minted for; `null` for none. */
   resource: string | null;
+  /**
+   * For a control-plane token (an exchange): the control plane that minted it. Absent or `null`
+   * for the login's own tokens (and in sessions stored before control planes).
+   */
+  control_plane?: string | null;
+  /** For a control-plane token: the tenant it is scoped to, whose `server_url` it may go to. */
+  tenant?: Tenant | null;
+}
+
+/**
+ * Where a control-plane token belongs: tokens are kept per control plane and tenant, so a call
+ * for another tenant never returns or overwrites this one's. `tenant: null` asks for the
+ * session's current tenant.
+ */
+export interface TokenPlace {
+  control_plane: string;
+  tenant: string | null;
 }
 
 /** Room for sender-constrained tokens (DPoP, RFC 9449): the key pair kept with the session. */
@@ -113,9 +130,30 @@ export function parseScopes(input: string | readonly string[] | undefined | null
   return [...new Set(parts.filter((s) => s.length > 0))].sort();
 }
 
-/** The key an access token is stored under: resource and scopes. */
-export function accessTokenKey(resource: string | null, scopes: readonly string[]): string {
-  return `${resource ?? ''} ${parseScopes(scopes).join(' ')}`;
+/**
+ * The key an access token is stored under: resource and scopes, and for a control-plane token
+ * its control plane and tenant in front (`["https://cp","acme-eu"] resource scopes`).
+ */
+export function accessTokenKey(
+  resource: string | null,
+  scopes: readonly string[],
+  place?: { control_plane: string; tenant: string } | null,
+): string {
+  const plain = `${resource ?? ''} ${parseScopes(scopes).join(' ')}`;
+  return place ? `${JSON.stringify([place.control_plane, place.tenant])} ${plain}` : plain;
+}
+
+/**
+ * The place a request names with its `tenant: null` (the current tenant) made concrete from the
+ * session; `null` for a request outside control planes or a session without a tenant.
+ */
+export function concretePlace(
+  session: Pick<Session, 'tenant'>,
+  place: TokenPlace | null | undefined,
+): { control_plane: string; tenant: string } | null {
+  if (!place) return null;
+  const tenant = place.tenant ?? session.tenant?.id ?? null;
+  return tenant === null ? null : { control_plane: place.control_plane, tenant };
 }
 
 /** Builds an access-token record from a token response received at `receivedAt`. */
@@ -154,12 +192,24 @@ export function findAccessToken(
   session: Session,
   resource: string | null,
   scopes: readonly string[],
+  place?: TokenPlace | null,
 ): AccessToken | undefined {
-  const exact = session.access_tokens[accessTokenKey(resource, scopes)];
-  if (exact) return exact;
+  const concrete = concretePlace(session, place);
+  // A request for a control-plane token with no tenant to name finds nothing (it is renewed).
+  if (place && !concrete) return undefined;
+  const exact = session.access_tokens[accessTokenKey(resource, scopes, concrete)];
+  if (exact && samePlace(exact, concrete)) return exact;
   const wanted = parseScopes(scopes);
   return Object.values(session.access_tokens).find(
-    (t) => t.resource === resource && wanted.every((s) => t.scopes.includes(s)),
+    (t) => t.resource === resource && samePlace(t, concrete) && wanted.every((s) => t.scopes.includes(s)),
+  );
+}
+
+/** Whether a stored token belongs to `place` (both outside control planes, or the same one). */
+function samePlace(token: AccessToken, place: { control_plane: string; tenant: string } | null): boolean {
+  return (
+    (token.control_plane ?? null) === (place?.control_plane ?? null) &&
+    (token.tenant?.id ?? null) === (place?.tenant ?? null)
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InvalidInput } from 'keyfob';
-import { type Command, jsonFlag, profileFlags } from '../command.js';
+import { type Command, jsonFlag, profileFlags, tenantFlag } from '../command.js';
 import { forTerminal, readStdin, sanitize, toJson } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
@@ -22,6 +22,10 @@ export const fetch: Command = {
       run: 'keyfob fetch -X POST -H \'Content-Type: application/json\' -d \'{"name":"x"}\' --profile ci https://api.example.com/v1/items',
     },
     {
+      what: "call the tenant's regional server: a relative URL is appended to its server_url",
+      run: 'keyfob fetch /v1/hello --tenant acme-eu',
+    },
+    {
       what: 'send a file as the body',
       run: 'keyfob fetch -X PUT -d @item.json https://api.example.com/v1/items/1',
     },
@@ -31,6 +35,7 @@ export const fetch: Command = {
   maxPositionals: 1,
   flags: {
     ...profileFlags,
+    ...tenantFlag,
     ...jsonFlag,
     request: {
       type: 'string',
@@ -76,6 +81,7 @@ export const fetch: Command = {
       headers,
       ...(body !== undefined ? { body } : {}),
       ...(typeof values.profile === 'string' ? { profile: values.profile } : {}),
+      ...(typeof values.tenant === 'string' ? { tenant: values.tenant } : {}),
       allowOrigins,
     });
     const text = await response.text();
@@ -86,13 +92,19 @@ export const fetch: Command = {
     io.stdout.write(io.stdout.isTTY ? forTerminal(shown) : shown);
     if (!response.ok) {
       io.stderr.write(
-        `${app.name}: HTTP ${response.status} ${sanitize(response.statusText)} from ${new URL(url).origin}${notFollowed(response, url)}\n`,
+        `${app.name}: HTTP ${response.status} ${sanitize(response.statusText)} from ${answeredBy(response, url)}${notFollowed(response, response.url || url)}\n`,
       );
       return 1;
     }
     return 0;
   },
 };
+
+/** The origin that answered (a relative URL went to the tenant's server). */
+function answeredBy(response: Response, url: string): string {
+  const parsed = URL.parse(response.url) ?? URL.parse(url);
+  return parsed ? parsed.origin : 'the server';
+}
 
 function parseHeaders(values: unknown): Headers {
   const headers = new Headers();

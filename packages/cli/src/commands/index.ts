@@ -46,8 +46,12 @@ export const authCommands: CommandTable = {
     load: async () => (await import('./status.js')).status,
   },
   switch: {
-    summary: 'change the active profile',
+    summary: 'change the active profile, or the current tenant',
     load: async () => (await import('./switch.js')).switchCommand,
+  },
+  tenants: {
+    summary: "list the tenants of the profile's login, the current one marked",
+    load: async () => (await import('./tenants.js')).tenants,
   },
   token: {
     summary: 'print an access token, refreshing it first when needed',

@@ -6,6 +6,7 @@ import { InvalidInput, openInBrowser } from 'keyfob';
 import { type Command, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
 import { askChoice, askHidden, type IO, personIsThere, readStdin, sanitize } from '../io.js';
+import { tenantChooser } from '../tenant-choice.js';
 import { openKeyfob, optionalString } from './shared.js';
 
 export const login: Command = {
@@ -26,6 +27,10 @@ export const login: Command = {
     {
       what: 'log in with an email and password from a script (the password on stdin, never argv)',
       run: 'printenv PASSWORD | keyfob login acme --email me@example.com --password-stdin',
+    },
+    {
+      what: 'log in through a control plane, into tenant acme-eu',
+      run: 'keyfob login cloud --tenant acme-eu',
     },
   ],
   description: [
@@ -67,6 +72,11 @@ export const login: Command = {
       type: 'boolean',
       description: 'read the password from stdin (never from argv); needs --email',
     },
+    tenant: {
+      type: 'string',
+      value: 'ID',
+      description: 'the tenant to log in to (providers with a control plane)',
+    },
     ...noInputFlag,
   },
   async run({ io, app, values, positionals }) {
@@ -91,7 +101,11 @@ export const login: Command = {
             ? 'browser'
             : 'auto',
       scopes: optionalString(values.scopes),
-      interaction: cliInteraction(io, (url) => openInBrowser(url, io.env)),
+      interaction: {
+        ...cliInteraction(io, (url) => openInBrowser(url, io.env)),
+        chooseTenant: tenantChooser(io),
+      },
+      ...(typeof values.tenant === 'string' ? { tenant: values.tenant } : {}),
       personPresent,
       ...(email !== undefined ? { email } : {}),
       ...(password !== undefined ? { password } : {}),
@@ -104,8 +118,9 @@ export const login: Command = {
     for (const notice of result.notices) io.stderr.write(`${sanitize(notice)}\n`);
     // The subject is the ID token's `sub`: the provider's text.
     const who = result.subject ? ` as ${sanitize(result.subject)}` : '';
+    const tenant = result.tenant ? `, tenant ${sanitize(result.tenant.id)}` : '';
     io.stderr.write(
-      `Logged in to ${result.provider}${who} (profile ${result.profile}, stored in ${result.store}).\n`,
+      `Logged in to ${result.provider}${who} (profile ${result.profile}${tenant}, stored in ${result.store}).\n`,
     );
     return 0;
   },

@@ -2,8 +2,9 @@
  * `keyfob token`: prints the access token only, refreshing it first when it would expire
  * sooner than `--min-ttl`. It never starts a login.
  */
-import { type Command, jsonFlag, profileFlags } from '../command.js';
+import { type Command, jsonFlag, profileFlags, tenantFlag } from '../command.js';
 import { toJson } from '../io.js';
+import { tenantJson } from '../tenant-choice.js';
 import { openKeyfob, optionalString, parseSeconds } from './shared.js';
 
 export const token: Command = {
@@ -20,12 +21,14 @@ export const token: Command = {
       run: 'keyfob token --min-ttl 300 --json',
     },
     { what: "a machine profile's token, in CI", run: 'keyfob token --profile ci' },
+    { what: "another tenant's token, for one call (not made current)", run: 'keyfob token --tenant acme-us' },
   ],
   description:
     'Prints only the token, so `$(keyfob token)` works in scripts. Exits 2 when no session can give one; it never starts a login.',
   maxPositionals: 0,
   flags: {
     ...profileFlags,
+    ...tenantFlag,
     ...jsonFlag,
     'min-ttl': {
       type: 'string',
@@ -47,6 +50,7 @@ export const token: Command = {
       profile: optionalString(values.profile),
       resource: optionalString(values.resource),
       scopes: optionalString(values.scopes),
+      ...(typeof values.tenant === 'string' ? { tenant: values.tenant } : {}),
       minTtl,
     });
     if (values.json) {
@@ -57,6 +61,7 @@ export const token: Command = {
           expires_at: result.expires_at,
           scopes: result.scopes,
           profile: result.profile,
+          tenant: tenantJson(result.tenant),
         }),
       );
     } else {

@@ -8,12 +8,18 @@
  * Loaded lazily: it imports openid-client.
  */
 import * as client from 'openid-client';
-import { AuthenticationRequired, InvalidInput, OriginNotAllowed, PermissionDenied } from '../errors.js';
+import {
+  AuthenticationRequired,
+  InvalidInput,
+  NetworkError,
+  OriginNotAllowed,
+  PermissionDenied,
+} from '../errors.js';
 import type { Logger } from '../log.js';
 import { transportError } from '../providers/oauth-client.js';
 import { addScopesHint, parseScopes } from '../session.js';
 import { parseSecureUrl } from '../url.js';
-import { credentialScope, decideRedirect, REDIRECT_STATUSES } from './redirect.js';
+import { credentialScope, decideRedirect, inScope, REDIRECT_STATUSES } from './redirect.js';
 
 /** What `kf.fetch` accepts beyond `RequestInit`. */
 export interface KeyfobRequestInit extends RequestInit {
@@ -23,6 +29,11 @@ export interface KeyfobRequestInit extends RequestInit {
   allowOrigins?: readonly string[];
   /** RFC 8707 resource of the token; the provider's default otherwise. */
   resource?: string | null;
+  /**
+   * The tenant for this request (an exchange provider's): its token, and its `server_url` for
+   * relative URLs. The profile's current tenant by default.
+   */
+  tenant?: string;
 }
 
 export interface AuthenticatedFetchDeps {
@@ -41,6 +52,11 @@ export interface AuthenticatedFetchDeps {
    * a redirect outside it counts as leaving the origin. The whole origin by default.
    */
   pathPrefix?: string;
+  /**
+   * The tenant's regional server (`server_url`): requests under its origin and path prefix get
+   * the credential too, and a connection failure there names it.
+   */
+  tenantServer?: URL;
   /** For `KEYFOB_DEBUG`: which headers a redirect dropped (names only) and which it did not follow. */
   log?: Logger;
 }
@@ -62,18 +78,39 @@ export async function authenticatedFetch(
 ): Promise<Response> {
   const target = requestUrl(input);
   const allowed = new Set([...deps.allowedOrigins, ...(init.allowOrigins ?? []).map(normalizeOrigin)]);
-  if (!allowed.has(target.origin)) {
+  // A tenant's server is its origin and path prefix, in whole segments (regions may share a host).
+  const tenantScope = deps.tenantServer
+    ? credentialScope(deps.tenantServer, deps.tenantServer.pathname)
+    : null;
+  const underTenant = tenantScope !== null && inScope(target, tenantScope);
+  if (!allowed.has(target.origin) && !underTenant) {
     throw new OriginNotAllowed(`${target.origin} is not one of the origins this credential may be sent to`, {
-      hint: `allowed: ${[...deps.allowedOrigins].join(', ') || 'none'}; pass --allow-origin ${target.origin} (allowOrigins in code) if you trust it`,
+      hint: `allowed: ${[...deps.allowedOrigins, ...(deps.tenantServer ? [`${deps.tenantServer.href} (the tenant's server)`] : [])].join(', ') || 'none'}; pass --allow-origin ${target.origin} (allowOrigins in code) if you trust it`,
     });
   }
   const replayable = isReplayable(init.body);
   const config = resourceConfiguration(deps.fetch);
 
-  let response = await send(config, target, init, (await deps.token(false)).access_token, deps);
+  const sendDeps =
+    underTenant && !allowed.has(target.origin) ? { ...deps, pathPrefix: tenantScope.pathPrefix } : deps;
+  const sendOnce = async (force: boolean) => {
+    const token = (await deps.token(force)).access_token;
+    try {
+      return await send(config, target, init, token, sendDeps);
+    } catch (error) {
+      if (underTenant && error instanceof NetworkError && deps.tenantServer) {
+        throw new NetworkError(`Failed to connect to regional server ${deps.tenantServer.href}`, {
+          cause: error,
+          hint: error.message,
+        });
+      }
+      throw error;
+    }
+  };
+  let response = await sendOnce(false);
   if (response.status === 401 && deps.renewable && replayable) {
     await response.body?.cancel();
-    response = await send(config, target, init, (await deps.token(true)).access_token, deps);
+    response = await sendOnce(true);
   }
   if (response.status === 401) {
     await response.body?.cancel();

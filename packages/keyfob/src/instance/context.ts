@@ -61,6 +61,8 @@ export interface InstanceContext {
   apiFetch(): typeof globalThis.fetch;
   provider(name: string): Promise<CredentialProvider>;
   providerConfig(cfg: KeyfobConfig, name: string): ProviderConfig;
+  /** A provider's configuration by name, or `undefined` (an exchange's login, for bindings). */
+  lookupProvider(cfg: KeyfobConfig): (name: string) => ProviderConfig | undefined;
   /** The provider for credentials that carry none (a token or client id from the environment). */
   ambientProvider(cfg: KeyfobConfig): string | null;
   binding(cfg: KeyfobConfig, st: KeyfobState, profile: string): ProfileBinding;
@@ -191,7 +193,15 @@ export function createContext(options: KeyfobOptions): InstanceContext {
         pending = (async () => {
           const providerConfig = ctx.providerConfig(await ctx.config(), name);
           const { createProvider } = await import('../providers/index.js');
-          return createProvider(providerConfig, { runtime: ctx.runtime(), env, names, cliName });
+          const cfg = await ctx.config();
+          return createProvider(providerConfig, {
+            runtime: ctx.runtime(),
+            env,
+            names,
+            cliName,
+            lookup: ctx.lookupProvider(cfg),
+            ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
+          });
         })();
         providers.set(name, pending);
       }
@@ -206,6 +216,10 @@ export function createContext(options: KeyfobOptions): InstanceContext {
         });
       }
       return found.type === 'firebase' ? withEmulatorFromEnv(found, env) : found;
+    },
+
+    lookupProvider(cfg) {
+      return (name) => (Object.hasOwn(cfg.providers, name) ? ctx.providerConfig(cfg, name) : undefined);
     },
 
     ambientProvider(cfg) {

@@ -2,6 +2,7 @@
  * `kf.fetch`: the credential of the resolved profile or source, sent only to its provider's
  * allowed origins (see `http/authenticated-fetch.ts` for the request rules).
  */
+import { InvalidInput } from '../errors.js';
 import type { KeyfobRequestInit } from '../http/authenticated-fetch.js';
 import type { InstanceContext } from './context.js';
 import { callExplicit, getToken, type TokenMemo } from './token.js';
@@ -13,7 +14,10 @@ export async function authenticatedFetch(
   init: KeyfobRequestInit = {},
 ): Promise<Response> {
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
-  const call = callExplicit({ ...(init.profile !== undefined ? { profile: init.profile } : {}) });
+  const call = callExplicit({
+    ...(init.profile !== undefined ? { profile: init.profile } : {}),
+    ...(init.tenant !== undefined ? { tenant: init.tenant } : {}),
+  });
   const { resolved } = ctx.resolve(call, cfg, st);
   const providerName =
     resolved.kind === 'profile' ? ctx.binding(cfg, st, resolved.profile).provider : ctx.ambientProvider(cfg);
@@ -28,11 +32,15 @@ export async function authenticatedFetch(
   // The credential first: with no session the first error must be "not logged in; run login",
   // not an origin refusal whose advice (--allow-origin) only leads to it. Nothing is sent to
   // the target before its origin is checked; the token is memoized for the request itself.
-  await token(false);
+  const first = await token(false);
+  // A tenant's token goes to its regional server: relative URLs are appended to its path.
+  const server = first.tenant?.server_url ? new URL(first.tenant.server_url) : undefined;
+  const target = typeof input === 'string' && !URL.canParse(input) ? underServer(input, server) : input;
   const http = await import('../http/authenticated-fetch.js');
   return http.authenticatedFetch(
     {
       token,
+      ...(server ? { tenantServer: server } : {}),
       allowedOrigins: providerConfig?.allowed_origins ?? [],
       fetch: ctx.apiFetch(),
       loginCommand:
@@ -42,7 +50,23 @@ export async function authenticatedFetch(
       renewable,
       log: ctx.log,
     },
-    input,
+    target,
     init,
   );
+}
+
+/**
+ * `/v1/x` under the tenant's `server_url` (`https://h/eu-west-1` → `https://h/eu-west-1/v1/x`).
+ * @throws InvalidInput without a tenant, or for `//host/…` (another host).
+ */
+function underServer(relative: string, server: URL | undefined): string {
+  if (!server) {
+    throw new InvalidInput(
+      "a relative URL needs a tenant's regional server (a profile of an exchange provider); give an absolute URL",
+    );
+  }
+  if (relative.startsWith('//') || relative.startsWith('\\')) {
+    throw new InvalidInput('a URL starting with // names another host; give an absolute URL');
+  }
+  return `${server.href.replace(/\/+$/, '')}/${relative.replace(/^\/+/, '')}`;
 }

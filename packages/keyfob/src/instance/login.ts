@@ -3,14 +3,16 @@
  * login), run it, and store the session in the profile's store under its lock.
  */
 import { envVar } from '../config/names.js';
+import type { ProviderConfig } from '../config/schema.js';
 import { updateState } from '../config/state.js';
 import { AuthenticationRequired, InvalidInput } from '../errors.js';
 import { chooseLoginFlow } from '../flows/browser.js';
 import { bindingOf } from '../lifecycle/binding.js';
 import { type CriticalSection, holdSignals } from '../lifecycle/signals.js';
-import type { LoginFlow } from '../providers/provider.js';
+import type { LoginFlow, LoginInteraction } from '../providers/provider.js';
 import { describeStaticToken } from '../providers/static-token.js';
 import { selectLoginProvider } from '../resolve/select.js';
+import { type TenantRequest, tenantRequests, tokenPlace } from '../resolve/tenant.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import { chooseStore } from '../stores/choose.js';
 import { encryptedFileConfigured } from '../stores/encrypted-file.js';
@@ -68,6 +70,13 @@ async function loginHeld(
       `--with-secret is for machine providers (client_credentials); ${providerName} is ${providerConfig.type}`,
     );
   }
+  const tenants = loginTenants(ctx, opts, selected, binding, providerConfig);
+  if (opts.token !== undefined && providerConfig.type === 'exchange') {
+    // Exchanging a token from outside needs its issuer and audience checked first (DESIGN.md).
+    throw new InvalidInput(
+      `--with-token is not supported for provider ${providerName} (type exchange) yet: log in with its login provider's flow`,
+    );
+  }
   const credentials = await passwordCredentials(
     ctx,
     opts,
@@ -105,14 +114,20 @@ async function loginHeld(
           flow,
           openBrowser,
           scopes: parseScopes(opts.scopes),
-          interaction: opts.interaction,
+          // A tenant is chosen by a person only when one is there.
+          interaction: opts.personPresent ? opts.interaction : withoutTenantChoice(opts.interaction),
+          ...(tenants.length > 0 ? { tenants } : {}),
+          command: ctx.loginCommand(
+            selected.name,
+            opts.profile !== undefined || ctx.explicit.profile !== undefined,
+          ),
           timeoutMs: opts.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
           ...(credentials ?? {}),
           onTokenRequest: () => onTokenRequest(selected.name),
         });
-  const boundTo = bindingOf(providerConfig);
+  const boundTo = bindingOf(providerConfig, ctx.lookupProvider(cfg));
   if (boundTo) session.bound_to = boundTo;
 
   if (!opts.persist) {
@@ -127,6 +142,7 @@ async function loginHeld(
       profile: selected.name,
       provider: providerName,
       subject: session.subject,
+      tenant: session.tenant,
       store: 'memory',
       replacedProvider: null,
       notices,
@@ -174,7 +190,8 @@ async function loginHeld(
           provider: providerName,
           store: storeChoice.kind,
           store_reason: storeChoice.reason,
-          tenant: session.tenant ?? previous?.tenant ?? null,
+          // The session's own: a profile logged in again elsewhere keeps no stale tenant.
+          tenant: session.tenant,
           created_at: previous?.created_at ?? at,
           updated_at: at,
         };
@@ -187,10 +204,45 @@ async function loginHeld(
     profile: selected.name,
     provider: providerName,
     subject: session.subject,
+    tenant: session.tenant,
     store: storeChoice.kind,
     replacedProvider,
     notices,
   };
+}
+
+/**
+ * The tenants asked for at login, highest first (`--tenant`, `<PREFIX>_TENANT`, the profile's
+ * tenant); the provider adds its own setting. A tenant for a provider without a control plane
+ * is an error, never ignored.
+ */
+function loginTenants(
+  ctx: InstanceContext,
+  opts: LoginOptions,
+  selected: { name: string; source: string },
+  binding: { tenant: { id: string } | null },
+  providerConfig: ProviderConfig,
+): TenantRequest[] {
+  const envName = envVar(ctx.names, 'TENANT');
+  const option = opts.tenant ?? ctx.explicit.tenant ?? null;
+  const requests = tenantRequests({
+    option,
+    env: { name: envName, value: ctx.env[envName] || undefined },
+    profile: {
+      name: selected.name,
+      tenant: binding.tenant?.id ?? null,
+      explicit: opts.profile !== undefined || ctx.explicit.profile !== undefined,
+    },
+  });
+  if (providerConfig.type === 'exchange') return requests;
+  const given = requests.find((r) => r.source === '--tenant' || r.source === envName);
+  if (given) tokenPlace(providerConfig, given.id, given.source === '--tenant' ? '--tenant' : envName);
+  return [];
+}
+
+function withoutTenantChoice(interaction: LoginInteraction): LoginInteraction {
+  const { chooseTenant: _dropped, ...rest } = interaction;
+  return rest;
 }
 
 /**

@@ -31,7 +31,10 @@ export async function logout(
       const warnings: string[] = [];
       let revocation: RevocationResult = { revoked: false, detail: 'its provider is no longer configured' };
       const conflict = Object.hasOwn(cfg.providers, session.provider)
-        ? bindingConflict(session, bindingOf(ctx.providerConfig(cfg, session.provider)))
+        ? bindingConflict(
+            session,
+            bindingOf(ctx.providerConfig(cfg, session.provider), ctx.lookupProvider(cfg)),
+          )
         : null;
       if (conflict) {
         // The refresh token belongs to the place it came from: never hand it to another one.

@@ -35,7 +35,15 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
     const providerConfig =
       providerName && Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName] : undefined;
     const token = session
-      ? (findAccessToken(session, providerConfig?.resource ?? null, []) ?? latest(session))
+      ? (findAccessToken(
+          session,
+          providerConfig?.resource ?? null,
+          [],
+          // An exchange's expiry is its current tenant's token's, not the login's.
+          providerConfig?.type === 'exchange'
+            ? { control_plane: providerConfig.control_plane, tenant: null }
+            : null,
+        ) ?? latest(session))
       : undefined;
     profiles.push({
       name,

@@ -4,7 +4,7 @@
  * profile (its store, refreshed under its lock). Tokens already held are memoized per request.
  */
 import { envVar } from '../config/names.js';
-import type { KeyfobConfig } from '../config/schema.js';
+import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
 import type { KeyfobState } from '../config/state.js';
 import { AuthenticationRequired, InvalidInput, ProviderNotFound } from '../errors.js';
 import { bindingOf } from '../lifecycle/binding.js';
@@ -13,12 +13,14 @@ import { getFreshToken } from '../lifecycle/refresh.js';
 import type { CredentialProvider } from '../providers/provider.js';
 import { describeStaticToken, type StaticToken, tokenFileReader } from '../providers/static-token.js';
 import type { ExplicitCredentials, Resolved } from '../resolve/chain.js';
+import { tokenPlace } from '../resolve/tenant.js';
 import {
   type AccessToken,
   DEFAULT_MIN_TTL_SECONDS,
   freshnessOf,
   parseScopes,
   type SessionBinding,
+  type TokenPlace,
 } from '../session.js';
 import { MemoryStore } from '../stores/memory.js';
 import { movedAsideOf } from '../stores/moved-aside.js';
@@ -101,6 +103,20 @@ async function fromSource(
   minTtl: number,
 ): Promise<MemoEntry & { memoize: boolean }> {
   const label = sourceLabel(ctx, resolved);
+  if (resolved.kind === 'token') {
+    // A token of an exchange provider's login is exchanged; any other is used as it is.
+    const { exchangeOutsideToken } = await import('./outside-exchange.js');
+    const tenant = resolved.tenant === null ? null : { id: resolved.tenant, source: tenantSource(ctx, opts) };
+    const exchanged = await exchangeOutsideToken(ctx, cfg, resolved.token, tenant, label);
+    if (exchanged) return { ...profileEntry(exchanged.token, label), memoize: true };
+  }
+  if (resolved.kind !== 'profile' && resolved.tenant !== null) {
+    // Never silently ignored (DESIGN.md): exchanging client credentials from outside is not done yet.
+    throw new InvalidInput(
+      `a tenant (${tenantSource(ctx, opts)}) cannot be used with ${label}: only a profile of an exchange provider has tenants here`,
+      { hint: `log in with \`${ctx.cliName} login --tenant ID\` and use that profile` },
+    );
+  }
   switch (resolved.kind) {
     case 'token':
       return {
@@ -154,7 +170,7 @@ async function fromProfile(
   const store = ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind);
   const providerName = binding.provider;
   const provider = () => ctx.provider(providerName);
-  if (providerConfig.type === 'client_credentials' && !(await store.read(profile))) {
+  if (isMachine(providerConfig, ctx.lookupProvider(cfg)) && !(await store.read(profile))) {
     // A machine profile needs no prompt: its first token is fetched and cached on demand.
     const machine = await provider();
     await ctx.withProfileLock(profile, async (lock) => {
@@ -165,17 +181,23 @@ async function fromProfile(
         scopes: [],
         interaction: silentInteraction,
         timeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
+        // Under an exchange: the tenant asked for, else the provider's, the default, the only one.
+        ...(resolved.tenant !== null
+          ? { tenants: [{ id: resolved.tenant, source: tenantSource(ctx, opts) }] }
+          : {}),
       });
-      const boundTo = bindingOf(providerConfig);
+      const boundTo = bindingOf(providerConfig, ctx.lookupProvider(cfg));
       if (boundTo) session.bound_to = boundTo;
       await store.write(profile, session, { signal: lock.signal });
     });
   }
+  const place = tokenPlace(providerConfig, resolved.tenant, tenantSource(ctx, opts));
   const token = await fresh(ctx, store, profile, provider, opts, minTtl, {
     resource: opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null),
+    ...(place ? { place } : {}),
     loginCommand,
     lock: (fn) => ctx.withProfileLock(profile, fn),
-    boundTo: bindingOf(providerConfig),
+    boundTo: bindingOf(providerConfig, ctx.lookupProvider(cfg)),
     whyMissing: async () => {
       const moved = await movedAsideOf(ctx.home, profile);
       return moved ? `its stored session could not be read and was moved to ${moved.moved_to}` : null;
@@ -193,6 +215,8 @@ function fresh(
   minTtl: number,
   how: {
     resource: string | null;
+    /** For a control-plane token: its control plane and tenant. */
+    place?: TokenPlace;
     loginCommand: string;
     lock: <T>(fn: (lock: HeldLock) => Promise<T>) => Promise<T>;
     /** Where the configuration names the profile's provider now; absent for in-memory machines. */
@@ -215,6 +239,7 @@ function fresh(
     },
     {
       resource: how.resource,
+      ...(how.place ? { place: how.place } : {}),
       scopes: parseScopes(opts.scopes),
       minTtlSeconds: minTtl,
       force: opts.forceRefresh === true,
@@ -296,6 +321,22 @@ function outside(ctx: InstanceContext) {
   return found;
 }
 
+/**
+ * A machine profile (client credentials, also under an exchange) needs no prompt: its first
+ * token is fetched on demand.
+ */
+function isMachine(config: ProviderConfig, lookup: (name: string) => ProviderConfig | undefined): boolean {
+  if (config.type === 'client_credentials') return true;
+  return config.type === 'exchange' && lookup(config.login)?.type === 'client_credentials';
+}
+
+/** Where a call's tenant came from, for messages. */
+function tenantSource(ctx: InstanceContext, opts: GetTokenOptions): string {
+  if (opts.tenant !== undefined || ctx.explicit.tenant !== undefined) return 'the tenant option (--tenant)';
+  const variable = envVar(ctx.names, 'TENANT');
+  return ctx.env[variable] ? variable : 'the profile';
+}
+
 /** What `profile` says in a result for a credential outside profiles. */
 function sourceLabel(ctx: InstanceContext, resolved: Resolved): string {
   if (resolved.kind === 'profile') return resolved.profile;
@@ -306,7 +347,7 @@ function sourceLabel(ctx: InstanceContext, resolved: Resolved): string {
 }
 
 function staticEntry(token: StaticToken, label: string): MemoEntry {
-  const result: TokenResult = Object.freeze({ ...token, profile: label, resource: null });
+  const result: TokenResult = Object.freeze({ ...token, profile: label, resource: null, tenant: null });
   const expiresAt = token.expires_at === null ? null : Date.parse(token.expires_at);
   // A token from outside cannot be renewed: it is served until it expires, whatever minTtl.
   return { result, freshAt: (nowMs) => expiresAt === null || expiresAt > nowMs };
@@ -320,6 +361,7 @@ function profileEntry(token: AccessToken, profile: string): MemoEntry {
     scopes: Object.freeze([...token.scopes]) as string[],
     profile,
     resource: token.resource,
+    tenant: token.tenant ? Object.freeze({ ...token.tenant }) : null,
   });
   return { result, freshAt: freshnessOf(token) };
 }

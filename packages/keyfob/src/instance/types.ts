@@ -3,6 +3,7 @@
  */
 import type { AppNames } from '../config/names.js';
 import type { KeyfobConfig } from '../config/schema.js';
+import type { ControlPlane } from '../control-plane/control-plane.js';
 import type { KeyfobRequestInit } from '../http/authenticated-fetch.js';
 import type { Logger } from '../log.js';
 import type { LoginInteraction, RevocationResult } from '../providers/provider.js';
@@ -54,6 +55,11 @@ export interface KeyfobOptions {
    * give it only when a person is there (the CLI does).
    */
   promptPassphrase?: (request: { file: string; creating: boolean }) => Promise<string>;
+  /**
+   * A control plane that does not speak keyfob's wire protocol: the integrator's implementation
+   * of {@link ControlPlane}, used by every `exchange` provider instead of the default.
+   */
+  controlPlane?: ControlPlane;
 }
 
 export interface LoginOptions {
@@ -76,6 +82,11 @@ export interface LoginOptions {
    * by library code stays in this instance's memory unless it asks for this.
    */
   persist?: boolean;
+  /**
+   * The tenant to log in to, for a provider with a control plane (`login --tenant`); above
+   * `<PREFIX>_TENANT`, the profile's and the provider's tenant.
+   */
+  tenant?: string;
   /** Log in with a token given from outside (`login --with-token`, read from stdin). */
   token?: string;
   /** A machine client's secret (`login P --with-secret`, read from stdin), kept in the store. */
@@ -99,6 +110,8 @@ export interface LoginResult {
   provider: string;
   subject: string | null;
   store: StoreKind;
+  /** The tenant the login chose (an exchange provider's), else `null`. */
+  tenant: Tenant | null;
   /** The provider whose session this login replaced in the profile, if any. */
   replacedProvider: string | null;
   /** Lines to show the person (fallbacks, replacements). */
@@ -129,6 +142,8 @@ export interface TokenResult {
   /** The profile the token came from, or the source outside profiles (`KEYFOB_TOKEN`, …). */
   profile: string;
   resource: string | null;
+  /** The tenant the token is scoped to (an exchange provider's), else `null`. */
+  tenant: Tenant | null;
 }
 
 /** `explain`: the resolution chain for the current environment, each step taken or why not. */
@@ -165,6 +180,18 @@ export interface StatusReport {
   overridden_by: string | null;
   /** Problems met while reading (a corrupt store moved aside, …). */
   notes: string[];
+}
+
+/** A tenant as `tenants` lists it. */
+export interface ListedTenantInfo extends Tenant {
+  /** The control plane marks it as the caller's default. */
+  default: boolean;
+}
+
+/** `kf.tenants()`: the tenants the profile's login belongs to, and the current one's id. */
+export interface TenantsResult {
+  current: string | null;
+  tenants: ListedTenantInfo[];
 }
 
 export interface Keyfob {
@@ -208,6 +235,20 @@ export interface Keyfob {
    * @throws AuthenticationRequired on a final 401; PermissionDenied on a 403.
    */
   fetch(input: string | URL, init?: KeyfobRequestInit): Promise<Response>;
+  /**
+   * The tenants the profile's login belongs to (the control plane's list) and the current one.
+   * @throws InvalidInput for a profile whose provider has no control plane.
+   */
+  tenants(options?: { profile?: string }): Promise<TenantsResult>;
+  /**
+   * Makes `tenantId` the profile's current tenant (session and state file) by one exchange of
+   * the login's token: no new login, the identity provider sees nothing.
+   * @throws TenantNotFound naming the tenants the login belongs to.
+   */
+  switchTenant(
+    tenantId: string,
+    options?: { profile?: string },
+  ): Promise<{ profile: string; tenant: Tenant }>;
   /** Makes `profile` the active one (state file); it must be a known profile. */
   switchProfile(profile: string): Promise<{ profile: string; loggedIn: boolean }>;
   /** The resolution chain as it stands, for `explain`: no secret appears in it. */

@@ -44,7 +44,7 @@ export async function whoami(
     : null;
   if (!session) return tokenClaims(result);
   // The access token goes to userinfo only at the place the session came from.
-  assertBound(session, bindingOf(ctx.providerConfig(cfg, session.provider)), {
+  assertBound(session, bindingOf(ctx.providerConfig(cfg, session.provider), ctx.lookupProvider(cfg)), {
     profile: result.profile,
     loginCommand: ctx.loginCommand(result.profile, opts.profile !== undefined),
     action: 'userinfo was not asked',

@@ -21,9 +21,13 @@ const FIELDS = [
 
 /**
  * Where sessions of a provider configured like this come from, or `null` for a provider with no
- * place to send anything to (a static token).
+ * place to send anything to (a static token). An `exchange` is bound to its login's place and
+ * its control plane together: `lookup` finds the login's configuration.
  */
-export function bindingOf(config: ProviderConfig): SessionBinding | null {
+export function bindingOf(
+  config: ProviderConfig,
+  lookup?: (name: string) => ProviderConfig | undefined,
+): SessionBinding | null {
   switch (config.type) {
     case 'oidc':
       return { issuer: config.issuer, token_endpoint: null, client_id: config.client_id };
@@ -43,10 +47,16 @@ export function bindingOf(config: ProviderConfig): SessionBinding | null {
         api_key: config.api_key,
         emulator_host: config.emulator_host ?? null,
       };
-    case 'exchange':
-      // The login's place is bound by the login provider's own binding (the exchange provider
-      // renews it through that provider); the exchange adds where tokens are exchanged.
-      return { issuer: null, token_endpoint: null, client_id: null, control_plane: config.control_plane };
+    case 'exchange': {
+      // The login's refresh token goes to the login's place, the subject token to the control
+      // plane: a session is bound to both.
+      const login = lookup?.(config.login);
+      const base = login && login.type !== 'exchange' ? bindingOf(login) : null;
+      // Without the login's configuration only the control plane is known: the login's fields
+      // stay undefined, which bindingConflict does not compare (never a false "moved" error).
+      if (!base) return { control_plane: config.control_plane } as SessionBinding;
+      return { ...base, control_plane: config.control_plane };
+    }
     case 'assume_user':
       // The stored admin key goes only where it was stored for: an endpoint setting moves it too.
       return {
@@ -71,7 +81,10 @@ export function bindingConflict(
 ): { was: string; now: string } | null {
   const stored = session.bound_to;
   if (!stored || !current) return null;
-  const differing = FIELDS.filter((f) => (stored[f] ?? null) !== (current[f] ?? null));
+  // A field the current binding leaves undefined is unknown, not compared (an exchange's
+  // login part when its configuration was not looked up).
+  const known = FIELDS.filter((f) => f in current && current[f] !== undefined);
+  const differing = known.filter((f) => (stored[f] ?? null) !== (current[f] ?? null));
   if (differing.length === 0) return null;
   return { was: describePlace(stored, differing), now: describePlace(current, differing) };
 }
@@ -98,8 +111,10 @@ export function assertBound(
 export function describePlace(binding: SessionBinding, differing: readonly string[] = FIELDS): string {
   const extra: string[] = [];
   let where: string;
-  if (binding.control_plane != null) where = `control plane ${binding.control_plane}`;
-  else if (binding.issuer != null) where = `issuer ${binding.issuer}`;
+  // An exchange is bound to its login's place and its control plane: name the one that differs.
+  if (binding.control_plane != null && (differing.includes('control_plane') || binding.issuer == null)) {
+    where = `control plane ${binding.control_plane}`;
+  } else if (binding.issuer != null) where = `issuer ${binding.issuer}`;
   else if (binding.token_endpoint != null) where = `token endpoint ${binding.token_endpoint}`;
   else if (binding.api_key !== undefined) {
     where = binding.emulator_host ? `the Auth emulator at ${binding.emulator_host}` : "Google's servers";

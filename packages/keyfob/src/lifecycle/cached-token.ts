@@ -18,7 +18,7 @@ import { emptyState, stateFromText, statePath } from '../config/state.js';
 import { assertPermissions } from '../fs/ownership.js';
 import { checkPrivateDirSync, readFileNoFollowSync } from '../fs/sync.js';
 import { isProfileName } from '../profile-name.js';
-import { findAccessToken, isFreshEnough, type Session } from '../session.js';
+import { type AccessToken, findAccessToken, isFreshEnough, type Session, type Tenant } from '../session.js';
 import { sessionFromFileText } from '../stores/file.js';
 
 export interface CachedTokenRequest {
@@ -38,9 +38,12 @@ export interface CachedToken {
   expires_at: string | null;
   scopes: string[];
   profile: string;
+  /** The tenant of an exchange provider's token, else `null`. */
+  tenant: Tenant | null;
 }
 
-const OUTSIDE_CREDENTIALS = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID', 'CLIENT_SECRET'];
+// `TENANT` too: a tenant named in the environment may be another than the profile's current one.
+const OUTSIDE_CREDENTIALS = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID', 'CLIENT_SECRET', 'TENANT'];
 
 /**
  * The token the full path would print, when it is already on disk and fresh; else `null`.
@@ -76,7 +79,10 @@ export function cachedToken(request: CachedTokenRequest): CachedToken | null {
     if (!provider) return null;
     const session = readSession(home, profile);
     if (!session || session.provider !== providerName) return null;
-    const token = findAccessToken(session, provider.resource, []);
+    const token =
+      provider.type === 'exchange'
+        ? currentTenantToken(session, provider.resource)
+        : findAccessToken(session, provider.resource, []);
     if (!token || !isFreshEnough(token, request.now, request.minTtl)) return null;
     return {
       access_token: token.token,
@@ -84,11 +90,26 @@ export function cachedToken(request: CachedTokenRequest): CachedToken | null {
       expires_at: token.expires_at,
       scopes: token.scopes,
       profile,
+      tenant: token.tenant ?? null,
     };
   } catch {
     // Any doubt (a missing config, a corrupt file, a symlink): the full path decides and says why.
     return null;
   }
+}
+
+/**
+ * An exchange session's token for its current tenant (never the login's own token, nor another
+ * tenant's one-call token); the session is bound to one control plane, so its tokens share it.
+ */
+function currentTenantToken(session: Session, resource: string | null): AccessToken | undefined {
+  const tenant = session.tenant?.id;
+  if (!tenant) return undefined;
+  const controlPlane = Object.values(session.access_tokens).find(
+    (t) => t.control_plane != null,
+  )?.control_plane;
+  if (!controlPlane) return undefined;
+  return findAccessToken(session, resource, [], { control_plane: controlPlane, tenant });
 }
 
 function readSession(home: string, profile: string): Session | null {

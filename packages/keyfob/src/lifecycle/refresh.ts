@@ -8,11 +8,12 @@
  */
 import { AuthenticationRequired, CredentialRefused, InsufficientScope } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { CredentialProvider, TokenRequest } from '../providers/provider.js';
+import { type CredentialProvider, renewedSessionOf, type TokenRequest } from '../providers/provider.js';
 import {
   type AccessToken,
   accessTokenKey,
   addScopesHint,
+  concretePlace,
   findAccessToken,
   isExpired,
   isFreshEnough,
@@ -64,11 +65,12 @@ const inFlight = new Map<string, Promise<AccessToken>>();
 export async function getFreshToken(deps: LifecycleDeps, request: FreshTokenRequest): Promise<AccessToken> {
   const session = await deps.store.read(deps.profile);
   if (!session) throw await notLoggedIn(deps);
-  checkScopes(session, request.scopes, deps);
-  const cached = findAccessToken(session, request.resource, request.scopes);
+  // A control-plane token's scopes are asked of the control plane, not of the login's grant.
+  if (!request.place) checkScopes(session, request.scopes, deps);
+  const cached = findAccessToken(session, request.resource, request.scopes, request.place);
   if (cached && !request.force && isFreshEnough(cached, deps.now(), request.minTtlSeconds)) return cached;
 
-  const key = `${deps.store.location}\u0000${deps.profile}\u0000${accessTokenKey(request.resource, request.scopes)}`;
+  const key = `${deps.store.location}\u0000${deps.profile}\u0000${accessTokenKey(request.resource, request.scopes, concretePlace(session, request.place))}`;
   const pending = inFlight.get(key);
   if (pending) return pending;
   const flight = renewUnderLock(deps, request, cached).finally(() => inFlight.delete(key));
@@ -101,7 +103,7 @@ function lockedRenewal(
   return deps.withProfileLock(async (lock) => {
     const current = await deps.store.read(deps.profile);
     if (!current) throw await notLoggedIn(deps);
-    const stored = findAccessToken(current, request.resource, request.scopes);
+    const stored = findAccessToken(current, request.resource, request.scopes, request.place);
     // Another process renewed while this one waited for the lock: take its token as it is.
     if (stored && stored.token !== seen?.token && !isExpired(stored, deps.now())) return stored;
     // Decided from the configuration alone: nothing, not even discovery, goes to another place.
@@ -136,6 +138,13 @@ async function renewAndCommit(
   try {
     next = await provider.renew(current, request);
   } catch (error) {
+    // Part of the renewal succeeded (a login renewed before a failed exchange): keep it.
+    const partial = renewedSessionOf(error);
+    if (partial) {
+      const boundTo = current.bound_to ?? deps.boundTo;
+      if (boundTo) partial.bound_to = boundTo;
+      await deps.store.write(deps.profile, partial, { signal: lock.signal });
+    }
     if (stored && !isExpired(stored, deps.now()) && !request.force) {
       deps.log.warn(
         `could not refresh the token of profile ${deps.profile} early; using the one still valid`,
@@ -149,7 +158,7 @@ async function renewAndCommit(
   const boundTo = current.bound_to ?? deps.boundTo;
   if (boundTo) next.bound_to = boundTo;
   await deps.store.write(deps.profile, next, { signal: lock.signal });
-  const token = findAccessToken(next, request.resource, parseScopes(request.scopes));
+  const token = findAccessToken(next, request.resource, parseScopes(request.scopes), request.place);
   if (!token)
     throw new AuthenticationRequired(`the provider returned no access token for profile ${deps.profile}`);
   return token;

@@ -6,15 +6,19 @@ import type { AppNames } from '../config/names.js';
 import {
   type ClientCredentialsProviderConfig,
   DEFAULT_OIDC_SCOPES,
+  type ExchangeProviderConfig,
   type OAuth2ProviderConfig,
   type OidcProviderConfig,
   type PasswordProviderConfig,
   type ProviderConfig,
 } from '../config/schema.js';
+import type { ControlPlane } from '../control-plane/control-plane.js';
+import { createHttpControlPlane } from '../control-plane/http-control-plane.js';
 import { ProviderNotFound } from '../errors.js';
 import { assumeUserProviderFromConfig } from './assume-user.js';
 import type { ClientAuthentication } from './client-auth.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
+import { createExchangeProvider } from './exchange.js';
 import { createFirebaseProvider } from './firebase.js';
 import type { ServerSource } from './oauth-client.js';
 import { createOidcProvider } from './oidc.js';
@@ -28,6 +32,10 @@ export interface ProviderFactoryContext {
   names: AppNames;
   /** How people run the auth commands, for messages. */
   cliName: string;
+  /** Another provider's configuration by name (an exchange's login). */
+  lookup?: (name: string) => ProviderConfig | undefined;
+  /** An integrator's control plane, used instead of the wire protocol's default. */
+  controlPlane?: ControlPlane;
 }
 
 /**
@@ -153,14 +161,70 @@ function createTypedProvider(config: ProviderConfig, context: ProviderFactoryCon
         },
         context.runtime,
       );
+    case 'exchange':
+      return createExchange(config, context);
     default:
       throw new ProviderNotFound(
         `provider ${config.name} has type ${config.type}, which this version cannot log in with yet`,
         {
-          hint: 'use an oidc, oauth2, client_credentials, password or firebase provider',
+          hint: 'use an oidc, oauth2, client_credentials, password, firebase or exchange provider',
         },
       );
   }
+}
+
+/** An exchange: its login provider (created the same way) and its control plane. */
+function createExchange(config: ExchangeProviderConfig, context: ProviderFactoryContext): CredentialProvider {
+  const loginConfig = context.lookup?.(config.login);
+  if (!loginConfig) {
+    throw new ProviderNotFound(
+      `provider ${config.name} logs in with provider ${config.login}, which is not configured`,
+    );
+  }
+  const {
+    tenants_endpoint,
+    token_endpoint,
+    assume_user_endpoint,
+    users_me_endpoint,
+    service_principals_endpoint,
+  } = config;
+  const controlPlane =
+    context.controlPlane ??
+    createHttpControlPlane(
+      {
+        url: config.control_plane,
+        ...definedOnly({
+          tenants_endpoint,
+          token_endpoint,
+          assume_user_endpoint,
+          users_me_endpoint,
+          service_principals_endpoint,
+        }),
+      },
+      context.runtime,
+    );
+  return createExchangeProvider(
+    {
+      name: config.name,
+      login: createProvider(loginConfig, context),
+      controlPlane,
+      controlPlaneUrl: config.control_plane,
+      ...(config.subject_token ? { subjectToken: config.subject_token } : {}),
+      ...(config.tenant ? { tenant: config.tenant } : {}),
+      allowedOrigins: config.allowed_origins,
+      resource: config.resource ?? null,
+      cliName: context.cliName,
+    },
+    context.runtime,
+  );
+}
+
+function definedOnly<T extends Record<string, string | undefined>>(
+  values: T,
+): Partial<Record<keyof T, string>> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<
+    Record<keyof T, string>
+  >;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

@@ -5,8 +5,10 @@
  * nothing about profiles, stores or locks: the instance (`keyfob.ts`) and the lifecycle layer
  * decide when to call it and where its sessions go.
  */
+
+import type { ListedTenant } from '../control-plane/control-plane.js';
 import type { Logger } from '../log.js';
-import type { Session } from '../session.js';
+import type { Session, TokenPlace } from '../session.js';
 
 /** The ways a person or machine can log in. */
 export type LoginFlow = 'browser' | 'device' | 'client_credentials' | 'password';
@@ -51,6 +53,11 @@ export interface LoginInteraction {
    * resolves `false` when it could not (not spawned, or exited non-zero).
    */
   openBrowser(url: string): Promise<boolean>;
+  /**
+   * Asks the person to pick a tenant (a terminal's numbered list); given only when a person is
+   * there. Resolves the chosen tenant's id.
+   */
+  chooseTenant?(tenants: readonly ListedTenant[]): Promise<string>;
   /** Shows that keyfob is waiting (a spinner on a terminal); the returned function stops it. */
   waiting(message: string): () => void;
   /** A one-line notice to the person ("using the device flow because …"). */
@@ -75,6 +82,14 @@ export interface LoginRequest {
   /** For `password`: the password. Never logged, never in an error, never stored. */
   password?: string;
   /**
+   * For a provider with a control plane (`exchange`): the tenants asked for, highest first
+   * (`--tenant`, `<PREFIX>_TENANT`, the profile's tenant), each with where it came from. The
+   * provider adds its own `tenant` setting below them (DESIGN.md: which tenant).
+   */
+  tenants?: ReadonlyArray<{ id: string; source: string }>;
+  /** The command that runs this login again (`keyfob login --profile work`), for messages. */
+  command?: string;
+  /**
    * Called just before the request whose answer is the session (the code exchange), or as soon
    * as that answer arrives where the request is a poll that may wait for the person (device
    * flow): from then until the session is stored, the caller holds termination signals.
@@ -87,6 +102,8 @@ export interface TokenRequest {
   resource: string | null;
   /** Empty means the session's own scopes. */
   scopes: readonly string[];
+  /** For a control-plane token: which control plane and tenant it belongs to. */
+  place?: TokenPlace | null;
 }
 
 export interface RevocationResult {
@@ -121,4 +138,21 @@ export interface CredentialProvider {
   revoke(session: Session): Promise<RevocationResult>;
   /** Who the token says the caller is: userinfo when the provider has it, else the ID token's claims. */
   userinfo(session: Session, accessToken: string): Promise<Record<string, unknown>>;
+}
+
+const renewedSessions = new WeakMap<object, Session>();
+
+/**
+ * Marks `error`, thrown by a `renew` after part of it succeeded (an exchange provider renewed
+ * its login, then the exchange failed), with the session to store anyway: its refresh token may
+ * have rotated, and the old one is then spent.
+ */
+export function withRenewedSession<E>(error: E, session: Session): E {
+  if (typeof error === 'object' && error !== null) renewedSessions.set(error, session);
+  return error;
+}
+
+/** The session a failed `renew` asks to store anyway (see {@link withRenewedSession}). */
+export function renewedSessionOf(error: unknown): Session | undefined {
+  return typeof error === 'object' && error !== null ? renewedSessions.get(error) : undefined;
 }

@@ -145,11 +145,22 @@ function explicitLevel(input: ChainInput): LevelResult {
         },
       );
     }
-    return taken('explicit', '--profile', `profile ${e.profile}`, {
+    // A profile named explicitly keeps its own tenant over <PREFIX>_TENANT (DESIGN.md).
+    const envTenant = envValue(input, 'TENANT') ?? null;
+    const result = taken('explicit', '--profile', `profile ${e.profile}`, {
       kind: 'profile',
       profile: e.profile,
-      tenant: tenant ?? own,
+      tenant: tenant ?? own ?? envTenant,
     });
+    if (envTenant !== null && (tenant ?? own) !== null) {
+      result.steps.push({
+        level: 'environment',
+        source: `${input.envPrefix}_TENANT`,
+        outcome: 'hidden',
+        detail: `tenant ${safeName(envTenant)}; hidden by ${tenant !== null ? 'the tenant given explicitly' : `profile ${e.profile}'s own tenant ${safeName(own ?? '')}`}`,
+      });
+    }
+    return result;
   }
   return {
     steps: [
@@ -235,13 +246,10 @@ function profileLevel(input: ChainInput): LevelResult {
   }
   assertProfileName(profile, fromEnv ? variable : 'active profile');
   const source = fromEnv ? variable : 'active profile';
+  // On the selected (not explicitly named) profile another tenant is a one-call exchange, not a
+  // conflict (DESIGN.md, Control planes).
   const explicitTenant = input.explicit.tenant ?? envValue(input, 'TENANT') ?? null;
   const own = input.profileTenant(profile);
-  if (explicitTenant !== null && own !== null && own !== explicitTenant) {
-    throw new ConflictingCredentials(
-      `tenant ${safeName(explicitTenant)} conflicts with profile ${profile}, which carries tenant ${safeName(own)}`,
-    );
-  }
   return taken('profile', source, `profile ${profile}`, {
     kind: 'profile',
     profile,
@@ -250,7 +258,7 @@ function profileLevel(input: ChainInput): LevelResult {
 }
 
 function defaultLevel(input: ChainInput): LevelResult {
-  const tenant = input.explicit.tenant ?? envValue(input, 'TENANT') ?? null;
+  const tenant = input.explicit.tenant ?? envValue(input, 'TENANT') ?? input.profileTenant('default');
   return taken('default', 'default profile', 'profile default', {
     kind: 'profile',
     profile: 'default',

@@ -271,6 +271,11 @@ function accessTokenShapeProblem(value: unknown): string | null {
   if (typeof value.obtained_at !== 'string') return 'obtained_at is not a string';
   if (!isStringArray(value.scopes)) return 'scopes is not a list of strings';
   if (!isNullableString(value.resource)) return 'resource is neither a string nor null';
+  // Control-plane tokens (optional: sessions stored before control planes lack them).
+  if (value.control_plane !== undefined && !isNullableString(value.control_plane)) {
+    return 'control_plane is neither a string nor null';
+  }
+  if (value.tenant !== undefined) return tenantShapeProblem(value.tenant);
   return null;
 }
 
