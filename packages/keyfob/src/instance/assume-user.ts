@@ -7,7 +7,6 @@
  */
 import { envVar } from '../config/names.js';
 import type { AssumeUserProviderConfig, KeyfobConfig } from '../config/schema.js';
-import { controlPlaneFromConfig } from '../control-plane/from-config.js';
 import { AuthenticationRequired, InvalidInput, ProviderNotFound } from '../errors.js';
 import { assertBound, bindingOf } from '../lifecycle/binding.js';
 import { assumedSession, assumeUserCommand } from '../providers/assume-user.js';
@@ -52,7 +51,7 @@ export async function assumeUser(ctx: InstanceContext, opts: AssumeUserOptions):
   const session = await assumedSession(
     {
       name: providerConfig.name,
-      controlPlane: controlPlaneFromConfig(providerConfig, ctx.runtime()),
+      controlPlane: ctx.controlPlaneOf(providerConfig),
       resource,
     },
     { adminApiKey, tenantId: opts.tenantId, userId: opts.userId },

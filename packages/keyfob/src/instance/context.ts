@@ -11,6 +11,8 @@ import { type AppNames, appNames, envVar } from '../config/names.js';
 import { resolveConfigPath, resolveHome } from '../config/paths.js';
 import { type KeyfobConfig, type ProviderConfig, STORE_KINDS } from '../config/schema.js';
 import { type KeyfobState, readState } from '../config/state.js';
+import type { ControlPlane } from '../control-plane/control-plane.js';
+import { type ControlPlaneProviderConfig, controlPlaneFromConfig } from '../control-plane/from-config.js';
 import { InvalidInput, ProviderNotFound } from '../errors.js';
 import { checkPrivateDir } from '../fs/secure.js';
 import { closeFetch, createFetch, httpSettings } from '../http/dispatcher.js';
@@ -84,6 +86,11 @@ export interface InstanceContext {
   knownProfiles(cfg: KeyfobConfig, st: KeyfobState): Promise<string[]>;
   /** Closes the instance's idle connections (`kf.close()`); a later request opens new ones. */
   close(): Promise<void>;
+  /**
+   * The control plane a provider speaks to: the integrator's (`createKeyfob({ controlPlane })`)
+   * when given, else the wire protocol's at the provider's `control_plane`.
+   */
+  controlPlaneOf(config: ControlPlaneProviderConfig): ControlPlane;
 }
 
 export function createContext(options: KeyfobOptions): InstanceContext {
@@ -132,6 +139,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
 
   const ctx: InstanceContext = {
     close: () => closeFetch(transport),
+    controlPlaneOf: (config) => options.controlPlane ?? controlPlaneFromConfig(config, ctx.runtime()),
     names,
     cliName,
     env,

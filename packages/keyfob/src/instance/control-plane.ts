@@ -6,11 +6,7 @@
  */
 import type { KeyfobConfig } from '../config/schema.js';
 import type { ControlPlane } from '../control-plane/control-plane.js';
-import {
-  type ControlPlaneProviderConfig,
-  controlPlaneFromConfig,
-  hasControlPlane,
-} from '../control-plane/from-config.js';
+import { type ControlPlaneProviderConfig, hasControlPlane } from '../control-plane/from-config.js';
 import { AuthenticationRequired, CredentialRefused } from '../errors.js';
 import { assertBound, bindingOf } from '../lifecycle/binding.js';
 import type { InstanceContext } from './context.js';
@@ -61,7 +57,7 @@ export async function withControlPlaneToken<T>(
   const cfg = await ctx.config();
   let token = await getToken(ctx, memo, opts);
   await assertSessionBound(ctx, cfg, target, opts.profile !== undefined);
-  const controlPlane = controlPlaneFromConfig(target.providerConfig, ctx.runtime());
+  const controlPlane = ctx.controlPlaneOf(target.providerConfig);
   try {
     return { value: await fn(controlPlane, token.access_token), token };
   } catch (error) {

@@ -13,7 +13,7 @@ import {
   type ProviderConfig,
 } from '../config/schema.js';
 import type { ControlPlane } from '../control-plane/control-plane.js';
-import { createHttpControlPlane } from '../control-plane/http-control-plane.js';
+import { controlPlaneFromConfig } from '../control-plane/from-config.js';
 import { ProviderNotFound } from '../errors.js';
 import { assumeUserProviderFromConfig } from './assume-user.js';
 import type { ClientAuthentication } from './client-auth.js';
@@ -148,7 +148,7 @@ function createTypedProvider(config: ProviderConfig, context: ProviderFactoryCon
         context.runtime,
       );
     case 'assume_user':
-      return assumeUserProviderFromConfig(config, context.runtime, context.cliName);
+      return assumeUserProviderFromConfig(config, context.runtime, context.cliName, context.controlPlane);
     case 'firebase':
       return createFirebaseProvider(
         {
@@ -181,28 +181,7 @@ function createExchange(config: ExchangeProviderConfig, context: ProviderFactory
       `provider ${config.name} logs in with provider ${config.login}, which is not configured`,
     );
   }
-  const {
-    tenants_endpoint,
-    token_endpoint,
-    assume_user_endpoint,
-    users_me_endpoint,
-    service_principals_endpoint,
-  } = config;
-  const controlPlane =
-    context.controlPlane ??
-    createHttpControlPlane(
-      {
-        url: config.control_plane,
-        ...definedOnly({
-          tenants_endpoint,
-          token_endpoint,
-          assume_user_endpoint,
-          users_me_endpoint,
-          service_principals_endpoint,
-        }),
-      },
-      context.runtime,
-    );
+  const controlPlane = context.controlPlane ?? controlPlaneFromConfig(config, context.runtime);
   return createExchangeProvider(
     {
       name: config.name,
@@ -217,14 +196,6 @@ function createExchange(config: ExchangeProviderConfig, context: ProviderFactory
     },
     context.runtime,
   );
-}
-
-function definedOnly<T extends Record<string, string | undefined>>(
-  values: T,
-): Partial<Record<keyof T, string>> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<
-    Record<keyof T, string>
-  >;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

@@ -7,7 +7,7 @@
 import type { ProviderConfig } from '../config/schema.js';
 import { hasControlPlane } from '../control-plane/from-config.js';
 import { CredentialRefused } from '../errors.js';
-import type { Session } from '../session.js';
+import { accessTokenKey, concretePlace, type Session } from '../session.js';
 import { safeText } from '../text.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
 import type { CredentialProvider, ProviderRuntime, RevocationResult, TokenRequest } from './provider.js';
@@ -69,7 +69,23 @@ async function renewPrincipal(
     runtime,
   );
   try {
-    return await machine.renew(session, request);
+    const next = await machine.renew(session, { resource: request.resource, scopes: request.scopes });
+    // A principal saved from an exchange profile is asked for its tenant's token: keep it under
+    // the per-tenant key the lifecycle looks it up by.
+    const place = concretePlace(next, request.place);
+    if (place) {
+      const plain = accessTokenKey(request.resource, request.scopes);
+      const token = next.access_tokens[plain];
+      if (token) {
+        delete next.access_tokens[plain];
+        next.access_tokens[accessTokenKey(request.resource, request.scopes, place)] = {
+          ...token,
+          control_plane: place.control_plane,
+          tenant: next.tenant,
+        };
+      }
+    }
+    return next;
   } catch (error) {
     if (error instanceof CredentialRefused) {
       throw new CredentialRefused(
