@@ -52,11 +52,17 @@ describe('keyfob assume-user', () => {
     const token = await runCli(['token'], { env: home.env });
     assert.equal(token.code, 0, token.stderr);
     const accessToken = token.stdout.trim();
+    const asJson = await runCli(['token', '--json'], { env: home.env });
+    assert.equal(JSON.parse(asJson.stdout).tenant?.id, 'acme-eu', 'token --json names the tenant');
     assert.equal((await regionalHello(idp, 'acme-eu', accessToken, 'bearer')).status, 200);
     assert.equal((await regionalHello(idp, 'acme-eu', accessToken, 'cookie')).status, 200);
     // `fetch` sends it to the provider's api_base (here the eu region's origin), and nowhere else.
     const fetched = await runCli(['fetch', `${serverUrl(idp, 'acme-eu')}/v1/hello`], { env: home.env });
     assert.equal(fetched.code, 0, fetched.stderr);
+    // A relative URL is taken under api_base (the provider has no tenant server of its own).
+    const relative = await runCli(['fetch', '/eu-west-1/v1/hello'], { env: home.env });
+    assert.equal(relative.code, 0, relative.stderr);
+    assert.equal(JSON.parse(relative.stdout).tenant_id, 'acme-eu');
     const elsewhere = await runCli(['fetch', `${idp.api}/hello`], { env: home.env });
     assert.equal(elsewhere.code, 1, elsewhere.stderr);
     assert.match(elsewhere.stderr, /ORIGIN_NOT_ALLOWED|not allowed|allow-origin/i);

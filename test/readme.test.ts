@@ -82,8 +82,9 @@ describe('the README', () => {
     const [config] = blocks('Control planes', 'yaml');
     const [lines] = blocks('Control planes', 'sh');
     assert.ok(config && lines, 'the Control planes section has a config and the lines to run');
+    const euPort = new URL(idp.regions['eu-west-1'] ?? '').port;
     const home = mkdtempSync(join(tmpdir(), 'keyfob-readme-'));
-    writeFileSync(join(home, 'config.yaml'), config.replaceAll('PORT', port));
+    writeFileSync(join(home, 'config.yaml'), config.replaceAll('EU_PORT', euPort).replaceAll('PORT', port));
     const bin = join(home, 'bin');
     mkdirSync(bin);
     writeFileSync(join(bin, 'keyfob'), `#!/bin/sh\nexec '${process.execPath}' '${KEYFOB_BIN}' "$@"\n`);

@@ -13,7 +13,7 @@ import type { DevIdp } from '@keyfob/dev-idp';
 import { createKeyfob } from 'keyfob';
 import { startIdp } from '../packages/dev-idp/test/helpers.js';
 import { filesUnder, makeHome, runCli, type TestHome } from './support/cli.js';
-import { adminProviderYaml, regionalHello } from './support/control-plane.js';
+import { adminProviderYaml, regionalHello, serverUrl } from './support/control-plane.js';
 
 /** A home whose active profile is alice assumed in acme-eu. */
 async function assumedHome(idp: DevIdp): Promise<TestHome> {
@@ -118,6 +118,12 @@ describe('keyfob service-principal', () => {
     assert.equal(token.code, 0, token.stderr);
     assert.equal(idp.stats.controlPlane.servicePrincipalTokens, before + 1);
     assert.equal((await regionalHello(idp, 'acme-eu', token.stdout.trim())).status, 200);
+    // Its tenant's regional server was named by the tenant list at creation (an assumed session
+    // knows its tenant only by id): relative URLs go there.
+    const hello = await runCli(['fetch', '--profile', 'ci-bot', '/v1/hello'], { env: home.env });
+    assert.equal(hello.code, 0, hello.stderr);
+    assert.equal(JSON.parse(hello.stdout).sub, shown.client_id);
+    assert.equal(state.profiles['ci-bot'].tenant.server_url, serverUrl(idp, 'acme-eu'));
     const me = await runCli(['whoami', '--profile', 'ci-bot', '--json'], { env: home.env });
     assert.equal(me.code, 0, me.stderr);
     assert.equal(JSON.parse(me.stdout).id, shown.client_id);

@@ -205,8 +205,13 @@ export function findAccessToken(
   );
 }
 
-/** Whether a stored token belongs to `place` (both outside control planes, or the same one). */
+/**
+ * Whether a stored token belongs to `place`: both outside control planes' per-tenant keys (a
+ * token there may still say which tenant it is for: an assumed user's, a service principal's),
+ * or the same control plane and tenant.
+ */
 function samePlace(token: AccessToken, place: { control_plane: string; tenant: string } | null): boolean {
+  if (place === null) return (token.control_plane ?? null) === null;
   return (
     (token.control_plane ?? null) === (place?.control_plane ?? null) &&
     (token.tenant?.id ?? null) === (place?.tenant ?? null)

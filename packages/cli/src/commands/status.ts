@@ -47,7 +47,7 @@ function printReport(io: Parameters<Command['run']>[0]['io'], report: StatusRepo
       `${p.name === report.active_profile ? '*' : ' '} ${p.name}`,
       p.provider ?? '-',
       p.subject ?? '-',
-      p.tenant ? (p.tenant.name ?? p.tenant.id) : '-',
+      p.tenant ? p.tenant.id : '-',
       p.scopes.join(' ') || '-',
       expiry(p, now),
       p.refreshable ? 'yes' : 'no',

@@ -35,7 +35,9 @@ export async function authenticatedFetch(
   const first = await token(false);
   // A tenant's token goes to its regional server: relative URLs are appended to its path.
   const server = first.tenant?.server_url ? new URL(first.tenant.server_url) : undefined;
-  const target = typeof input === 'string' && !URL.canParse(input) ? underServer(input, server) : input;
+  // Else the provider's api_base (an assume_user provider's tokens go there): the same rule.
+  const base = server ?? (providerConfig?.api_base ? new URL(providerConfig.api_base) : undefined);
+  const target = typeof input === 'string' && !URL.canParse(input) ? underServer(input, base) : input;
   const http = await import('../http/authenticated-fetch.js');
   return http.authenticatedFetch(
     {
@@ -56,13 +58,14 @@ export async function authenticatedFetch(
 }
 
 /**
- * `/v1/x` under the tenant's `server_url` (`https://h/eu-west-1` → `https://h/eu-west-1/v1/x`).
- * @throws InvalidInput without a tenant, or for `//host/…` (another host).
+ * `/v1/x` under the tenant's `server_url` (`https://h/eu-west-1` → `https://h/eu-west-1/v1/x`),
+ * or under the provider's `api_base` when the credential has no tenant server.
+ * @throws InvalidInput with neither, or for `//host/…` (another host).
  */
 function underServer(relative: string, server: URL | undefined): string {
   if (!server) {
     throw new InvalidInput(
-      "a relative URL needs a tenant's regional server (a profile of an exchange provider); give an absolute URL",
+      "a relative URL needs a tenant's regional server (an exchange provider) or the provider's api_base; give an absolute URL",
     );
   }
   if (relative.startsWith('//') || relative.startsWith('\\')) {

@@ -53,19 +53,31 @@ export async function createServicePrincipal(
       });
     }
   }
-  const { value: created } = await withControlPlaneToken(ctx, memo, opts, target, (cp, token) =>
-    cp.createServicePrincipal(token, {
+  const creating = target.profile ? ctx.binding(cfg, st, target.profile).tenant : null;
+  const { value } = await withControlPlaneToken(ctx, memo, opts, target, async (cp, token) => {
+    const made = await cp.createServicePrincipal(token, {
       name: opts.name,
       ...(opts.description !== undefined ? { description: opts.description } : {}),
-    }),
-  );
+    });
+    // A saved principal's relative URLs go to its tenant's regional server. An assume_user
+    // session knows its tenant only by id: the tenant list (with the same token) names the
+    // server. Best effort: without it, `fetch` asks for an absolute URL.
+    let listed: Tenant | null = null;
+    if (save !== undefined && !(creating?.id === made.tenantId && creating.server_url)) {
+      listed = (await cp.listTenants(token).catch(() => [])).find((t) => t.id === made.tenantId) ?? null;
+    }
+    return { created: made, listed };
+  });
+  const { created, listed } = value;
   const { clientSecret, ...principal } = created;
   if (save === undefined)
     return { servicePrincipal: principal, clientSecret, savedProfile: null, notices: [] };
 
   const session = newSession(target.providerConfig.name, 'client_credentials', ctx.now());
   session.subject = created.clientId;
-  session.tenant = tenantOf(created, target.profile ? ctx.binding(cfg, st, target.profile).tenant : null);
+  session.tenant = listed
+    ? { id: listed.id, name: listed.name, region: listed.region, server_url: listed.server_url }
+    : tenantOf(created, creating);
   session.client_secret = clientSecret;
   session.service_principal = {
     client_id: created.clientId,

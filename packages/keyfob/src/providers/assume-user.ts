@@ -56,6 +56,9 @@ export async function assumedSession(
     obtained_at: token.obtainedAt,
     scopes: token.scopes,
     resource: options.resource,
+    // The token is one tenant's: `token --json` says which (its server is api_base, so it is
+    // kept outside the per-tenant keys of exchanges).
+    tenant: { ...session.tenant },
   };
   return session;
 }

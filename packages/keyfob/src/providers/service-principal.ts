@@ -72,17 +72,21 @@ async function renewPrincipal(
     const next = await machine.renew(session, { resource: request.resource, scopes: request.scopes });
     // A principal saved from an exchange profile is asked for its tenant's token: keep it under
     // the per-tenant key the lifecycle looks it up by.
+    // The principal's token is its tenant's: `fetch` takes relative URLs under that tenant's
+    // server_url, and a principal saved from an exchange profile is asked for it by that key.
     const place = concretePlace(next, request.place);
-    if (place) {
-      const plain = accessTokenKey(request.resource, request.scopes);
-      const token = next.access_tokens[plain];
-      if (token) {
+    const plain = accessTokenKey(request.resource, request.scopes);
+    const token = next.access_tokens[plain];
+    if (token && next.tenant) {
+      const tenanted = { ...token, tenant: { ...next.tenant } };
+      if (place) {
         delete next.access_tokens[plain];
         next.access_tokens[accessTokenKey(request.resource, request.scopes, place)] = {
-          ...token,
+          ...tenanted,
           control_plane: place.control_plane,
-          tenant: next.tenant,
         };
+      } else {
+        next.access_tokens[plain] = tenanted;
       }
     }
     return next;
