@@ -4,7 +4,6 @@
  */
 import { envVar } from '../config/names.js';
 import type { ProviderConfig } from '../config/schema.js';
-import { updateState } from '../config/state.js';
 import { AuthenticationRequired, InvalidInput } from '../errors.js';
 import { chooseLoginFlow } from '../flows/browser.js';
 import { bindingOf } from '../lifecycle/binding.js';
@@ -14,10 +13,8 @@ import { describeStaticToken } from '../providers/static-token.js';
 import { selectLoginProvider } from '../resolve/select.js';
 import { type TenantRequest, tenantRequests, tokenPlace } from '../resolve/tenant.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
-import { chooseStore } from '../stores/choose.js';
-import { encryptedFileConfigured } from '../stores/encrypted-file.js';
-import { forgetMovedAside } from '../stores/moved-aside.js';
 import type { InstanceContext } from './context.js';
+import { persistSession } from './persist.js';
 import type { LoginOptions, LoginResult } from './types.js';
 
 export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
@@ -130,74 +127,19 @@ async function loginHeld(
   const boundTo = bindingOf(providerConfig, ctx.lookupProvider(cfg));
   if (boundTo) session.bound_to = boundTo;
 
-  if (!opts.persist) {
-    // A library login stays in this instance's memory (DESIGN.md, The resolver).
-    await ctx.memory.write(selected.name, session);
-    ctx.memoryBindings.set(selected.name, {
-      provider: providerName,
-      store: 'memory',
-      tenant: session.tenant,
-    });
-    return {
-      profile: selected.name,
-      provider: providerName,
-      subject: session.subject,
-      tenant: session.tenant,
-      store: 'memory',
-      replacedProvider: null,
-      notices,
-    };
-  }
-
-  const configured = ctx.configuredStore(cfg);
-  const storageVariable = envVar(ctx.names, 'STORAGE');
-  const storeChoice = await chooseStore({
-    names: ctx.names,
-    home: ctx.home,
-    explicit: configured.explicit ? configured.kind : null,
-    explicitSource: ctx.env[storageVariable]
-      ? storageVariable
-      : `token_storage in ${cfg.file ?? 'the configuration'}`,
-    recorded: binding.store,
-    encryptedConfigured: encryptedFileConfigured({
-      names: ctx.names,
-      identityFile: ctx.identityFile(),
-      env: ctx.env,
-    }),
-    passphrasePromptAvailable: Boolean(opts.personPresent && ctx.canPromptPassphrase),
+  // A library login stays in this instance's memory (DESIGN.md, The resolver); the CLI's goes
+  // to the profile's store and the state file, and the profile becomes the active one.
+  const replacedProvider =
+    opts.persist && binding.provider && binding.provider !== providerName ? binding.provider : null;
+  const persisted = await persistSession(ctx, cfg, binding, selected.name, providerName, session, {
+    persist: opts.persist === true,
+    makeActive: true,
+    personPresent: Boolean(opts.personPresent),
   });
-  const store = ctx.openStore(storeChoice.kind);
-  if (storeChoice.fallbackNotice) notices.push(storeChoice.fallbackNotice);
-  if (storeChoice.detail) ctx.log.debug('keychain did not answer', { reason: storeChoice.detail });
-  const replacedProvider = binding.provider && binding.provider !== providerName ? binding.provider : null;
+  notices.push(...persisted.notices);
   if (replacedProvider) {
     notices.push(
       `Profile ${selected.name} was bound to provider ${replacedProvider}; its session was replaced.`,
-    );
-  }
-  await ctx.withProfileLock(selected.name, (lock) =>
-    store.write(selected.name, session, { signal: lock.signal }),
-  );
-  // A session moved aside earlier is no longer news once the profile is logged in again.
-  await forgetMovedAside(ctx.home, selected.name).catch(() => undefined);
-  if (storeChoice.kind !== 'memory') {
-    await updateState(
-      ctx.home,
-      (s) => {
-        const at = ctx.now().toISOString();
-        const previous = s.profiles[selected.name];
-        s.profiles[selected.name] = {
-          provider: providerName,
-          store: storeChoice.kind,
-          store_reason: storeChoice.reason,
-          // The session's own: a profile logged in again elsewhere keeps no stale tenant.
-          tenant: session.tenant,
-          created_at: previous?.created_at ?? at,
-          updated_at: at,
-        };
-        s.active_profile = selected.name;
-      },
-      { cliName: ctx.cliName },
     );
   }
   return {
@@ -205,7 +147,7 @@ async function loginHeld(
     provider: providerName,
     subject: session.subject,
     tenant: session.tenant,
-    store: storeChoice.kind,
+    store: persisted.store,
     replacedProvider,
     notices,
   };

@@ -1,7 +1,7 @@
 /**
- * Storing a session made outside `login` (assume-user, a saved service principal) the way
- * `login` stores its own: the profile's recorded store (else the default order), under the
- * profile's lock, then the state file; in memory only when the caller does not persist.
+ * Storing a new session of a profile, for `login`, `assume-user` and a saved service principal:
+ * the profile's recorded store (else the default order), under the profile's lock, then the
+ * state file; in memory only when the caller does not persist.
  */
 import { envVar } from '../config/names.js';
 import type { KeyfobConfig } from '../config/schema.js';
@@ -60,8 +60,10 @@ export async function persistSession(
     passphrasePromptAvailable: options.personPresent && ctx.canPromptPassphrase,
   });
   const notices = choice.fallbackNotice ? [choice.fallbackNotice] : [];
+  if (choice.detail) ctx.log.debug('keychain did not answer', { reason: choice.detail });
   const store = ctx.openStore(choice.kind);
   await ctx.withProfileLock(profile, (lock) => store.write(profile, session, { signal: lock.signal }));
+  // A session moved aside earlier is no longer news once the profile has a new one.
   await forgetMovedAside(ctx.home, profile).catch(() => undefined);
   if (choice.kind !== 'memory') {
     await updateState(
@@ -73,7 +75,8 @@ export async function persistSession(
           provider: providerName,
           store: choice.kind,
           store_reason: choice.reason,
-          tenant: session.tenant ?? previous?.tenant ?? null,
+          // The session's own: a profile logged in again elsewhere keeps no stale tenant.
+          tenant: session.tenant,
           created_at: previous?.created_at ?? at,
           updated_at: at,
         };
