@@ -8,7 +8,7 @@
  *   npx tsx bench/cli-exit.ts [RUNS]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { KEYFOB_BIN as bin, machineHome } from './machine-home.js';
+import { KEYFOB_BIN as bin, machineHome, median } from './machine-home.js';
 
 const runs = Number(process.argv[2] ?? 15);
 const { env, close } = await machineHome();
@@ -56,12 +56,4 @@ function outputToExit(args: string[], env: Record<string, string>): Promise<{ la
       resolve({ lag: Number(end - first) / 1e6, total: Number(end - start) / 1e6 });
     });
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }

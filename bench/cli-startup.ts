@@ -5,7 +5,7 @@
  *   npx tsx bench/cli-startup.ts [RUNS]
  */
 import { spawnSync } from 'node:child_process';
-import { KEYFOB_BIN as bin, machineHome } from './machine-home.js';
+import { KEYFOB_BIN as bin, machineHome, median } from './machine-home.js';
 
 const runs = Number(process.argv[2] ?? 40);
 const { env, close } = await machineHome();
@@ -35,12 +35,4 @@ function time(command: string[], env: Record<string, string>): number {
   const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`${command.join(' ')} exited ${result.status}: ${result.stderr}`);
   return elapsed;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }

@@ -22,6 +22,34 @@ function blocks(heading: string, lang: string): string[] {
   return [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1] ?? '');
 }
 
+/** `<home>/bin/keyfob`, the built CLI, as the README says to put it on the PATH; returns the folder. */
+function keyfobOnPath(home: string): string {
+  const bin = join(home, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'keyfob'), `#!/bin/sh\nexec '${process.execPath}' '${KEYFOB_BIN}' "$@"\n`);
+  chmodSync(join(bin, 'keyfob'), 0o755);
+  return bin;
+}
+
+/** Runs `script` in bash. Not spawnSync: dev-idp answers from this very process. */
+function bash(
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['--norc', '--noprofile', '-c', script], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 let idp: DevIdp;
 before(async () => {
   idp = await startDevIdp();
@@ -53,24 +81,10 @@ describe('the README', () => {
 
     const home = mkdtempSync(join(tmpdir(), 'keyfob-readme-'));
     writeFileSync(join(home, 'config.yaml'), config.replaceAll('PORT', port));
-    const bin = join(home, 'bin');
-    mkdirSync(bin);
-    writeFileSync(join(bin, 'keyfob'), `#!/bin/sh\nexec '${process.execPath}' '${KEYFOB_BIN}' "$@"\n`);
-    chmodSync(join(bin, 'keyfob'), 0o755);
+    const bin = keyfobOnPath(home);
     const script = ['set -e', ...run.map((l) => (l ?? '').replaceAll('9400', port))].join('\n');
     const env = { ...cliEnv(home), PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['--norc', '--noprofile', '-c', script], { env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const result = await bash(script, env);
     assert.equal(result.code, 0, `${script}\n${result.stderr}`);
     assert.match(result.stderr, /Logged in to robot .*profile ci/);
     const body = JSON.parse(result.stdout) as { client_id: string; aud: string };
@@ -85,29 +99,14 @@ describe('the README', () => {
     const euPort = new URL(idp.regions['eu-west-1'] ?? '').port;
     const home = mkdtempSync(join(tmpdir(), 'keyfob-readme-'));
     writeFileSync(join(home, 'config.yaml'), config.replaceAll('EU_PORT', euPort).replaceAll('PORT', port));
-    const bin = join(home, 'bin');
-    mkdirSync(bin);
-    writeFileSync(join(bin, 'keyfob'), `#!/bin/sh\nexec '${process.execPath}' '${KEYFOB_BIN}' "$@"\n`);
-    chmodSync(join(bin, 'keyfob'), 0o755);
+    const bin = keyfobOnPath(home);
     const script = ['set -e', ...lines.split('\n').filter((l) => l.trim() !== '')].join('\n');
     const env = {
       ...cliEnv(home),
       PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       PASSWORD: idp.users[0]?.password ?? '',
     };
-    // Not spawnSync: dev-idp answers from this very process.
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['--norc', '--noprofile', '-c', script], { env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const result = await bash(script, env);
     assert.equal(result.code, 0, `${script}\n${result.stderr}`);
     assert.match(result.stderr, /Logged in to cloud .*tenant acme-eu/);
     assert.match(result.stdout, /^\* acme-eu/m);
