@@ -11,7 +11,7 @@ import { type CriticalSection, holdSignals } from '../lifecycle/signals.js';
 import { isTenantProvider, type TenantProvider } from '../providers/exchange.js';
 import { renewedSessionOf } from '../providers/provider.js';
 import { tokenPlace } from '../resolve/tenant.js';
-import { findAccessToken, isFreshEnough, type Tenant } from '../session.js';
+import { findAccessToken, isFreshEnough, type Session, type Tenant } from '../session.js';
 import type { CredentialStore } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
 import type { TenantsResult } from './types.js';
@@ -61,21 +61,29 @@ async function profileParts(ctx: InstanceContext, explicit: string | undefined):
   };
 }
 
+/**
+ * The profile's stored session (read under its lock by the caller), when it may still be sent
+ * where the configuration names now; `action` says what was not done otherwise.
+ */
+async function boundSession(
+  parts: Awaited<ReturnType<typeof profileParts>>,
+  action: string,
+): Promise<Session> {
+  const session = await parts.store.read(parts.profile);
+  if (!session) {
+    throw new AuthenticationRequired(`not logged in (profile ${parts.profile})`, {
+      hint: `run \`${parts.loginCommand}\``,
+    });
+  }
+  assertBound(session, parts.boundTo, { profile: parts.profile, loginCommand: parts.loginCommand, action });
+  return session;
+}
+
 /** The tenants the profile's login belongs to, and the current one. */
 export async function tenants(ctx: InstanceContext, opts: { profile?: string }): Promise<TenantsResult> {
   const parts = await profileParts(ctx, opts.profile);
   return ctx.withProfileLock(parts.profile, async (lock) => {
-    const session = await parts.store.read(parts.profile);
-    if (!session) {
-      throw new AuthenticationRequired(`not logged in (profile ${parts.profile})`, {
-        hint: `run \`${parts.loginCommand}\``,
-      });
-    }
-    assertBound(session, parts.boundTo, {
-      profile: parts.profile,
-      loginCommand: parts.loginCommand,
-      action: 'the tenants were not asked for',
-    });
+    const session = await boundSession(parts, 'the tenants were not asked for');
     const listed = await parts.provider.listTenants(session).catch(async (error: unknown) => {
       const partial = renewedSessionOf(error);
       if (partial) await parts.store.write(parts.profile, partial, { signal: lock.signal });
@@ -113,17 +121,7 @@ export async function switchTenant(
   let tenant: Tenant;
   try {
     tenant = await ctx.withProfileLock(parts.profile, async (lock) => {
-      const session = await parts.store.read(parts.profile);
-      if (!session) {
-        throw new AuthenticationRequired(`not logged in (profile ${parts.profile})`, {
-          hint: `run \`${parts.loginCommand}\``,
-        });
-      }
-      assertBound(session, parts.boundTo, {
-        profile: parts.profile,
-        loginCommand: parts.loginCommand,
-        action: 'no exchange was attempted',
-      });
+      const session = await boundSession(parts, 'no exchange was attempted');
       let next = session;
       let token = findAccessToken(session, parts.resource, [], place);
       // A fresh token of that tenant (a one-call one) is taken over; else one exchange.
