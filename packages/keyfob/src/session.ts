@@ -41,7 +41,11 @@ export interface AccessToken {
    * for the login's own tokens (and in sessions stored before control planes).
    */
   control_plane?: string | null;
-  /** For a control-plane token: the tenant it is scoped to, whose `server_url` it may go to. */
+  /**
+   * The tenant the token is scoped to, whose `server_url` it may go to: an exchanged token's
+   * (with `control_plane`), or an assumed user's or a saved service principal's (without: those
+   * are kept under the plain key, their provider having one tenant per session).
+   */
   tenant?: Tenant | null;
 }
 
