@@ -4,6 +4,7 @@
  */
 import { envVar } from '../config/names.js';
 import type { ProviderConfig } from '../config/schema.js';
+import { assumeUserCommand } from '../control-plane/commands.js';
 import { AuthenticationRequired, InvalidInput } from '../errors.js';
 import { chooseLoginFlow } from '../flows/browser.js';
 import { bindingOf } from '../lifecycle/binding.js';
@@ -55,7 +56,7 @@ async function loginHeld(
   const providerConfig = ctx.providerConfig(cfg, providerName);
   if (providerConfig.type === 'assume_user') {
     throw new InvalidInput(
-      `provider ${providerName} is assume_user: it has no login; run \`${ctx.cliName} assume-user --tenant-id T --user-id U\``,
+      `provider ${providerName} is assume_user: it has no login; run \`${assumeUserCommand(ctx.cliName)}\``,
     );
   }
   const chosen = await ctx.provider(providerName);

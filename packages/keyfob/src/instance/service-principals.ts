@@ -8,6 +8,7 @@
 import type { KeyfobConfig } from '../config/schema.js';
 import type { KeyfobState } from '../config/state.js';
 import { NAME_PATTERN } from '../config/validate.js';
+import { assumeUserCommand } from '../control-plane/commands.js';
 import type { CreatedServicePrincipal, ServicePrincipal } from '../control-plane/control-plane.js';
 import { ControlPlaneError, InvalidInput } from '../errors.js';
 import { bindingOf } from '../lifecycle/binding.js';
@@ -154,7 +155,7 @@ async function requireTarget(
   if (target) return target;
   throw new InvalidInput(
     'service principals are managed at a control plane: use a profile of an exchange or assume_user provider',
-    { hint: `e.g. \`${ctx.cliName} assume-user --tenant-id T --user-id U\` first, or --profile P` },
+    { hint: `e.g. \`${assumeUserCommand(ctx.cliName)}\` first, or --profile P` },
   );
 }
 

@@ -6,6 +6,7 @@
 import { envVar } from '../config/names.js';
 import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
 import type { KeyfobState } from '../config/state.js';
+import { assumeUserCommand } from '../control-plane/commands.js';
 import { AuthenticationRequired, InvalidInput, ProviderNotFound } from '../errors.js';
 import { bindingOf } from '../lifecycle/binding.js';
 import type { HeldLock } from '../lifecycle/lock.js';
@@ -165,7 +166,7 @@ async function fromProfile(
   const providerConfig = ctx.providerConfig(cfg, binding.provider);
   // An assumed session is started again by assume-user, not login.
   if (providerConfig.type === 'assume_user') {
-    loginCommand = `${ctx.cliName} assume-user --tenant-id ${binding.tenant?.id ?? 'T'} --user-id U${named ? ` --profile ${profile}` : ''}`;
+    loginCommand = assumeUserCommand(ctx.cliName, binding.tenant?.id, 'U', named ? profile : undefined);
   }
   const store = ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind);
   const providerName = binding.provider;

@@ -6,6 +6,7 @@
  * `assume-user` (`kf.assumeUser`) starts its sessions.
  */
 import type { AssumeUserProviderConfig } from '../config/schema.js';
+import { assumeUserCommand } from '../control-plane/commands.js';
 import { AdminKeyRefused, type ControlPlane } from '../control-plane/control-plane.js';
 import { controlPlaneFromConfig } from '../control-plane/from-config.js';
 import { AuthenticationRequired, CredentialRefused, InsufficientScope, InvalidInput } from '../errors.js';
@@ -29,10 +30,7 @@ export interface AssumeRequest {
   userId: string;
 }
 
-/** The command that assumes this user again, for messages. */
-export function assumeUserCommand(cliName: string, tenantId: string, userId: string): string {
-  return `${cliName} assume-user --tenant-id ${safeText(tenantId, 100)} --user-id ${safeText(userId, 100)}`;
-}
+export { assumeUserCommand } from '../control-plane/commands.js';
 
 /**
  * A new session holding the token assumed for `request`, kept under `resource` (and the key,
@@ -100,7 +98,7 @@ export function createAssumeUserProvider(
     canReacquire: true,
     async login() {
       throw new InvalidInput(
-        `provider ${options.name} is assume_user: it has no login; run \`${options.cliName} assume-user --tenant-id T --user-id U\``,
+        `provider ${options.name} is assume_user: it has no login; run \`${assumeUserCommand(options.cliName)}\``,
       );
     },
     async renew(session: Session, request: TokenRequest): Promise<Session> {
@@ -110,7 +108,7 @@ export function createAssumeUserProvider(
         throw new AuthenticationRequired(
           'this profile holds no admin API key, tenant and user to assume again',
           {
-            hint: `run \`${options.cliName} assume-user --tenant-id T --user-id U\``,
+            hint: `run \`${assumeUserCommand(options.cliName)}\``,
           },
         );
       }
