@@ -171,7 +171,9 @@ async function fromProfile(
   const store = ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind);
   const providerName = binding.provider;
   const provider = () => ctx.provider(providerName);
-  if (isMachine(providerConfig, ctx.lookupProvider(cfg)) && !(await store.read(profile))) {
+  const lookup = ctx.lookupProvider(cfg);
+  const boundTo = bindingOf(providerConfig, lookup);
+  if (isMachine(providerConfig, lookup) && !(await store.read(profile))) {
     // A machine profile needs no prompt: its first token is fetched and cached on demand.
     const machine = await provider();
     await ctx.withProfileLock(profile, async (lock) => {
@@ -187,8 +189,7 @@ async function fromProfile(
           ? { tenants: [{ id: resolved.tenant, source: tenantSource(ctx, opts) }] }
           : {}),
       });
-      const boundTo = bindingOf(providerConfig, ctx.lookupProvider(cfg));
-      if (boundTo) session.bound_to = boundTo;
+      if (boundTo) session.bound_to = { ...boundTo };
       await store.write(profile, session, { signal: lock.signal });
     });
   }
@@ -198,7 +199,7 @@ async function fromProfile(
     ...(place ? { place } : {}),
     loginCommand,
     lock: (fn) => ctx.withProfileLock(profile, fn),
-    boundTo: bindingOf(providerConfig, ctx.lookupProvider(cfg)),
+    boundTo,
     whyMissing: async () => {
       const moved = await movedAsideOf(ctx.home, profile);
       return moved ? `its stored session could not be read and was moved to ${moved.moved_to}` : null;
