@@ -49,6 +49,18 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
+/** A well-formed RS256 token naming the hostile server as its issuer (key id k1). */
+async function hostileIssuedJwt(): Promise<string> {
+  const key = await newSigningKey('RS256', 'k1');
+  const { SignJWT } = await import('jose');
+  return new SignJWT({ sub: 'someone' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setIssuer(hostile.origin)
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(key.privateKey);
+}
+
 /** A server whose chosen response is an endless JSON string (with backpressure, up to a cap). */
 async function startHostile(): Promise<Hostile> {
   const state: Hostile = { origin: '', endless: 'none', streams: [], close: async () => {} };
@@ -195,14 +207,7 @@ describe('an endless response', () => {
   });
 
   it('JWKS: check cannot decide, fails at 1 MiB with bounded memory', async () => {
-    const key = await newSigningKey('RS256', 'k1');
-    const { SignJWT } = await import('jose');
-    const jwt = await new SignJWT({ sub: 'someone' })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-      .setIssuer(hostile.origin)
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(key.privateKey);
+    const jwt = await hostileIssuedJwt();
     const result = await againstEndless(
       'jwks',
       ['check', '-', '--issuer', hostile.origin],
@@ -218,14 +223,7 @@ describe("checkToken with the caller's own fetch", () => {
   it('reads discovery and the JWKS up to the same bounds as the instance does', async () => {
     hostile.endless = 'jwks';
     const before = hostile.streams.length;
-    const key = await newSigningKey('RS256', 'k1');
-    const { SignJWT } = await import('jose');
-    const jwt = await new SignJWT({ sub: 'someone' })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-      .setIssuer(hostile.origin)
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(key.privateKey);
+    const jwt = await hostileIssuedJwt();
     // Node's own fetch, unguarded: keyfob must bound what it reads through it anyway.
     const report = await checkToken(jwt, { issuer: hostile.origin, fetch: globalThis.fetch });
     assert.equal(report.valid, false);
