@@ -10,8 +10,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createKeyfob, type LoginInteraction } from '@keyfob/core';
 import { startDevIdp } from '@keyfob/dev-idp';
-import { createKeyfob, type LoginInteraction } from 'keyfob';
 
 const rounds = Number(process.argv[2] ?? 21);
 const idp = await startDevIdp();
@@ -40,7 +40,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 try {
   let offset = 0;
-  const kf = createKeyfob({ home, env: {}, config, now: () => new Date(Date.now() + offset) });
+  const kf = createKeyfob({ home, environment: {}, config, now: () => new Date(Date.now() + offset) });
   const login = (tenant = 'acme-eu') =>
     kf.login({
       provider: 'cloud',

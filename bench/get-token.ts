@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/get-token.ts
  */
-import { createKeyfob } from 'keyfob';
+import { createKeyfob } from '@keyfob/core';
 import { machineHome } from './machine-home.js';
 
 const { idp, env, close } = await machineHome();

@@ -9,8 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AdminKeyRefused, createKeyfob, TenantNotFound, UserNotFound } from '@keyfob/core';
 import type { DevIdp } from '@keyfob/dev-idp';
-import { AdminKeyRefused, createKeyfob, TenantNotFound, UserNotFound } from 'keyfob';
 import { startIdp } from '../packages/dev-idp/test/helpers.js';
 import { filesUnder, makeHome, runCli, type TestHome } from './support/cli.js';
 import {
@@ -220,7 +220,7 @@ describe('kf.assumeUser', () => {
   it('assumes, serves the token, answers whoami; a wrong key is AdminKeyRefused; unknown ones are UserNotFound / TenantNotFound', async (t) => {
     const idp = await startIdp(t);
     const home = adminHome(idp);
-    const kf = createKeyfob({ home: home.home, env: {} });
+    const kf = createKeyfob({ home: home.home, environment: {} });
     const result = await kf.assumeUser({
       tenantId: 'acme-eu',
       userId: 'user-alice',

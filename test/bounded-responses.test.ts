@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { checkToken, createKeyfob, ResponseTooLarge } from 'keyfob';
+import { checkToken, createKeyfob, ResponseTooLarge } from '@keyfob/core';
 import { type CliResult, cliEnv, filesUnder, runCli } from './support/cli.js';
 import { newSigningKey } from './support/issuer.js';
 
@@ -243,7 +243,7 @@ describe("the instance's fetch (kf.http)", () => {
   it('stops reading at the bound and closes the connection while the process goes on', async () => {
     hostile.endless = 'jwks';
     const before = hostile.streams.length;
-    const kf = createKeyfob({ home: scratch, env: {} });
+    const kf = createKeyfob({ home: scratch, environment: {} });
     await assert.rejects(kf.http(`${hostile.origin}/jwks`), (error: unknown) => {
       assert.ok(error instanceof ResponseTooLarge, String(error));
       assert.equal(error.code, 'RESPONSE_TOO_LARGE');
@@ -261,14 +261,14 @@ describe("the instance's fetch (kf.http)", () => {
   });
 
   it('refuses a declared Content-Length past the bound without waiting for the body', async () => {
-    const kf = createKeyfob({ home: scratch, env: {} });
+    const kf = createKeyfob({ home: scratch, environment: {} });
     const started = Date.now();
     await assert.rejects(kf.http(`${hostile.origin}/declared`), ResponseTooLarge);
     assert.ok(Date.now() - started < 10_000, 'at once, not after a timeout');
   });
 
   it('allows 4 MiB for a POST (token responses carry large tokens) and 1 MiB for a GET', async () => {
-    const kf = createKeyfob({ home: scratch, env: {} });
+    const kf = createKeyfob({ home: scratch, environment: {} });
     const posted = await kf.http(`${hostile.origin}/big`, { method: 'POST', body: 'x=1' });
     assert.equal((await posted.arrayBuffer()).byteLength, 2 * MIB);
     await assert.rejects(kf.http(`${hostile.origin}/big`), /larger than 1 MiB/);

@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createKeyfob, type LoginInteraction } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { createKeyfob, type LoginInteraction } from 'keyfob';
 import { filesUnder, loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
 import { inTerminal } from './support/pty.js';
 import { assertMatchesSchema } from './support/schemas.js';
@@ -423,7 +423,7 @@ describe('the library with a control plane', () => {
 
   it('getToken({ tenant }), tenants(), switchTenant() and fetch of the regional server', async () => {
     const home = mkdtempSync(join(tmpdir(), 'keyfob-cp-'));
-    const kf = createKeyfob({ home, env: {}, config: configFor(idp) });
+    const kf = createKeyfob({ home, environment: {}, config: configFor(idp) });
     await kf.login({
       provider: 'cloud',
       tenant: 'acme-us',
@@ -470,7 +470,7 @@ describe('the library with a control plane', () => {
     const short = await startDevIdp({ controlPlaneTokenTtl: 2 });
     try {
       const home = mkdtempSync(join(tmpdir(), 'keyfob-cp-'));
-      const kf = createKeyfob({ home, env: {}, config: configFor(short) });
+      const kf = createKeyfob({ home, environment: {}, config: configFor(short) });
       await kf.login({
         provider: 'cloud',
         tenant: 'acme-eu',

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createKeyfob } from 'keyfob';
+import { createKeyfob } from '@keyfob/core';
 import { authenticatedFetch } from '../packages/keyfob/src/http/authenticated-fetch.js';
 import { decideRedirect, inScope } from '../packages/keyfob/src/http/redirect.js';
 import { cliEnv, runCli } from './support/cli.js';
@@ -84,7 +84,7 @@ after(() => {
 /** A keyfob whose credential is a static token, allowed to reach the first server only. */
 function keyfob() {
   const home = mkdtempSync(join(tmpdir(), 'keyfob-redirects-'));
-  return createKeyfob({ home, env: { KEYFOB_HOME: home }, token: TOKEN });
+  return createKeyfob({ home, environment: { KEYFOB_HOME: home }, token: TOKEN });
 }
 
 function redirectUrl(code: number, to: string, under = ''): string {

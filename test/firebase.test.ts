@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createKeyfob, type LoginInteraction } from 'keyfob';
+import { createKeyfob, type LoginInteraction } from '@keyfob/core';
 import { cliEnv, filesUnder, runCli } from './support/cli.js';
 import { readSession, stored, writeSession } from './support/file-session.js';
 import {
@@ -350,7 +350,7 @@ describe('firebase provider against the Auth emulator', () => {
       const kf = createKeyfob({
         appName: 'acme',
         home,
-        env: {},
+        environment: {},
         config: {
           providers: {
             fb: {

@@ -17,8 +17,8 @@ import { type AddressInfo, createServer as createNetServer, type Server as NetSe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createKeyfob, InsecureUrl } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { createKeyfob, InsecureUrl } from 'keyfob';
 import {
   type CliResult,
   filesUnder,
@@ -194,7 +194,7 @@ describe("the instance's fetch", () => {
     await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
     const from = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/start`;
     try {
-      const kf = createKeyfob({ home: home.home, env: {} });
+      const kf = createKeyfob({ home: home.home, environment: {} });
       connections = 0;
       await assert.rejects(kf.http(`http://0.0.0.0:${listenerPort}/direct`), (error: unknown) => {
         assert.ok(error instanceof InsecureUrl, String(error));
@@ -211,7 +211,7 @@ describe("the instance's fetch", () => {
       // kf.fetch holds its request URL to the same rule, with the same error class.
       const withToken = createKeyfob({
         home: home.home,
-        env: {},
+        environment: {},
         token: 'a-token',
         config: { providers: {} },
       });
@@ -258,7 +258,7 @@ describe('an https issuer whose token endpoint is plain http on loopback', () =>
       const issuerUrl = `https://127.0.0.1:${(secure.address() as AddressInfo).port}`;
       const kf = createKeyfob({
         home: mkdtempSync(join(tmpdir(), 'keyfob-home-')),
-        env: { KEYFOB_CA_BUNDLE: ca.caFile, ROBOT_SECRET: 'robot-secret' },
+        environment: { KEYFOB_CA_BUNDLE: ca.caFile, ROBOT_SECRET: 'robot-secret' },
         config: {
           providers: {
             robot: {

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import {
   type ControlPlane,
   ControlPlaneError,
@@ -17,7 +16,8 @@ import {
   createKeyfob,
   type ListedTenant,
   type LoginInteraction,
-} from 'keyfob';
+} from '@keyfob/core';
+import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 
 let idp: DevIdp;
 let home: string;
@@ -109,7 +109,7 @@ describe('createKeyfob({ controlPlane }): an integrator’s own control plane', 
     // The configured control_plane is unused: nothing may be sent there (it does not resolve).
     const kf = createKeyfob({
       home,
-      env: {},
+      environment: {},
       controlPlane,
       config: {
         providers: {

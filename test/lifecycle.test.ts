@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createKeyfob } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { createKeyfob } from 'keyfob';
 import { loginWithDevice, makeHome, robotApproving, runCli, startCli, type TestHome } from './support/cli.js';
 import { startProxy } from './support/proxy.js';
 
@@ -44,12 +44,12 @@ describe('getToken in the library', () => {
       for (const skewHours of [0, 1, -1]) {
         const home = makeHome(idp);
         let offset = skewHours * 3600_000;
-        const kf = createKeyfob({ env: home.env, now: () => new Date(Date.now() + offset) });
+        const kf = createKeyfob({ environment: home.env, now: () => new Date(Date.now() + offset) });
         await kf.login({ flow: 'device', interaction: robotApproving(idp), persist: true });
         const before = idp.stats.refreshRequests;
         const first = await kf.getToken();
         const again = await createKeyfob({
-          env: home.env,
+          environment: home.env,
           now: () => new Date(Date.now() + offset),
         }).getToken();
         assert.equal(again.access_token, first.access_token, `no refresh loop with a skew of ${skewHours} h`);
@@ -71,7 +71,7 @@ describe('getToken in the library', () => {
       const home = makeHome(idp);
       assert.equal((await loginWithDevice(idp, home)).code, 0);
       let offset = 0;
-      const kf = createKeyfob({ env: home.env, now: () => new Date(Date.now() + offset) });
+      const kf = createKeyfob({ environment: home.env, now: () => new Date(Date.now() + offset) });
       await kf.getToken();
       offset = 601_000;
       const before = idp.stats.refreshRequests;
@@ -88,7 +88,7 @@ describe('getToken in the library', () => {
       let offset = 0;
       const warnings: string[] = [];
       const kf = createKeyfob({
-        env: home.env,
+        environment: home.env,
         now: () => new Date(Date.now() + offset),
         log: { debug() {}, warn: (m) => warnings.push(m) },
       });

@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AuthenticationRequired, createKeyfob, LoginFailed } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { AuthenticationRequired, createKeyfob, LoginFailed } from 'keyfob';
 import { alice, filesUnder, KEYFOB_BIN, makeHome, runCli, type TestHome } from './support/cli.js';
 import { inTerminal } from './support/pty.js';
 
@@ -189,7 +189,7 @@ describe('the password provider', () => {
     const home = passwordHome();
     const { email, password } = alice(idp);
     let offset = 0;
-    const kf = createKeyfob({ env: home.env, now: () => new Date(Date.now() + offset) });
+    const kf = createKeyfob({ environment: home.env, now: () => new Date(Date.now() + offset) });
     const result = await kf.login({
       provider: 'pw',
       email,
@@ -212,7 +212,7 @@ describe('the password provider', () => {
 
   it('in the library: kf.login({ provider, email, password }); a wrong password is LoginFailed without it', async () => {
     const home = passwordHome();
-    const kf = createKeyfob({ env: home.env });
+    const kf = createKeyfob({ environment: home.env });
     const wrong = 'not-alices-password-42';
     await assert.rejects(
       kf.login({

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createKeyfob } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { createKeyfob } from 'keyfob';
 import { loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
 
 let idp: DevIdp;
@@ -109,7 +109,7 @@ describe('credentials from the environment', () => {
     const first = jwt({ sub: 'one', exp: Math.floor(Date.now() / 1000) + 600 });
     const second = jwt({ sub: 'two', exp: Math.floor(Date.now() / 1000) + 900 });
     writeFileSync(file, `${first}\n`);
-    const kf = createKeyfob({ env: { ...home.env, KEYFOB_TOKEN_FILE: file } });
+    const kf = createKeyfob({ environment: { ...home.env, KEYFOB_TOKEN_FILE: file } });
     assert.equal((await kf.getToken()).access_token, first);
     assert.equal((await kf.getToken()).access_token, first);
     await new Promise((resolve) => setTimeout(resolve, 20));

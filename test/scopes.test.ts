@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createKeyfob, InsufficientScope } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { createKeyfob, InsufficientScope } from 'keyfob';
 import { loginWithDevice, makeHome, robotApproving, runCli, type TestHome } from './support/cli.js';
 
 let idp: DevIdp;
@@ -26,7 +26,7 @@ describe('scopes', () => {
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /was not granted api:admin; run `keyfob refresh --scopes api:admin`/);
     await assert.rejects(
-      createKeyfob({ env: home.env }).getToken({ scopes: ['api:admin'] }),
+      createKeyfob({ environment: home.env }).getToken({ scopes: ['api:admin'] }),
       (e: unknown) => e instanceof InsufficientScope && e.missingScopes.includes('api:admin'),
     );
   });
@@ -40,7 +40,7 @@ describe('scopes', () => {
   it('a step-up login into the same profile adds the scope, and the API then allows it', async () => {
     const before = await runCli(['fetch', `${idp.api}/admin`], { env: home.env });
     assert.equal(before.code, 1);
-    const kf = createKeyfob({ env: home.env });
+    const kf = createKeyfob({ environment: home.env });
     const status = await kf.status();
     const granted = status.profiles.find((p) => p.name === 'default')?.scopes ?? [];
     const result = await kf.login({

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createKeyfob } from '@keyfob/core';
 import type { DevIdp } from '@keyfob/dev-idp';
-import { createKeyfob } from 'keyfob';
 import { startIdp } from '../packages/dev-idp/test/helpers.js';
 import { filesUnder, makeHome, runCli, type TestHome } from './support/cli.js';
 import { adminProviderYaml, regionalHello, serverUrl } from './support/control-plane.js';
@@ -168,7 +168,7 @@ describe('kf.servicePrincipals', () => {
   it('create (saved and not), list, delete with an assumed profile', async (t) => {
     const idp = await startIdp(t);
     const home = makeHome(idp, adminProviderYaml(idp));
-    const kf = createKeyfob({ home: home.home, env: {} });
+    const kf = createKeyfob({ home: home.home, environment: {} });
     await kf.assumeUser({ tenantId: 'acme-eu', userId: 'user-alice', adminApiKey: idp.adminApiKey });
     const shown = await kf.servicePrincipals.create({ name: 'one' });
     assert.ok(shown.clientSecret);

@@ -10,8 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { createKeyfob, isKeyfobError } from '@keyfob/core';
 import { type DevIdp, runDevIdpCli, startDevIdp } from '@keyfob/dev-idp';
-import { createKeyfob, isKeyfobError } from 'keyfob';
 import { type CliResult, makeHome, runCli, type TestHome } from './support/cli.js';
 import { startProxy, type TestProxy } from './support/proxy.js';
 import { makeTestCa, type TestCa } from './support/tls.js';
@@ -220,10 +220,10 @@ describe('the library: one dispatcher per instance', () => {
     const proxied = robotHome();
     const proxy = await startProxy({ tunnel: true });
     try {
-      const withCa = createKeyfob({ env: { ...trusting.env, KEYFOB_CA_BUNDLE: ca.caFile } });
-      const without = createKeyfob({ env: plain.env });
+      const withCa = createKeyfob({ environment: { ...trusting.env, KEYFOB_CA_BUNDLE: ca.caFile } });
+      const without = createKeyfob({ environment: plain.env });
       const viaProxy = createKeyfob({
-        env: { ...proxied.env, KEYFOB_CA_BUNDLE: ca.caFile, HTTPS_PROXY: proxy.url },
+        environment: { ...proxied.env, KEYFOB_CA_BUNDLE: ca.caFile, HTTPS_PROXY: proxy.url },
       });
       const [ok, refused, tunnelled] = await Promise.allSettled([
         withCa.getToken({ profile: 'ci' }),
@@ -247,7 +247,7 @@ describe('the library: one dispatcher per instance', () => {
       await assert.rejects(without.getToken({ profile: 'ci' }), { code: 'TLS_VERIFICATION_FAILED' });
       assert.ok(
         (
-          await createKeyfob({ env: { ...plain.env, KEYFOB_CA_BUNDLE: ca.caFile } }).getToken({
+          await createKeyfob({ environment: { ...plain.env, KEYFOB_CA_BUNDLE: ca.caFile } }).getToken({
             profile: 'ci',
           })
         ).access_token,

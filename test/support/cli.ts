@@ -8,8 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LoginInteraction } from '@keyfob/core';
 import { type DevIdp, keyfobConfig } from '@keyfob/dev-idp';
-import type { LoginInteraction } from 'keyfob';
 
 export const KEYFOB_BIN = fileURLToPath(new URL('../../packages/cli/bin/keyfob.cjs', import.meta.url));
 

@@ -2,7 +2,7 @@
  * How the CLI talks to the person during a login and where the library's log lines go: all of
  * it on stderr, so stdout stays clean for data.
  */
-import { createLogger, type Logger, type LoginInteraction } from 'keyfob';
+import { createLogger, type Logger, type LoginInteraction } from '@keyfob/core';
 import type { AppIdentity } from './command.js';
 import { type IO, isTruthy, paint, sanitize, startSpinner } from './io.js';
 

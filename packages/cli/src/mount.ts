@@ -13,7 +13,7 @@
  * written with `acme auth`, and `acme auth completion bash|zsh|fish` prints a script that
  * completes `acme auth …` by calling `acme auth __complete …` back (route it to `auth.run`).
  */
-import { appNames } from 'keyfob';
+import { appNames } from '@keyfob/core';
 import type { AppIdentity } from './command.js';
 import { authCommands } from './commands/index.js';
 import { type IO, processIO } from './io.js';

@@ -4,7 +4,7 @@
  * token loads neither the OAuth client nor the browser opener nor the server.
  */
 import { parseArgs } from 'node:util';
-import { networkFailure } from 'keyfob';
+import { networkFailure } from '@keyfob/core';
 import { attachNegativeValues, describeParseError, unknownCommand } from './argv.js';
 import { type AppIdentity, type Command, commandHelp, type FlagValues } from './command.js';
 import { type IO, isTruthy, sanitize } from './io.js';

@@ -2,7 +2,7 @@
  * How the CLI shows and asks for tenants: a numbered choice at a terminal (only when a person
  * is there: the library passes the chooser on only then), and the JSON shape of a tenant.
  */
-import type { LoginInteraction, Tenant } from 'keyfob';
+import type { LoginInteraction, Tenant } from '@keyfob/core';
 import { askChoice, type IO, sanitize } from './io.js';
 
 /** Asks which tenant, listing `id (name, region)`; resolves the chosen id. */

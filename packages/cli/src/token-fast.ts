@@ -6,8 +6,8 @@
  */
 import { writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { cachedToken } from 'keyfob/cached-token';
-import { appNames } from 'keyfob/config-names';
+import { cachedToken } from '@keyfob/core/cached-token';
+import { appNames } from '@keyfob/core/config-names';
 import { toJson } from './io.js';
 
 /** `--profile NAME`, `--json` and `--min-ttl SECONDS` only; anything else is the full path's. */

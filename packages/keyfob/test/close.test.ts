@@ -43,7 +43,7 @@ describe('kf.close()', () => {
   });
 
   test('ends the idle keep-alive connections a request left open, and the instance still works after', async () => {
-    const kf = createKeyfob({ home, env: {} });
+    const kf = createKeyfob({ home, environment: {} });
     const first = await kf.http(url);
     assert.equal(await first.text(), 'ok');
     assert.equal(open.size, 1, 'the request left its keep-alive connection open');

@@ -4,7 +4,7 @@
  * the store), the provider's `admin_api_key`, `KEYFOB_ADMIN_API_KEY`, the profile's stored key,
  * or a hidden prompt at a terminal; never from argv.
  */
-import { InvalidInput } from 'keyfob';
+import { InvalidInput } from '@keyfob/core';
 import { type Command, noInputFlag, profileFlags } from '../command.js';
 import { askHidden, personIsThere, readStdin, sanitize } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';

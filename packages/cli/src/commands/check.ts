@@ -16,7 +16,7 @@ import {
   type Keyfob,
   type KeyfobConfig,
   ProviderNotFound,
-} from 'keyfob';
+} from '@keyfob/core';
 import { type Command, jsonFlag, profileFlags } from '../command.js';
 import { type IO, type Paint, paint, readStdin, sanitize, toJson } from '../io.js';
 import { openKeyfob, optionalString, parseSeconds } from './shared.js';

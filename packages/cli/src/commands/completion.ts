@@ -29,7 +29,7 @@ export const completion: Command = {
   async run({ io, app, positionals }) {
     const shell = positionals[0];
     if (!SHELLS.includes(shell as Shell)) {
-      const { InvalidInput } = await import('keyfob');
+      const { InvalidInput } = await import('@keyfob/core');
       throw new InvalidInput(`name the shell: \`${app.commandPrefix} completion bash|zsh|fish\``);
     }
     io.stdout.write(completionScript(shell as Shell, app));

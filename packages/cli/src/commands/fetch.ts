@@ -4,7 +4,7 @@
  * comes, the status goes to stderr when it is not a success.
  */
 import { readFile } from 'node:fs/promises';
-import { InvalidInput } from 'keyfob';
+import { InvalidInput } from '@keyfob/core';
 import { type Command, jsonFlag, profileFlags, tenantFlag } from '../command.js';
 import { forTerminal, readStdin, sanitize, toJson } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';

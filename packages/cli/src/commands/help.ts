@@ -3,7 +3,7 @@
  * command. Both are written for `keyfob` and shown with the app's own command and variable
  * prefix, so an integrator's users read `ACME_TOKEN`, never `KEYFOB_TOKEN`.
  */
-import { InvalidInput } from 'keyfob';
+import { InvalidInput } from '@keyfob/core';
 import { type AppIdentity, type Command, commandHelp, forApp } from '../command.js';
 import type { CommandTable } from '../run.js';
 

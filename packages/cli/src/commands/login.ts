@@ -2,7 +2,7 @@
  * `keyfob login [PROVIDER]`: a browser login (PKCE through a loopback redirect), the device
  * flow, or a machine login, into the selected profile.
  */
-import { InvalidInput, openInBrowser } from 'keyfob';
+import { InvalidInput, openInBrowser } from '@keyfob/core';
 import { type Command, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
 import { askChoice, askHidden, type IO, personIsThere, readStdin, sanitize } from '../io.js';

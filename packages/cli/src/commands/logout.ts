@@ -2,7 +2,7 @@
  * `keyfob logout`: revokes the refresh token where the provider offers revocation and removes
  * the session. JWT access tokens already issued stay valid until they expire.
  */
-import { InvalidInput } from 'keyfob';
+import { InvalidInput } from '@keyfob/core';
 import { type Command, profileFlags } from '../command.js';
 import { sanitize } from '../io.js';
 import { envCredentialWhat, environmentCredential, openKeyfob, optionalString } from './shared.js';

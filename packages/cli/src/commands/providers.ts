@@ -3,7 +3,7 @@
  * (from the issuer's discovery document) and whether a credential is stored for it. An
  * unreachable issuer is shown on its line; the command still succeeds.
  */
-import { describeProviders } from 'keyfob';
+import { describeProviders } from '@keyfob/core';
 import { type Command, jsonFlag, profileFlags } from '../command.js';
 import { paint, sanitize, table, toJson } from '../io.js';
 import { openKeyfob } from './shared.js';

@@ -4,7 +4,7 @@
  * step-up: a refresh cannot add scopes (RFC 6749 §6), so it is a new login into the same
  * profile, with the scopes it had plus the new ones; that needs a person.
  */
-import { AuthenticationRequired, InvalidInput, openInBrowser, parseScopes } from 'keyfob';
+import { AuthenticationRequired, InvalidInput, openInBrowser, parseScopes } from '@keyfob/core';
 import { type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
 import { personIsThere, sanitize, toJson } from '../io.js';

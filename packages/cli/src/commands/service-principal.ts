@@ -4,7 +4,7 @@
  * principal is shown once on stdout, or with `--save-profile P` only stored, as a machine
  * profile ready for `keyfob token --profile P`.
  */
-import { InvalidInput } from 'keyfob';
+import { InvalidInput } from '@keyfob/core';
 import { type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
 import { keyValueTable, paint, personIsThere, sanitize, table, toJson } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';

@@ -2,7 +2,7 @@
  * What several commands share: opening the keyfob instance for the command line's flags, and
  * reading flag values safely.
  */
-import { InvalidInput, type Keyfob } from 'keyfob';
+import { InvalidInput, type Keyfob } from '@keyfob/core';
 import type { AppIdentity, FlagValues } from '../command.js';
 import { cliLogger } from '../interaction.js';
 import { askHidden, type IO, personIsThere } from '../io.js';
@@ -10,13 +10,13 @@ import { track } from '../opened.js';
 
 /** The keyfob instance for this command line (`--config` honoured). */
 export async function openKeyfob(io: IO, app: AppIdentity, values: FlagValues): Promise<Keyfob> {
-  const { createKeyfob } = await import('keyfob');
+  const { createKeyfob } = await import('@keyfob/core');
   const person = personIsThere(io, app.envPrefix, values['no-input'] === true);
   return track(
     createKeyfob({
       appName: app.name,
       cliName: app.commandPrefix,
-      env: io.env,
+      environment: io.env,
       configPath: optionalString(values.config),
       log: cliLogger(io, app),
       // Only a person is asked; elsewhere the passphrase comes from <PREFIX>_PASSPHRASE or fails.

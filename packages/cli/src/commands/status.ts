@@ -3,7 +3,7 @@
  * can refresh and where it is stored; the active one marked; what the environment overrides;
  * and a verdict: exit 0 when a command would get a credential, 2 (naming `login`) when not.
  */
-import type { StatusReport } from 'keyfob';
+import type { StatusReport } from '@keyfob/core';
 import { type Command, jsonFlag, profileFlags } from '../command.js';
 import { paint, sanitize, table, toJson } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';

@@ -3,7 +3,7 @@
  * never to config.yaml). `switch --tenant ID`: make another tenant the profile's current one,
  * by one exchange of the login's token (no new login).
  */
-import { InvalidInput } from 'keyfob';
+import { InvalidInput } from '@keyfob/core';
 import { type Command, profileFlags } from '../command.js';
 import { sanitize } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';

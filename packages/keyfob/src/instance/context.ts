@@ -96,7 +96,7 @@ export interface InstanceContext {
 export function createContext(options: KeyfobOptions): InstanceContext {
   const names = appNames(options.appName ?? 'keyfob');
   const cliName = options.cliName ?? names.app;
-  const env: Env = options.env ?? process.env;
+  const env: Env = options.environment ?? process.env;
   const home = options.home ?? resolveHome({ names, env, homedir: homedir() });
   const log = options.log ?? silentLogger;
   const clock = options.now;
