@@ -303,3 +303,9 @@ export class InsecurePermissions extends KeyfobError {
  * renewal layer passes it on as it is.
  */
 export class CredentialRefused extends AuthenticationRequired {}
+
+/**
+ * A request on an HTTP session (`kf.session()`) after its `close()` (or the end of its
+ * `await using` block): create a new session. Code `INVALID_INPUT`, exit 1.
+ */
+export class SessionClosed extends InvalidInput {}

@@ -32,6 +32,12 @@ export * from './errors.js';
 export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
 export type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 export type {
+  KeyfobSession,
+  SessionBody,
+  SessionOptions,
+  SessionRequestInit,
+} from './instance/session-client.js';
+export type {
   AssumeUserOptions,
   AssumeUserResult,
   CreateServicePrincipalOptions,

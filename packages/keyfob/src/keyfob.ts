@@ -6,6 +6,7 @@
  */
 import type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 import { createContext } from './instance/context.js';
+import { createSession } from './instance/session-client.js';
 import { getToken, TokenMemo } from './instance/token.js';
 import type { Keyfob, KeyfobOptions } from './instance/types.js';
 
@@ -58,6 +59,11 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     async switchProfile(profile) {
       memo.clear();
       return (await import('./instance/switch.js')).switchProfile(ctx, profile);
+    },
+    session(profile, options) {
+      const fetch = async (input: string | URL, init?: KeyfobRequestInit) =>
+        (await import('./instance/fetch.js')).authenticatedFetch(ctx, memo, input, init);
+      return createSession({ fetch, closeConnections: () => ctx.close() }, profile, options);
     },
     close: () => ctx.close(),
   };

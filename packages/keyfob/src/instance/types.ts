@@ -11,6 +11,7 @@ import type { ChainStep } from '../resolve/chain.js';
 import type { Tenant } from '../session.js';
 import type { CredentialStore, StoreKind } from '../stores/store.js';
 import type { AssumeUserOptions, AssumeUserResult, ServicePrincipals } from './control-plane-types.js';
+import type { KeyfobSession, SessionOptions } from './session-client.js';
 
 export type {
   AssumeUserOptions,
@@ -320,6 +321,19 @@ export interface Keyfob {
   explain(
     options?: Pick<GetTokenOptions, 'profile' | 'token' | 'clientId' | 'clientSecret' | 'tenant'>,
   ): Promise<ExplainReport>;
+  /**
+   * An HTTP session bound to `profile` (the selected profile when omitted): `get`, `post`,
+   * `put`, `patch`, `delete` and `request`, each through {@link Keyfob.fetch} (the credential
+   * only for the provider's origins, one refresh and one retry on a 401), relative URLs under
+   * the provider's `api_base`, objects sent as JSON. Nothing is sent until the first request.
+   *
+   * ```ts
+   * await using api = kf.session('corporate');
+   * const items = await (await api.get('/v1/items')).json();
+   * await api.post('/v1/items', { name: 'x' });
+   * ```
+   */
+  session(profile?: string, options?: SessionOptions): KeyfobSession;
   /**
    * Closes the instance's idle HTTP connections once requests in flight end. Keep-alive sockets
    * otherwise hold a short-lived process (a CLI command) open for seconds after its work is
