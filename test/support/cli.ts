@@ -70,6 +70,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Flags for node itself, before the script. */
   nodeArgs?: string[];
+  /** The script to run instead of the built `keyfob` (an example's command). */
+  script?: string;
 }
 
 export function runCli(args: readonly string[], options: CliOptions): Promise<CliResult> {
@@ -86,10 +88,14 @@ export interface RunningCli {
 
 /** Starts `keyfob ARGS` and lets the test watch its stderr while it runs. */
 export function startCli(args: readonly string[], options: CliOptions): RunningCli {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), KEYFOB_BIN, ...args], {
-    env: options.env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), options.script ?? KEYFOB_BIN, ...args],
+    {
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   const watchers: Array<{ pattern: RegExp; resolve(text: string): void }> = [];
