@@ -4,7 +4,7 @@
  * headless Chromium (browser flow) and dev-idp's robot (device flow).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -58,14 +58,18 @@ async function deviceLogin(server: DevIdp, env: Record<string, string>, args: st
 }
 
 describe('examples/oidc-session', () => {
-  it('the example is its own package that depends on @keyfob/core by name', async () => {
-    const pkg = JSON.parse(
-      (await import('node:fs')).readFileSync(join(DIR, 'package.json'), 'utf8'),
-    ) as Record<string, unknown>;
+  it('the example is its own package that depends on @keyfob/core by name, its auth in under 40 lines', () => {
+    const pkg = JSON.parse(readFileSync(join(DIR, 'package.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(pkg.dependencies, { '@keyfob/core': '0.1.0' });
     assert.equal(pkg.type, 'module');
-    const root = JSON.parse((await import('node:fs')).readFileSync(join(DIR, '../../package.json'), 'utf8'));
+    const root = JSON.parse(readFileSync(join(DIR, '../../package.json'), 'utf8'));
     assert.ok(!JSON.stringify(root.workspaces).includes('examples'), 'not a workspace of the repository');
+    // The promise of the example: the SDK's authentication fits in about 40 lines of code.
+    const code = readFileSync(join(DIR, 'src/auth.js'), 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*($|\/\/|\/\*\*)/.test(line));
+    assert.ok(code.length <= 40, `src/auth.js has ${code.length} lines of code`);
+    assert.match(readFileSync(join(DIR, 'README.md'), 'utf8'), new RegExp(`${code.length} lines`));
   });
 
   it('browser login in Chromium, then is-authenticated without network, userinfo, and get of the API', async () => {

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The oidc-session command: argument handling and output only; authentication is src/auth.js.
-import { apiClient, close, isAuthenticated, login, logout, userinfo } from '../src/auth.js';
+// src/auth.js is imported inside the try below: createKeyfob() throws at once when it cannot
+// tell where the home is (no HOME), and that must be a one-line error, not a stack trace.
+let auth;
 
 const USAGE = `Usage: oidc-session COMMAND [--profile NAME]
   login [--device]      log in (browser with PKCE, or the device flow)
@@ -17,9 +19,12 @@ const jsonText = (value) =>
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 const terminalSafe = (text) =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
 
 async function main(argv) {
+  auth = await import('../src/auth.js');
+  const { apiClient, isAuthenticated, login, logout, userinfo } = auth;
   const args = [...argv];
   const at = args.indexOf('--profile');
   const profile = at >= 0 ? args.splice(at, 2)[1] : 'corporate';
@@ -80,5 +85,5 @@ try {
   console.error(`oidc-session: ${terminalSafe(error instanceof Error ? error.message : String(error))}`);
   process.exitCode = typeof error?.exitCode === 'number' ? error.exitCode : 1;
 } finally {
-  await close();
+  await auth?.close();
 }

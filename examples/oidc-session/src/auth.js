@@ -8,6 +8,7 @@ const kf = createKeyfob({
   configPath: process.env.OIDC_SESSION_PROVIDERS || providers,
 });
 // Server text reaches the terminal without control characters (C0, DEL, C1, bidi).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const clean = (text) => String(text).replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
 const interaction = {
   showAuthorizationUrl: (url) => console.error(`Log in in your browser; if it did not open, open ${url}`),
