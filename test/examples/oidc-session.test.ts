@@ -12,6 +12,7 @@ import { approveDeviceLogin, type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { launchBrowser, loopbackResult, signIn, type TestBrowser } from '../support/browser.js';
 import { alice } from '../support/cli.js';
 import { exampleDir, runExample, startExample } from '../support/example.js';
+import { readSession, writeSession } from '../support/file-session.js';
 
 const DIR = exampleDir('oidc-session');
 const BIN = 'bin/oidc-session.js';
@@ -130,6 +131,26 @@ describe('examples/oidc-session', () => {
     );
     const yes = await run(['is-authenticated'], env);
     assert.equal(yes.code, 0, yes.stderr);
+  });
+
+  it('a token the API refuses (401) is refreshed once and the request retried once', async () => {
+    const env = freshUser(idp);
+    const login = await deviceLogin(idp, env);
+    assert.equal(login.code, 0, login.stderr);
+    const first = await run(['get', '/hello'], env);
+    assert.equal(first.code, 0, first.stderr);
+    // The stored tokens are still within their lifetime, but the API no longer takes them (as
+    // after a key rotation or a revocation): only a 401 tells.
+    const home = env.OIDC_SESSION_HOME as string;
+    const session = readSession(home);
+    for (const token of Object.values(session.access_tokens)) token.token = 'refused.by.the-api';
+    writeSession(home, session);
+    const [refreshes, apiRequests] = [idp.stats.refreshRequests, idp.stats.apiRequests];
+    const again = await run(['get', '/hello'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).sub, 'user-alice');
+    assert.equal(idp.stats.refreshRequests, refreshes + 1, 'one refresh');
+    assert.equal(idp.stats.apiRequests, apiRequests + 2, 'the refused request and one retry');
   });
 
   it('the oauth2 provider with hand-given endpoints: device login, userinfo, get', async () => {
