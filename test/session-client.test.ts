@@ -63,6 +63,8 @@ async function recorder(): Promise<Recorder> {
         rec.mode === 'always-401' || (rec.mode === 'reject-first' && authorization === rec.firstToken);
       if (req.url?.startsWith('/v2/hop?to=')) {
         res.writeHead(302, { location: decodeURIComponent(req.url.slice('/v2/hop?to='.length)) }).end();
+      } else if (req.url === '/v2/slow') {
+        setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('late'), 300);
       } else if (refuse) {
         res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
       } else {
@@ -190,6 +192,17 @@ describe('kf.session', () => {
     assert.equal(text.seen[0]?.body, 'a=1', 'a string body is sent as it is');
     assert.equal(text.seen[0]?.contentType, 'application/x-www-form-urlencoded');
     await text.value?.body?.cancel();
+    const patched = await watching('ok', async () => {
+      await (await session.patch('/items/1', [1, 2])).body?.cancel();
+      await (await session.delete('/items/1')).body?.cancel();
+    });
+    assert.deepEqual(
+      patched.seen.map((r) => [r.method, r.url, r.contentType, r.body]),
+      [
+        ['PATCH', '/v2/items/1', 'application/json', '[1,2]'],
+        ['DELETE', '/v2/items/1', undefined, ''],
+      ],
+    );
   });
 
   it('an absolute URL to another origin gets no token: refused before sending, and not carried on a redirect', async () => {
@@ -232,6 +245,14 @@ describe('kf.session', () => {
     assert.match(refused.message, /session of profile corporate was closed; create a new one/);
     assert.equal(api.seen.length, 0, 'nothing was sent');
     await kept.close(); // idempotent
+    // A close() while a request is in flight lets it finish first.
+    const busy = kf.session('corporate');
+    const late = busy.get('/slow');
+    const closing = busy.close();
+    await assert.rejects(busy.get('/items'), SessionClosed);
+    const answer = await late;
+    assert.equal(await answer.text(), 'late');
+    await closing;
     // The instance stays usable: a new session opens new connections.
     const plain = kf.session('corporate');
     try {
