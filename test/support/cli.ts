@@ -88,14 +88,11 @@ export interface RunningCli {
 
 /** Starts `keyfob ARGS` and lets the test watch its stderr while it runs. */
 export function startCli(args: readonly string[], options: CliOptions): RunningCli {
-  const child = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), options.script ?? KEYFOB_BIN, ...args],
-    {
-      env: options.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  );
+  const script = options.script ?? KEYFOB_BIN;
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
+    env: options.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const watchers: Array<{ pattern: RegExp; resolve(text: string): void }> = [];
