@@ -125,7 +125,12 @@ export type CredentialsFileField =
   | 'client_id'
   | 'client_secret'
   | 'admin_api_key'
-  | 'provider';
+  | 'provider'
+  /**
+   * The key under which the rest of a session (what the vendor has no key for: other access
+   * tokens, ID token, binding, …) is kept in the same entry; default `<app>_session`.
+   */
+  | 'session';
 
 export interface LoginOptions {
   profile?: string;
