@@ -226,6 +226,28 @@ describe('credentialsFile layouts', () => {
     assert.equal(again.access_token, machine.access_token);
   });
 
+  it('creates a missing directory 0700 and the file 0600 whatever the umask', async () => {
+    const { home, env } = vendorHome(idp);
+    const previous = process.umask(0o022);
+    try {
+      const kf = createKeyfob({
+        environment: env,
+        credentialsFile: { layout: 'ini', path: '~/.newvendor/deeper/credentials' },
+      });
+      await passwordLogin(kf, 'work');
+    } finally {
+      process.umask(previous);
+    }
+    assert.equal(mode(join(home, '.newvendor')), 0o700);
+    assert.equal(mode(join(home, '.newvendor', 'deeper')), 0o700);
+    assert.equal(mode(join(home, '.newvendor', 'deeper', 'credentials')), 0o600);
+    assert.deepEqual(
+      readdirSync(join(home, '.newvendor', 'deeper')),
+      ['credentials'],
+      'no lock or temp file left',
+    );
+  });
+
   it('logout removes what keyfob keeps and leaves the vendor its own keys', async () => {
     const { home, env } = vendorHome(idp);
     const file = join(home, 'credentials.json');
@@ -234,6 +256,7 @@ describe('credentialsFile layouts', () => {
     });
     const kf = createKeyfob({ environment: env, credentialsFile: { layout: 'single-json' } });
     await passwordLogin(kf, 'work');
+    assert.ok(JSON.parse(readFileSync(file, 'utf8')).work.refresh_token);
     await kf.logout({ profile: 'work' });
     const left = JSON.parse(readFileSync(file, 'utf8'));
     assert.deepEqual(left, { work: { nickname: 'mine' }, other: { token: 't' } });

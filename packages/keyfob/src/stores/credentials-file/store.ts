@@ -134,13 +134,15 @@ export class CredentialsFileStore implements CredentialStore {
     return found;
   }
 
-  /** Profiles with an entry, sorted. */
+  /**
+   * Profiles with an entry, sorted. A damaged file lists none and is left for a read to move
+   * aside: a read's StoreCorrupt is what tells the user (once, through the journal).
+   */
   async list(): Promise<string[]> {
-    const parsed = await this.#load(null).catch((error: unknown) => {
-      if (error instanceof StoreCorrupt) return null;
-      throw error;
-    });
-    return parsed ? parsed.names().filter(isProfileName).sort() : [];
+    if (!(await checkCredentialsLocation(this.location))) return [];
+    const bytes = await this.#readText();
+    const parsed = bytes === null ? null : this.#format.parse(bytes);
+    return parsed && !('problem' in parsed) ? parsed.names().filter(isProfileName).sort() : [];
   }
 
   async #change(signal: AbortSignal | undefined, edit: (parsed: ParsedFile) => string | null): Promise<void> {
@@ -165,7 +167,7 @@ export class CredentialsFileStore implements CredentialStore {
   }
 
   /** The parsed file, `null` when missing; damaged text is moved aside (under the lock). */
-  async #load(profile: string | null): Promise<ParsedFile | null> {
+  async #load(profile: string): Promise<ParsedFile | null> {
     if (!(await checkCredentialsLocation(this.location))) return null;
     const text = await this.#readText();
     if (text === null) return null;
