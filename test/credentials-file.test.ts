@@ -157,6 +157,11 @@ describe('credentialsFile layouts', () => {
     assert.equal(prod.store, 'file');
     assert.equal(prod.tenant?.id, 'acme-eu');
     assert.match(prod.store_reason ?? '', new RegExp(`single-json credentials file ${file}`));
+    assert.deepEqual(
+      status.profiles.map((p) => p.name),
+      ['prod'],
+      'only entries with credentials are profiles',
+    );
     assert.ok(!existsSync(join(home, 'never-used.json')));
   });
 

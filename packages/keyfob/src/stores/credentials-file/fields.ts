@@ -138,6 +138,18 @@ export interface EntryDefaults {
   now: Date;
 }
 
+/** Whether an entry holds anything keyfob can use: a token, a refresh token, a secret, a kept session. */
+export function holdsCredentials(entry: Readonly<Record<string, unknown>>, fields: FieldMap): boolean {
+  const has = (key: string) => (typeof entry[key] === 'string' && entry[key] !== '') || isRecord(entry[key]);
+  return [
+    fields.token,
+    fields.refresh_token,
+    fields.client_secret,
+    fields.admin_api_key,
+    fields.session,
+  ].some(has);
+}
+
 /**
  * The provider the entry names (its provider key, or the kept session's), and whether it is a
  * machine's (a client id and a secret), for the store to find a default when it names none.

@@ -35,6 +35,7 @@ import {
   entryProvider,
   entryToSession,
   type FieldMap,
+  holdsCredentials,
   mappedKeys,
   sessionToEntry,
 } from './fields.js';
@@ -142,7 +143,18 @@ export class CredentialsFileStore implements CredentialStore {
     if (!(await checkCredentialsLocation(this.location))) return [];
     const bytes = await this.#readText();
     const parsed = bytes === null ? null : this.#format.parse(bytes);
-    return parsed && !('problem' in parsed) ? parsed.names().filter(isProfileName).sort() : [];
+    if (!parsed || 'problem' in parsed) return [];
+    const fields = this.#options.fields;
+    // A vendor's entry with no credentials (settings, a region) is not a profile.
+    const usable = (name: string) => {
+      try {
+        const entry = parsed.entry(name, (line) => this.#repeated(name, line));
+        return entry !== null && holdsCredentials(entry, fields);
+      } catch {
+        return true; // a repeated section: listed, so that reading it says what is wrong
+      }
+    };
+    return parsed.names().filter(isProfileName).filter(usable).sort();
   }
 
   async #change(signal: AbortSignal | undefined, edit: (parsed: ParsedFile) => string | null): Promise<void> {
