@@ -229,6 +229,20 @@ describe('credentialsFile layouts', () => {
       credentialsFile: { layout: 'ini', path: file, fields: { tenant: 'account_id' } },
     }).getToken({ profile: 'production' });
     assert.equal(again.access_token, machine.access_token);
+
+    // logout forgets the session; the service principal's credentials and tenant are the vendor's.
+    await kf.logout({ profile: 'production' });
+    const loggedOut = readFileSync(file, 'utf8');
+    assert.ok(loggedOut.includes(`[production]\nclient_id = ${idp.clients.machine.client_id}\n`));
+    assert.ok(
+      loggedOut.includes(`client_secret = ${idp.clients.machine.client_secret}\naccount_id = acme-eu\n`),
+    );
+    assert.ok(!loggedOut.includes(machine.access_token));
+    assert.ok(!loggedOut.includes('komodo_session'));
+    assert.ok(
+      loggedOut.startsWith(original.split('\n').slice(0, 9).join('\n')),
+      'the person section untouched',
+    );
   });
 
   it('creates a missing directory 0700 and the file 0600 whatever the umask', async () => {

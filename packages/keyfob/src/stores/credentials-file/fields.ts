@@ -89,6 +89,20 @@ export function mappedKeys(fields: FieldMap): string[] {
 }
 
 /**
+ * The keys `logout` removes from an entry: every mapped key but the tenant's and, for a service
+ * principal (an entry with both), `client_id` and `client_secret`.
+ */
+export function sessionKeys(entry: Readonly<Record<string, unknown>>, fields: FieldMap): string[] {
+  const principal = Boolean(entry[fields.client_id]) && Boolean(entry[fields.client_secret]);
+  const kept = new Set([
+    fields.tenant,
+    fields.tenant_name,
+    ...(principal ? [fields.client_id, fields.client_secret] : []),
+  ]);
+  return mappedKeys(fields).filter((key) => !kept.has(key));
+}
+
+/**
  * The access token the vendor's `token` key stands for: the one without a control plane
  * obtained last (the login's own), else the last obtained.
  */

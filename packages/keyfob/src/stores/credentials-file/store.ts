@@ -36,7 +36,7 @@ import {
   entryToSession,
   type FieldMap,
   holdsCredentials,
-  mappedKeys,
+  sessionKeys,
   sessionToEntry,
 } from './fields.js';
 import { type Layout, layoutOf, type ParsedFile } from './layouts.js';
@@ -120,8 +120,10 @@ export class CredentialsFileStore implements CredentialStore {
   }
 
   /**
-   * Removes what keyfob keeps of the profile (every mapped key); an entry or section left with
-   * only the vendor's own keys keeps them.
+   * Forgets the profile's session: its tokens, refresh token, admin key and keyfob's own keys.
+   * The tenant and a service principal's `client_id` and `client_secret` (a section holding
+   * both) are the vendor's configuration and stay; an entry left with only such keys is no
+   * longer listed, one left with nothing is removed.
    */
   async delete(profile: string): Promise<boolean> {
     assertProfileName(profile);
@@ -129,8 +131,9 @@ export class CredentialsFileStore implements CredentialStore {
     let found = false;
     const repeated = (line: number) => this.#repeated(profile, line);
     await this.#change(undefined, (parsed) => {
-      found = parsed.entry(profile, repeated) !== null;
-      return found ? parsed.withoutEntry(profile, mappedKeys(this.#options.fields), repeated) : null;
+      const entry = parsed.entry(profile, repeated);
+      found = entry !== null;
+      return entry ? parsed.withoutEntry(profile, sessionKeys(entry, this.#options.fields), repeated) : null;
     });
     return found;
   }
