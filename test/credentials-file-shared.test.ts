@@ -186,15 +186,23 @@ describe('hostile and damaged credentials files', () => {
       return true;
     });
     assert.equal(readFileSync(file, 'utf8'), text);
-    assert.equal((await kf.getToken({ profile: 'ok' })).access_token, 'ok-token');
-    await kf.login({
-      profile: 'work',
-      provider: 'pw',
-      email: alice(idp).email,
-      password: alice(idp).password,
-      interaction: noInteraction(),
-      persist: true,
+    const login = (profile: string) =>
+      kf.login({
+        profile,
+        provider: 'pw',
+        email: alice(idp).email,
+        password: alice(idp).password,
+        interaction: noInteraction(),
+        persist: true,
+      });
+    await assert.rejects(login('prod'), (error: unknown) => {
+      assertNoSecret(error);
+      assert.match((error as Error).message, /more than one \[prod\] section/);
+      return true;
     });
+    assert.equal(readFileSync(file, 'utf8'), text, 'a login into the repeated section writes nothing');
+    assert.equal((await kf.getToken({ profile: 'ok' })).access_token, 'ok-token');
+    await login('work');
     const after = readFileSync(file, 'utf8');
     assert.ok(after.startsWith(text), 'every line of the vendor kept');
     assert.match(after, /\[work\]\ntoken = /);
