@@ -44,27 +44,30 @@ export async function persistSession(
   }
   const configured = ctx.configuredStore(cfg);
   const storageVariable = envVar(ctx.names, 'STORAGE');
-  // A vendor's credentials file (createKeyfob({ credentialsFile })) is where every profile lives.
-  const fixed = ctx.credentialsFile
-    ? { kind: 'file' as const, reason: ctx.credentialsFile.reason, fallbackNotice: null, detail: undefined }
-    : null;
-  const choice =
-    fixed ??
-    (await chooseStore({
+  const choice = await chooseStore({
+    names: ctx.names,
+    home: ctx.home,
+    explicit: configured.explicit ? configured.kind : null,
+    explicitSource: ctx.env[storageVariable]
+      ? storageVariable
+      : `token_storage in ${cfg.file ?? 'the configuration'}`,
+    recorded: binding.store,
+    encryptedConfigured: encryptedFileConfigured({
       names: ctx.names,
-      home: ctx.home,
-      explicit: configured.explicit ? configured.kind : null,
-      explicitSource: ctx.env[storageVariable]
-        ? storageVariable
-        : `token_storage in ${cfg.file ?? 'the configuration'}`,
-      recorded: binding.store,
-      encryptedConfigured: encryptedFileConfigured({
-        names: ctx.names,
-        identityFile: ctx.identityFile(),
-        env: ctx.env,
-      }),
-      passphrasePromptAvailable: options.personPresent && ctx.canPromptPassphrase,
-    }));
+      identityFile: ctx.identityFile(),
+      env: ctx.env,
+    }),
+    passphrasePromptAvailable: options.personPresent && ctx.canPromptPassphrase,
+  });
+  // A vendor's credentials file (createKeyfob({ credentialsFile })) is where every profile lives.
+  if (ctx.credentialsFile) {
+    Object.assign(choice, {
+      kind: 'file',
+      source: 'explicit',
+      reason: ctx.credentialsFile.reason,
+      fallbackNotice: null,
+    });
+  }
   const notices = choice.fallbackNotice ? [choice.fallbackNotice] : [];
   if (choice.detail) ctx.log.debug('keychain did not answer', { reason: choice.detail });
   const store = ctx.openStore(choice.kind);
