@@ -111,6 +111,12 @@ export interface Session {
   proof_key: ProofKey | null;
   /** A machine client's secret given with `login --with-secret`: it lives only in the store. */
   client_secret?: string;
+  /**
+   * A machine client's own id when it is not its provider's `client_id` (a service principal's
+   * section of an INI credentials file): client credentials are asked for with this id and
+   * `client_secret`, at the provider's token endpoint.
+   */
+  client_id?: string;
   /** `assume_user`: the admin API key the session re-assumes with; it lives only in the store. */
   admin_api_key?: string;
   /**

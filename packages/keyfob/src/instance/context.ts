@@ -23,6 +23,7 @@ import type { CredentialProvider, ProviderRuntime } from '../providers/provider.
 import { type ChainResult, type ExplicitCredentials, resolveChain } from '../resolve/chain.js';
 import { type SelectedProfile, selectProfile } from '../resolve/select.js';
 import type { Tenant } from '../session.js';
+import { credentialsFileStore } from '../stores/credentials-file/index.js';
 import { FileStore } from '../stores/file.js';
 import { lazyStore } from '../stores/lazy.js';
 import { MemoryStore } from '../stores/memory.js';
@@ -71,6 +72,11 @@ export interface InstanceContext {
   openStore(kind: StoreKind): CredentialStore;
   /** The age identity file for the encrypted-file store (`<PREFIX>_IDENTITY_FILE`), if set. */
   identityFile(): string | null;
+  /**
+   * `createKeyfob({ credentialsFile })` with a `single-json` or `ini` layout: the one store every
+   * profile's session lives in, and what `status` says about it; `null` for keyfob's own layout.
+   */
+  readonly credentialsFile: { store: CredentialStore; reason: string } | null;
   /** Whether a passphrase prompt was supplied (only then may encrypted-file ask for one). */
   readonly canPromptPassphrase: boolean;
   /** The store for a new profile, and whether the user chose it. */
@@ -104,6 +110,16 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   const memory = new MemoryStore();
   const stores = new Map<StoreKind, CredentialStore>();
   const memoryBindings = new Map<string, ProfileBinding>();
+  const vendorFile = credentialsFileStore({
+    options: options.credentialsFile,
+    app: names.app,
+    home,
+    env,
+    userHome: env.HOME || homedir(),
+    cliName,
+    now: () => ctx.now(),
+    config: () => ctx.config(),
+  });
   let configPromise: Promise<KeyfobConfig> | undefined;
   let runtime: ProviderRuntime | undefined;
   let apiFetch: typeof globalThis.fetch | undefined;
@@ -156,6 +172,12 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
     memory,
     memoryBindings,
+    credentialsFile: vendorFile
+      ? {
+          store: recordingMoves(vendorFile, home, () => ctx.now()),
+          reason: `file: the ${vendorFile.layout} credentials file ${vendorFile.location}`,
+        }
+      : null,
     canPromptPassphrase: options.promptPassphrase !== undefined,
 
     config() {
@@ -257,6 +279,8 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     openStore(kind) {
+      // A vendor's credentials file holds every profile's session, whatever was recorded before.
+      if (ctx.credentialsFile && kind !== 'memory') return ctx.credentialsFile.store;
       let store = stores.get(kind);
       if (!store) {
         // Every move of a corrupt session is noted, whichever command met it (stores/moved-aside.ts).
@@ -271,6 +295,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     configuredStore(cfg) {
+      if (ctx.credentialsFile) return { kind: 'file', explicit: true };
       const variable = envVar(names, 'STORAGE');
       const fromEnv = env[variable];
       if (fromEnv) {
@@ -309,7 +334,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     async knownProfiles(cfg, st) {
-      const stored = await new FileStore({ home, cliName }).list();
+      const stored = await (ctx.credentialsFile?.store ?? new FileStore({ home, cliName })).list();
       return [...new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored])].sort();
     },
   };

@@ -59,6 +59,15 @@ export async function persistSession(
     }),
     passphrasePromptAvailable: options.personPresent && ctx.canPromptPassphrase,
   });
+  // A vendor's credentials file (createKeyfob({ credentialsFile })) is where every profile lives.
+  if (ctx.credentialsFile) {
+    Object.assign(choice, {
+      kind: 'file',
+      source: 'explicit',
+      reason: ctx.credentialsFile.reason,
+      fallbackNotice: null,
+    });
+  }
   const notices = choice.fallbackNotice ? [choice.fallbackNotice] : [];
   if (choice.detail) ctx.log.debug('keychain did not answer', { reason: choice.detail });
   const store = ctx.openStore(choice.kind);

@@ -154,7 +154,12 @@ async function fromProfile(
   minTtl: number,
 ): Promise<MemoEntry> {
   const profile = resolved.profile;
-  const binding = ctx.binding(cfg, st, profile);
+  let binding = ctx.binding(cfg, st, profile);
+  if (!binding.provider && ctx.credentialsFile) {
+    // A profile of the vendor's file keyfob has not written yet (an INI service principal's section).
+    const provider = (await ctx.credentialsFile.store.read(profile))?.provider ?? null;
+    binding = { ...binding, provider };
+  }
   const named =
     resolved.level === 'explicit' || (resolved.level === 'profile' && resolved.origin !== 'active profile');
   let loginCommand = ctx.loginCommand(profile, named);

@@ -106,11 +106,21 @@ export interface InteractiveOptions {
  */
 export interface CredentialsFileOptions {
   layout: 'sessions' | 'single-json' | 'ini';
-  /** The file (`single-json`, `ini`); `~` is the user's home. Defaults to a file in the home. */
+  /**
+   * The file (`single-json`, `ini`); a leading `~` is the user's home (`HOME` of the instance's
+   * environment). Default: `credentials.json` (`single-json`) or `credentials` (`ini`) in the
+   * instance's home. Its directory must be the user's and private: never a shared `/tmp/<app>/`.
+   */
   path?: string;
-  /** A variable whose value, when set, overrides `path` (`KSCLI_CREDENTIALS_PATH`). Full name. */
+  /**
+   * A variable whose value, when set, overrides `path` (`KSCLI_CREDENTIALS_PATH`). Full name,
+   * read from the instance's environment.
+   */
   pathEnv?: string;
-  /** The vendor's names for keyfob's fields: `{ tenant: 'account_id', token_expiration: 'expires' }`. */
+  /**
+   * The vendor's names for keyfob's fields: `{ tenant: 'account_id', token_expiration: 'expires' }`.
+   * A field not given keeps its own name (`session`: `<app>_session`).
+   */
   fields?: Readonly<Partial<Record<CredentialsFileField, string>>>;
 }
 
@@ -126,7 +136,12 @@ export type CredentialsFileField =
   | 'client_id'
   | 'client_secret'
   | 'admin_api_key'
-  | 'provider';
+  | 'provider'
+  /**
+   * The key under which the rest of a session (what the vendor has no key for: other access
+   * tokens, ID token, binding, …) is kept in the same entry; default `<app>_session`.
+   */
+  | 'session';
 
 export interface LoginOptions {
   profile?: string;

@@ -49,33 +49,39 @@ export function createClientCredentialsProvider(
   const configuration = configurationLoader(options.server, identity(options.clientSecret), runtime);
 
   /** The client's identity with `secret` (a private key needs none). */
-  function identity(secret: string | null) {
+  function identity(secret: string | null, clientId = options.clientId) {
     const auth: ClientAuthentication =
       typeof options.method === 'object'
         ? options.method
         : { method: options.method, secret, hint: options.missingSecretHint };
-    return { clientId: options.clientId, auth };
+    return { clientId, auth };
   }
 
-  async function acquire(request: TokenRequest, secret = options.clientSecret): Promise<Session> {
+  async function acquire(
+    request: TokenRequest,
+    secret = options.clientSecret,
+    clientId = options.clientId,
+  ): Promise<Session> {
     if (!secret && typeof options.method !== 'object') {
       throw new AuthenticationRequired(`provider ${options.name} has no client secret`, {
         hint: options.missingSecretHint,
       });
     }
     const scopes = request.scopes.length > 0 ? parseScopes(request.scopes) : parseScopes(options.scopes);
-    const config = await (!secret || secret === options.clientSecret
+    const config = await ((!secret || secret === options.clientSecret) && clientId === options.clientId
       ? configuration()
-      : configurationWith(secret));
+      : configurationWith(secret, clientId));
     runtime.log.debug('client_credentials', { provider: options.name, resource: request.resource, scopes });
     const response = await client
       .clientCredentialsGrant(config, tokenParameters(request.resource, scopes))
       .catch((error: unknown) => {
-        throw toKeyfobError(error, { action: `authenticating client ${options.clientId}` });
+        throw toKeyfobError(error, { action: `authenticating client ${clientId}` });
       });
     const received = receivedTokens(response, { resource: request.resource, scopes }, runtime.now());
     const session = newSession(options.name, 'client_credentials', runtime.now());
-    session.subject = subjectOf(received.access.token) ?? options.clientId;
+    session.subject = subjectOf(received.access.token) ?? clientId;
+    // A client of its own (an INI credentials file's service principal) keeps its id beside its secret.
+    if (clientId !== options.clientId) session.client_id = clientId;
     session.scopes = received.scopes;
     session.access_tokens[accessTokenKey(request.resource, scopes)] = received.access;
     if (secret && secret !== options.clientSecret) session.client_secret = secret;
@@ -84,11 +90,12 @@ export function createClientCredentialsProvider(
 
   /** A configuration for a secret from the store rather than the config (one per secret). */
   const bySecret = new Map<string, ReturnType<typeof configurationLoader>>();
-  function configurationWith(secret: string) {
-    let load = bySecret.get(secret);
+  function configurationWith(secret: string | null, clientId: string) {
+    const key = `${clientId}\u0000${secret ?? ''}`;
+    let load = bySecret.get(key);
     if (!load) {
-      load = configurationLoader(options.server, identity(secret), runtime);
-      bySecret.set(secret, load);
+      load = configurationLoader(options.server, identity(secret, clientId), runtime);
+      bySecret.set(key, load);
     }
     return load();
   }
@@ -116,7 +123,7 @@ export function createClientCredentialsProvider(
       const stored = session.client_secret;
       let fresh: Session;
       try {
-        fresh = await acquire(request, stored ?? options.clientSecret);
+        fresh = await acquire(request, stored ?? options.clientSecret, session.client_id ?? options.clientId);
       } catch (error) {
         // DESIGN.md: a stored credential the provider now refuses is exit 2, not a bad input.
         if (stored && error instanceof OAuthError && error.error === 'invalid_client') {

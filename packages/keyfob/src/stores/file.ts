@@ -220,7 +220,7 @@ export function sessionShapeProblem(value: unknown): string | null {
     const bound = bindingShapeProblem(value.bound_to);
     if (bound) return `session.${bound}`;
   }
-  for (const key of ['client_secret', 'admin_api_key'] as const) {
+  for (const key of ['client_secret', 'admin_api_key', 'client_id'] as const) {
     if (value[key] !== undefined && !isNonEmptyString(value[key]))
       return `session.${key} is not a non-empty string`;
   }
