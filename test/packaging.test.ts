@@ -302,9 +302,13 @@ describe('an integrator project with the three tarballs', () => {
     // The CLI's own JavaScript imports the library, it does not carry a copy of it (the token
     // fast path alone bundles the few small files it reads).
     const cliDist = join(app, 'node_modules/@keyfob/cli/dist');
-    const copies = await run('grep', ['-rl', '--include=*.js', 'class AuthenticationRequired', cliDist], {
-      cwd: app,
-    });
+    const copies = await run(
+      'grep',
+      ['-rl', '--include=*.js', '--include=*.cjs', 'class AuthenticationRequired', cliDist],
+      {
+        cwd: app,
+      },
+    );
     assert.equal(copies.stdout, '', `a private copy of the library's errors in ${copies.stdout}`);
     const mount = readFileSync(join(cliDist, 'mount.js'), 'utf8');
     assert.match(mount, /from "@keyfob\/core"/);
