@@ -1,7 +1,8 @@
 // Builds every package's dist, the files `npm pack` ships (see each package.json `files`):
 // - packages/keyfob (`@keyfob/core`) and packages/dev-idp: each source file transpiled on its own
-//   (no bundle), so the library's dynamic `import()`s stay lazy: a consumer loads openid-client,
-//   undici or a store only when a call needs it. Types: `.d.ts` from tsc (tsconfig.build.json).
+//   (no bundle), so the library's dynamic `import()`s stay lazy: what the sources load on first
+//   use (undici, a store, a login flow, the token check) is still loaded on first use.
+//   Types: `.d.ts` from tsc (tsconfig.build.json).
 // - packages/cli: one small entry plus a chunk per lazily loaded command, with `@keyfob/core`
 //   and `@keyfob/dev-idp` EXTERNAL: an integrator's SDK and the mounted commands share one copy
 //   of the library (its error classes pass `instanceof`), and dev-idp is loaded only by
