@@ -87,6 +87,11 @@ export interface InstanceContext {
   /** Closes the instance's idle connections (`kf.close()`); a later request opens new ones. */
   close(): Promise<void>;
   /**
+   * `createKeyfob({ store })`: the store every profile of this instance uses, whatever the state
+   * file recorded, with the line `status` shows for it; `null` when the usual choice applies.
+   */
+  readonly fixedStore: { kind: StoreKind; reason: string; custom: boolean } | null;
+  /**
    * The control plane a provider speaks to: the integrator's (`createKeyfob({ controlPlane })`)
    * when given, else the wire protocol's at the provider's `control_plane`.
    */
@@ -94,7 +99,10 @@ export interface InstanceContext {
 }
 
 export function createContext(options: KeyfobOptions): InstanceContext {
-  const names = appNames(options.appName ?? 'keyfob');
+  const names = appNames(options.appName ?? 'keyfob', {
+    ...(options.envPrefix !== undefined ? { envPrefix: options.envPrefix } : {}),
+    ...(options.env !== undefined ? { envRenames: options.env as Record<string, string> } : {}),
+  });
   const cliName = options.cliName ?? names.app;
   const env: Env = options.environment ?? process.env;
   const home = options.home ?? resolveHome({ names, env, homedir: homedir() });
@@ -104,13 +112,23 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   const memory = new MemoryStore();
   const stores = new Map<StoreKind, CredentialStore>();
   const memoryBindings = new Map<string, ProfileBinding>();
+  const given = givenStore(options.store);
+  const fixedStore = given
+    ? {
+        kind: given.kind,
+        custom: given.store !== null,
+        reason: given.store
+          ? `${given.kind}: the store given to createKeyfob (${given.store.location})`
+          : `${given.kind}: chosen by the app (createKeyfob store option)`,
+      }
+    : null;
   let configPromise: Promise<KeyfobConfig> | undefined;
   let runtime: ProviderRuntime | undefined;
   let apiFetch: typeof globalThis.fetch | undefined;
   let transport: typeof globalThis.fetch | undefined;
   // One transport (one dispatcher) under both guarded fetches.
   const sharedTransport = () =>
-    (transport ??= options.fetch ?? createFetch(httpSettings(env, names.envPrefix), names.envPrefix, log));
+    (transport ??= options.fetch ?? createFetch(httpSettings(env, names), names, log));
 
   function createStore(kind: StoreKind): CredentialStore {
     switch (kind) {
@@ -156,6 +174,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
     memory,
     memoryBindings,
+    fixedStore,
     canPromptPassphrase: options.promptPassphrase !== undefined,
 
     config() {
@@ -251,12 +270,14 @@ export function createContext(options: KeyfobOptions): InstanceContext {
         : null;
       return {
         provider: recorded?.provider ?? configured?.provider ?? null,
-        store: recorded?.store ?? null,
+        store: fixedStore?.kind ?? recorded?.store ?? null,
         tenant: recorded?.tenant ?? configuredTenant,
       };
     },
 
     openStore(kind) {
+      // An integrator's own store holds every profile, whatever kind a record names.
+      if (given?.store) return given.store;
       let store = stores.get(kind);
       if (!store) {
         // Every move of a corrupt session is noted, whichever command met it (stores/moved-aside.ts).
@@ -271,6 +292,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     configuredStore(cfg) {
+      if (fixedStore) return { kind: fixedStore.kind, explicit: true };
       const variable = envVar(names, 'STORAGE');
       const fromEnv = env[variable];
       if (fromEnv) {
@@ -294,6 +316,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
         explicit: { ...ctx.explicit, ...call },
         env,
         envPrefix: names.envPrefix,
+        envName: (suffix) => envVar(names, suffix),
         active: st.active_profile,
         profileTenant: (profile) => ctx.binding(cfg, st, profile).tenant?.id ?? null,
       });
@@ -309,11 +332,45 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     async knownProfiles(cfg, st) {
-      const stored = await new FileStore({ home, cliName }).list();
+      const stored = given?.store ? await given.store.list() : await new FileStore({ home, cliName }).list();
       return [...new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored])].sort();
     },
   };
   return ctx;
+}
+
+/**
+ * Checks `createKeyfob({ store })`: a kind, or an object with the {@link CredentialStore}
+ * methods and a `kind` among the four (recorded in the state file for its profiles).
+ * @throws InvalidInput otherwise.
+ */
+function givenStore(
+  store: KeyfobOptions['store'],
+): { kind: StoreKind; store: CredentialStore | null } | null {
+  if (store === undefined) return null;
+  if (typeof store === 'string') {
+    if (!isStoreKind(store)) {
+      throw new InvalidInput(
+        'store must be one of keychain, encrypted-file, file, memory, or a CredentialStore',
+      );
+    }
+    return { kind: store, store: null };
+  }
+  const candidate = store as unknown as Record<string, unknown> | null;
+  const methods = ['read', 'write', 'delete', 'list'] as const;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    methods.some((m) => typeof candidate[m] !== 'function') ||
+    typeof candidate.kind !== 'string' ||
+    !isStoreKind(candidate.kind) ||
+    typeof candidate.location !== 'string'
+  ) {
+    throw new InvalidInput(
+      'store must be a kind or an object implementing CredentialStore (kind, location, read, write, delete, list)',
+    );
+  }
+  return { kind: store.kind, store };
 }
 
 export function isStoreKind(value: string): value is StoreKind {

@@ -7,6 +7,7 @@
  * Loaded only with openid-client (see oauth-client.ts).
  */
 import * as client from 'openid-client';
+import { appNames } from '../config/names.js';
 import {
   AuthenticationRequired,
   KeyfobError,
@@ -25,7 +26,7 @@ import { errorBodyOf } from './answer-bodies.js';
  * The three ways out of a certificate failure, for errors that did not pass through keyfob's
  * own dispatcher (a `fetch` given to `createKeyfob`); the dispatcher names the app's prefix.
  */
-export const TLS_FIXES = tlsFixes('KEYFOB');
+export const TLS_FIXES = tlsFixes(appNames());
 
 /** What the hint says when the provider does not accept the client's own credentials. */
 const INVALID_CLIENT_HINT =
