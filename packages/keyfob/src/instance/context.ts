@@ -333,7 +333,11 @@ export function createContext(options: KeyfobOptions): InstanceContext {
 
     async knownProfiles(cfg, st) {
       const stored = given?.store ? await given.store.list() : await new FileStore({ home, cliName }).list();
-      return [...new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored])].sort();
+      // Sessions of this instance's memory (a memory store, a library login) are known too.
+      const inMemory = [...memoryBindings.keys()];
+      return [
+        ...new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored, ...inMemory]),
+      ].sort();
     },
   };
   return ctx;
