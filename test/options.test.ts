@@ -9,10 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  AuthenticationRequired,
   type CredentialStore,
   createKeyfob,
   InvalidInput,
   type LoginInteraction,
+  ProfileNotFound,
+  RefreshFailed,
   type Session,
 } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
@@ -258,5 +261,68 @@ describe('the CLI with a memory store', () => {
     assert.equal(login.code, 0, login.stderr);
     assert.match(login.stderr, /kept in memory only .*ends with this process/);
     assert.deepEqual(sessionsIn(home.home), []);
+  });
+});
+
+describe('RefreshFailed and ProfileNotFound', () => {
+  it('a refresh the provider refuses is RefreshFailed (REFRESH_FAILED, an AuthenticationRequired, exit 2)', async () => {
+    const short = await startDevIdp({ refreshTokenTtl: 1 });
+    try {
+      const kf = createKeyfob({
+        home: freshHome(),
+        environment: {},
+        config: {
+          providers: {
+            pw: {
+              type: 'password',
+              issuer: short.issuer,
+              client_id: short.clients.cli.client_id,
+              scopes: ['openid', 'profile', 'email', 'offline_access'],
+            },
+          },
+        },
+      });
+      await kf.login({ provider: 'pw', ...ALICE, interaction: nobody, persist: true });
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await assert.rejects(kf.getToken({ forceRefresh: true }), (error: unknown) => {
+        assert.ok(error instanceof RefreshFailed, String(error));
+        assert.ok(error instanceof AuthenticationRequired);
+        assert.equal(error.code, 'REFRESH_FAILED');
+        assert.equal(error.exitCode, 2);
+        assert.match(error.message, /invalid_grant/);
+        assert.match(error.message, /run `keyfob login`/);
+        return true;
+      });
+      await kf.close();
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('an explicit profile nobody knows is ProfileNotFound naming the known ones; a logged-out one is not', async () => {
+    const home = freshHome();
+    const config = passwordConfig({ profiles: { work: { provider: 'pw' } } });
+    const kf = createKeyfob({ home, environment: {}, config });
+    await kf.login({ provider: 'pw', ...ALICE, interaction: nobody, persist: true });
+    for (const attempt of [
+      () => kf.getToken({ profile: 'wrok' }),
+      () => createKeyfob({ home, environment: {}, config, profile: 'wrok' }).getToken(),
+      () => createKeyfob({ home, environment: { KEYFOB_PROFILE: 'wrok' }, config }).getToken(),
+    ]) {
+      await assert.rejects(attempt(), (error: unknown) => {
+        assert.ok(error instanceof ProfileNotFound, String(error));
+        assert.equal(error.exitCode, 1);
+        assert.match(error.message, /there is no profile wrok \(known: default, work\)/);
+        assert.match(error.message, /run `keyfob login --profile wrok`/);
+        return true;
+      });
+    }
+    // `work` is in config.yaml and not logged in: authentication required, exit 2.
+    await assert.rejects(kf.getToken({ profile: 'work' }), (error: unknown) => {
+      assert.ok(error instanceof AuthenticationRequired && !(error instanceof ProfileNotFound));
+      assert.equal((error as AuthenticationRequired).exitCode, 2);
+      return true;
+    });
+    await kf.close();
   });
 });

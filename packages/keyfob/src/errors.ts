@@ -38,7 +38,8 @@ export type KeyfobErrorCode =
   | 'NETWORK'
   | 'VALIDATION_UNDECIDED'
   | 'RESPONSE_TOO_LARGE'
-  | 'INSECURE_PERMISSIONS';
+  | 'INSECURE_PERMISSIONS'
+  | 'REFRESH_FAILED';
 
 /** Options every keyfob error accepts. */
 export interface KeyfobErrorOptions {
@@ -70,8 +71,13 @@ export class KeyfobError extends Error {
 
 /** No usable credential: nothing stored, expired and not renewable, revoked, or a final 401. */
 export class AuthenticationRequired extends KeyfobError {
-  constructor(message: string, options?: KeyfobErrorOptions) {
-    super('AUTHENTICATION_REQUIRED', message, options, 2);
+  constructor(
+    message: string,
+    options?: KeyfobErrorOptions,
+    /** For subclasses only ({@link RefreshFailed}). */
+    code: 'AUTHENTICATION_REQUIRED' | 'REFRESH_FAILED' = 'AUTHENTICATION_REQUIRED',
+  ) {
+    super(code, message, options, 2);
   }
 }
 
@@ -303,3 +309,14 @@ export class InsecurePermissions extends KeyfobError {
  * renewal layer passes it on as it is.
  */
 export class CredentialRefused extends AuthenticationRequired {}
+
+/**
+ * A refresh was tried and refused (`invalid_grant`: a revoked or expired grant; an unexplained
+ * 400 or 401 from the token endpoint): the session is over and `login` is the fix. A subclass
+ * of {@link AuthenticationRequired} (exit 2), so callers that catch that still do.
+ */
+export class RefreshFailed extends AuthenticationRequired {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super(message, options, 'REFRESH_FAILED');
+  }
+}

@@ -14,6 +14,7 @@ import {
   LoginFailed,
   NetworkError,
   OAuthError,
+  RefreshFailed,
   TlsVerificationFailed,
 } from '../errors.js';
 import { findTlsFailure, tlsFixes } from '../http/dispatcher.js';
@@ -120,7 +121,7 @@ export function transportError(error: unknown, context: { action: string }): Key
 export function renewalError(error: unknown, action: string): KeyfobError {
   const mapped = toKeyfobError(error, { action });
   if (mapped instanceof OAuthError && mapped.error === 'invalid_grant') {
-    return new AuthenticationRequired(`${action} failed: the refresh token was rejected (invalid_grant)`, {
+    return new RefreshFailed(`${action} failed: the refresh token was rejected (invalid_grant)`, {
       cause: error,
     });
   }
@@ -128,7 +129,7 @@ export function renewalError(error: unknown, action: string): KeyfobError {
   if (status === 400 || status === 401) {
     // The message up to its first ';' is what the "run login" wrapper quotes.
     const words = mapped.message.slice(`${action} failed: `.length).split(';')[0];
-    return new AuthenticationRequired(`${action} failed: ${words}`, { cause: error });
+    return new RefreshFailed(`${action} failed: ${words}`, { cause: error });
   }
   return mapped;
 }
