@@ -4,7 +4,7 @@
  * own CredentialStore), and a memory store keeps a persisted login for the instance's life.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -323,6 +323,97 @@ describe('RefreshFailed and ProfileNotFound', () => {
       assert.equal((error as AuthenticationRequired).exitCode, 2);
       return true;
     });
+    await kf.close();
+  });
+});
+
+/** Tokens from dev-idp's password grant, as another system would hold them. */
+async function outsideTokens(
+  issuer: string,
+  clientId: string,
+): Promise<{ access_token: string; refresh_token: string; expires_in: number }> {
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+    token_endpoint: string;
+  };
+  const answer = await fetch(discovery.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: clientId,
+      username: ALICE.email,
+      password: ALICE.password,
+      scope: 'openid profile email offline_access',
+    }),
+  });
+  assert.equal(answer.status, 200);
+  return (await answer.json()) as { access_token: string; refresh_token: string; expires_in: number };
+}
+
+describe('kf.importSession', () => {
+  it('stores a session obtained elsewhere; once it expires getToken refreshes it at the provider', async () => {
+    const short = await startDevIdp({ accessTokenTtl: 2 });
+    const home = freshHome();
+    try {
+      const config = {
+        providers: {
+          pw: {
+            type: 'password',
+            issuer: short.issuer,
+            client_id: short.clients.cli.client_id,
+            scopes: ['openid', 'profile', 'email', 'offline_access'],
+          },
+        },
+      };
+      const tokens = await outsideTokens(short.issuer, short.clients.cli.client_id);
+      const kf = createKeyfob({ home, environment: {}, config });
+      const imported = await kf.importSession({
+        profile: 'imported',
+        provider: 'pw',
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token,
+        expiresIn: tokens.expires_in,
+        scopes: 'openid profile email offline_access',
+      });
+      assert.equal(imported.store, 'file');
+      assert.deepEqual(sessionsIn(home), ['imported.json']);
+      const stored = readFileSync(join(home, 'sessions', 'imported.json'), 'utf8');
+      assert.match(stored, /"bound_to"/, 'bound to the provider like a login');
+      assert.equal((await kf.getToken({ profile: 'imported', minTtl: 0 })).access_token, tokens.access_token);
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      // A new instance (a later process): the expired token is renewed with the refresh token.
+      const later = createKeyfob({ home, environment: {}, config });
+      const renewed = await later.getToken({ profile: 'imported', minTtl: 0 });
+      assert.notEqual(renewed.access_token, tokens.access_token);
+      assert.ok(Date.parse(renewed.expires_at ?? '') > Date.now());
+      await kf.close();
+      await later.close();
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('refuses bad input naming the field, and writes nothing', async () => {
+    const home = freshHome();
+    const kf = createKeyfob({ home, environment: {}, config: passwordConfig() });
+    const good = { profile: 'p', provider: 'pw', accessToken: 'abc.def.ghi' };
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ ...good, profile: '../x' }, /profile/],
+      [{ ...good, provider: 'nope' }, /provider nope is not configured/],
+      [{ ...good, accessToken: '' }, /accessToken/],
+      [{ ...good, accessToken: 'a b' }, /accessToken/],
+      [{ ...good, refreshToken: 42 }, /refreshToken/],
+      [{ ...good, expiresIn: -1 }, /expiresIn/],
+      [{ ...good, scopes: [1] }, /scopes/],
+      [{ ...good, tenant: 'a/b' }, /tenant/],
+    ];
+    for (const [input, pattern] of bad) {
+      await assert.rejects(
+        kf.importSession(input as unknown as Parameters<typeof kf.importSession>[0]),
+        (error: unknown) => error instanceof InvalidInput && pattern.test(error.message),
+      );
+    }
+    assert.deepEqual(readdirSync(home), [], 'nothing written, not even the state file');
     await kf.close();
   });
 });

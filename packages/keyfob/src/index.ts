@@ -40,6 +40,8 @@ export type {
   CredentialsFileOptions,
   ExplainReport,
   GetTokenOptions,
+  ImportSessionOptions,
+  ImportSessionResult,
   InteractiveOptions,
   Keyfob,
   KeyfobOptions,

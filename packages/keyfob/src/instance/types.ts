@@ -259,6 +259,37 @@ export interface TenantsResult {
   tenants: ListedTenantInfo[];
 }
 
+/** `kf.importSession()`: a session another system obtained, to be renewed like any other. */
+export interface ImportSessionOptions {
+  /** The profile to store it as. */
+  profile: string;
+  /** The configured provider it came from (oidc, oauth2, password or firebase): it is renewed there. */
+  provider: string;
+  accessToken: string;
+  /** Without one the session ends when the access token expires. */
+  refreshToken?: string;
+  /** Seconds the access token has left; else its `exp` claim, else unknown. */
+  expiresIn?: number;
+  /** The scopes granted; the provider's configured scopes by default. */
+  scopes?: string | readonly string[];
+  /** The tenant (account) the session belongs to, by id. */
+  tenant?: string;
+  /** Keep it in the profile's store (default `true`); `false` keeps it in this instance's memory. */
+  persist?: boolean;
+  /** Make the profile the active one (as `login` does); default `false`. */
+  makeActive?: boolean;
+}
+
+/** What {@link Keyfob.importSession} stored. */
+export interface ImportSessionResult {
+  profile: string;
+  provider: string;
+  store: StoreKind;
+  expires_at: string | null;
+  /** Lines to show a person (a memory store, a fallback store). */
+  notices: string[];
+}
+
 export interface Keyfob {
   readonly names: AppNames;
   readonly home: string;
@@ -273,6 +304,13 @@ export interface Keyfob {
   readonly http: typeof globalThis.fetch;
   login(options: LoginOptions): Promise<LoginResult>;
   getToken(options?: GetTokenOptions): Promise<TokenResult>;
+  /**
+   * Stores a session another system obtained as `profile`'s, bound to `provider`, so it is
+   * renewed (with its refresh token) like a login's.
+   * @throws InvalidInput for a bad profile name, an unknown or unsuitable provider, or a field
+   *   of the wrong type; nothing is written then.
+   */
+  importSession(options: ImportSessionOptions): Promise<ImportSessionResult>;
   logout(options?: { profile?: string; all?: boolean }): Promise<LogoutResult[]>;
   status(): Promise<StatusReport>;
   /**

@@ -9,7 +9,6 @@
 import * as client from 'openid-client';
 import { appNames } from '../config/names.js';
 import {
-  AuthenticationRequired,
   KeyfobError,
   LoginFailed,
   NetworkError,
