@@ -6,6 +6,7 @@
  * (possibly empty); URLs are kept exactly as the user wrote them once they passed the URL rules,
  * because an OpenID issuer is compared as a string and `https://x` is not `https://x/`.
  */
+import type { CredentialPlacement } from '../http/credential.js';
 import type { StoreKind } from '../store-kind.js';
 
 export { STORE_KINDS } from '../store-kind.js';
@@ -91,6 +92,8 @@ export interface ProviderConfigBase {
   authorization_params: Record<string, string>;
   /** RFC 8707 resource indicator that `token` asks for by default; never inferred. */
   resource?: string;
+  /** Where `fetch` puts the token: `bearer` (default), a header or a cookie (`http/credential.ts`). */
+  credential?: CredentialPlacement;
   /**
    * Secret settings whose `${VAR}` is unset, with the variable: the provider fails when used,
    * naming the variable, instead of the whole configuration failing at load.
