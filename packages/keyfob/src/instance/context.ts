@@ -28,7 +28,7 @@ import { lazyStore } from '../stores/lazy.js';
 import { MemoryStore } from '../stores/memory.js';
 import { recordingMoves } from '../stores/moved-aside.js';
 import type { CredentialStore, StoreKind } from '../stores/store.js';
-import type { Env, KeyfobOptions } from './types.js';
+import type { Env, InteractiveOptions, KeyfobOptions } from './types.js';
 
 /** Where a profile lives and which provider it uses, from the state file and config.yaml. */
 export interface ProfileBinding {
@@ -91,6 +91,8 @@ export interface InstanceContext {
    * file recorded, with the line `status` shows for it; `null` when the usual choice applies.
    */
   readonly fixedStore: { kind: StoreKind; reason: string; custom: boolean } | null;
+  /** `createKeyfob({ interactive })`, or `null` when a call may not start a login. */
+  readonly interactive: InteractiveOptions | null;
   /**
    * The control plane a provider speaks to: the integrator's (`createKeyfob({ controlPlane })`)
    * when given, else the wire protocol's at the provider's `control_plane`.
@@ -175,6 +177,12 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     memory,
     memoryBindings,
     fixedStore,
+    interactive:
+      options.interactive === true
+        ? {}
+        : typeof options.interactive === 'object' && options.interactive !== null
+          ? options.interactive
+          : null,
     canPromptPassphrase: options.promptPassphrase !== undefined,
 
     config() {

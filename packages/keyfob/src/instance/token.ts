@@ -79,7 +79,18 @@ export async function getToken(
 
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
   const { resolved } = ctx.resolve(callExplicit(opts), cfg, st);
-  const entry = await fromSource(ctx, cfg, st, resolved, opts, minTtl);
+  let entry: MemoEntry & { memoize: boolean };
+  try {
+    entry = await fromSource(ctx, cfg, st, resolved, opts, minTtl);
+  } catch (error) {
+    // Level 5: a login only when the app allows it and a person is there; else "run login".
+    if (!(error instanceof AuthenticationRequired) || resolved.kind !== 'profile' || !ctx.interactive)
+      throw error;
+    const { loginForCall, personIsThere } = await import('./interactive.js');
+    if (!personIsThere(ctx)) throw error;
+    await loginForCall(ctx, resolved.profile);
+    entry = await fromSource(ctx, cfg, await ctx.state(), resolved, opts, minTtl);
+  }
   if (entry.memoize) memo.set(key, entry);
   return entry.result;
 }
