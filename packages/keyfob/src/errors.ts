@@ -111,18 +111,21 @@ export class ConflictingCredentials extends KeyfobError {
   }
 }
 
+/** A profile named explicitly (option, `--profile`, `<PREFIX>_PROFILE`) that nothing knows of; exit 1, naming the known profiles and the login that creates it. */
 export class ProfileNotFound extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('PROFILE_NOT_FOUND', message, options);
   }
 }
 
+/** A provider name that is not configured (a profile or `<PREFIX>_PROVIDER` names it). */
 export class ProviderNotFound extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('PROVIDER_NOT_FOUND', message, options);
   }
 }
 
+/** A tenant the login does not belong to; the message names the ones it does. */
 export class TenantNotFound extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('TENANT_NOT_FOUND', message, options);
@@ -179,6 +182,7 @@ export class InvalidInput extends KeyfobError {
   }
 }
 
+/** A token that is malformed or fails a validation step (`check`); exit 1. */
 export class TokenInvalid extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('TOKEN_INVALID', message, options);
@@ -253,6 +257,7 @@ export class InsecureUrl extends KeyfobError {
   }
 }
 
+/** A server's certificate was refused; the hint names the CA bundle variable and the other fixes. */
 export class TlsVerificationFailed extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('TLS_VERIFICATION_FAILED', message, options);

@@ -23,6 +23,7 @@ export const PROVIDER_TYPES = [
   'static',
 ] as const;
 
+/** The provider types config.yaml accepts (`oidc`, `oauth2`, `client_credentials`, …). */
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 /** Interactive login flows: authorization code + PKCE through the browser, or device code. */
@@ -241,6 +242,7 @@ export interface StaticProviderConfig extends ProviderConfigBase {
   token_file?: string;
 }
 
+/** One configured provider, validated: the union of every type's settings, told apart by `type`. */
 export type ProviderConfig =
   | OidcProviderConfig
   | OAuth2ProviderConfig

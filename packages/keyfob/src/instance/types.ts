@@ -23,6 +23,7 @@ export type {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** `createKeyfob(options)`: names, files, environment, explicit credentials, and the integrator options (envPrefix, env renames, store, interactive). */
 export interface KeyfobOptions {
   /** The integrator's app name: it replaces `keyfob` in paths, env vars and messages. */
   appName?: string;
@@ -127,6 +128,7 @@ export type CredentialsFileField =
   | 'admin_api_key'
   | 'provider';
 
+/** `kf.login()`: the profile and provider, the flow, and how to talk to the person. */
 export interface LoginOptions {
   profile?: string;
   /** Provider name; otherwise DESIGN.md's provider selection applies. */
@@ -170,6 +172,7 @@ export interface LoginOptions {
   askCredentials?: (known: { email?: string }) => Promise<{ email: string; password: string }>;
 }
 
+/** What `kf.login()` did: the profile, provider, subject, store and tenant, and notices to show. */
 export interface LoginResult {
   profile: string;
   provider: string;
@@ -183,6 +186,7 @@ export interface LoginResult {
   notices: string[];
 }
 
+/** `kf.getToken()`: a credential for this call (level 1), the resource, scopes and minimum lifetime. */
 export interface GetTokenOptions {
   /** Level 1 of the chain for this call: a profile, a token, or machine credentials. */
   profile?: string;
@@ -199,6 +203,7 @@ export interface GetTokenOptions {
   forceRefresh?: boolean;
 }
 
+/** A token `kf.getToken()` returns, with its expiry, scopes, profile or source, resource and tenant. */
 export interface TokenResult {
   access_token: string;
   token_type: string;
@@ -218,12 +223,14 @@ export interface ExplainReport {
   steps: ChainStep[];
 }
 
+/** One profile `kf.logout()` removed, and whether its refresh token was revoked. */
 export interface LogoutResult {
   profile: string;
   revocation: RevocationResult;
   warnings: string[];
 }
 
+/** One profile as `kf.status()` reports it: provider, subject, tenant, expiry, store. */
 export interface ProfileStatus {
   name: string;
   provider: string | null;
@@ -238,6 +245,7 @@ export interface ProfileStatus {
   logged_in: boolean;
 }
 
+/** `kf.status()`: every known profile, the active one, and what in the environment overrides them. */
 export interface StatusReport {
   active_profile: string;
   profiles: ProfileStatus[];
@@ -290,6 +298,7 @@ export interface ImportSessionResult {
   notices: string[];
 }
 
+/** A keyfob instance (`createKeyfob()`): every operation on the app's profiles and credentials. */
 export interface Keyfob {
   readonly names: AppNames;
   readonly home: string;
