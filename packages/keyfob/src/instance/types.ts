@@ -152,7 +152,11 @@ export interface LoginOptions {
   /** `auto` picks browser or device by DESIGN.md's rule. */
   flow?: 'auto' | 'browser' | 'no-browser' | 'device';
   scopes?: string | readonly string[];
-  interaction: LoginInteraction;
+  /**
+   * How to show the person what to do (the link, the device code) and open the browser. By
+   * default: lines on stderr (server text made safe) and `$BROWSER` or the system's opener.
+   */
+  interaction?: LoginInteraction;
   /** Whether a person is at the terminal: only then may keyfob ask a question. */
   personPresent?: boolean;
   /** Asks the person to pick a provider; used only when `personPresent`. */
