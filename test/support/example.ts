@@ -1,7 +1,7 @@
 /**
  * Running an example under `examples/` as its users would: its own command as a whole process,
- * importing `@keyfob/core` by package name. Until the library ships built JavaScript, Node needs
- * `--import tsx` to load its TypeScript sources; this is the one place that says so.
+ * importing `@keyfob/core` by package name: plain Node, which resolves the package to its built
+ * `dist/` (`npm test` builds it first), as an integrator's installed copy would.
  */
 import { fileURLToPath } from 'node:url';
 import { type CliResult, type RunningCli, startCli } from './cli.js';
@@ -24,7 +24,7 @@ export function startExample(
   args: readonly string[],
   options: ExampleOptions,
 ): RunningCli {
-  return startCli(args, { ...options, nodeArgs: ['--import', 'tsx'], script: `${dir}${bin}` });
+  return startCli(args, { ...options, script: `${dir}${bin}` });
 }
 
 /** Runs the example's command to its end. */
