@@ -227,6 +227,64 @@ describe('the npm tarballs', () => {
   });
 });
 
+/** The fenced blocks of `lang` in the README's section `heading`. */
+function readmeBlocks(heading: string, lang: string): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith(heading));
+  assert.ok(section, `README has a section "${heading}"`);
+  return [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1] ?? '');
+}
+
+describe('the README\'s "Use keyfob in your SDK" and "… in your CLI", in the installed project', () => {
+  it('its auth.js and acme.js work as written: not logged in exits 2 naming the login, a machine login, the API call, status', async () => {
+    const fill = (code: string) =>
+      code
+        .replaceAll('https://sso.acme.example', ready.issuer)
+        .replaceAll('https://api.acme.example', ready.api);
+    const [sdk] = readmeBlocks('Use keyfob in your SDK', 'js');
+    const [cli] = readmeBlocks('Use keyfob in your CLI', 'js');
+    const [lines] = readmeBlocks('Use keyfob in your CLI', 'sh');
+    assert.ok(sdk && cli && lines, 'both sections have their code and the lines to run');
+    const project = join(app, 'readme-acme'); // under the installed project: its node_modules
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), '{ "name": "acme", "private": true, "type": "module" }\n');
+    writeFileSync(join(project, 'auth.js'), fill(sdk));
+    writeFileSync(join(project, 'acme.js'), fill(cli));
+    const user = join(work, 'readme-user');
+    mkdirSync(user, { mode: 0o700 });
+    const env = cleanEnv({ HOME: user, ACME_CI_SECRET: ready.clients.machine.client_secret });
+    delete env.XDG_CONFIG_HOME;
+    const commands = lines.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
+    const at = (prefix: string) => {
+      const line = commands.find((l) => l.startsWith(prefix));
+      assert.ok(line, `the README runs \`${prefix}…\``);
+      return line;
+    };
+    assert.ok(commands.includes('npm install @keyfob/core @keyfob/cli'), 'the install line');
+    const sh = (line: string) => run('bash', ['--norc', '--noprofile', '-c', line], { cwd: project, env });
+
+    const before = await sh(at('node acme.js hello'));
+    assert.equal(before.code, 2, before.stderr);
+    assert.match(before.stderr, /acme: .*`acme auth login`/);
+    const login = await sh(at('printenv ACME_CI_SECRET | node acme.js auth login robots'));
+    assert.equal(login.code, 0, login.stderr);
+    assert.doesNotMatch(login.stderr + login.stdout, new RegExp(ready.clients.machine.client_secret));
+    const hello = await sh(at('node acme.js hello ci'));
+    assert.equal(hello.code, 0, hello.stderr);
+    assert.equal(
+      JSON.parse(hello.stdout).client_id,
+      ready.clients.machine.client_id,
+      "the API answered the machine's token",
+    );
+    const status = await sh(at('node acme.js auth status'));
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /\bci\b.*robots/);
+    // The files are the app's: ~/.config/acme, and no trace of keyfob's own home.
+    assert.ok(existsSync(join(user, '.config/acme')), 'the home is ~/.config/acme');
+    assert.ok(!existsSync(join(user, '.config/keyfob')), 'nothing under ~/.config/keyfob');
+  });
+});
+
 describe('an integrator project with the three tarballs', () => {
   it('imports @keyfob/core as ESM: an instance serves its token, checkToken and fetch work against dev-idp', async () => {
     const robot = home('esm-robot');
