@@ -129,9 +129,9 @@ describe('the state file', () => {
     assert.deepEqual(Object.keys(after.state.profiles).sort(), ['second', 'work']);
   });
 
-  test('50 processes logging in to 50 profiles at the same moment all end up stored and registered', async () => {
+  test('24 processes logging in to 24 profiles at the same moment all end up stored and registered', async () => {
     const home = await newHome();
-    const names = Array.from({ length: 50 }, (_, i) => `p${i}`);
+    const names = Array.from({ length: 24 }, (_, i) => `p${i}`);
     const children = await withUmask(0, async () =>
       names.map((name) => spawnFixture('register-profile.ts', [home, name])),
     );
