@@ -9,7 +9,7 @@ import { withEmulatorFromEnv } from '../config/firebase-emulator.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import { type AppNames, appNames, envVar } from '../config/names.js';
 import { resolveConfigPath, resolveHome } from '../config/paths.js';
-import { type KeyfobConfig, type ProviderConfig, STORE_KINDS } from '../config/schema.js';
+import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
 import { type KeyfobState, readState } from '../config/state.js';
 import type { ControlPlane } from '../control-plane/control-plane.js';
 import { type ControlPlaneProviderConfig, controlPlaneFromConfig } from '../control-plane/from-config.js';
@@ -23,12 +23,12 @@ import type { CredentialProvider, ProviderRuntime } from '../providers/provider.
 import { type ChainResult, type ExplicitCredentials, resolveChain } from '../resolve/chain.js';
 import { type SelectedProfile, selectProfile } from '../resolve/select.js';
 import type { Tenant } from '../session.js';
-import { credentialsFileStore } from '../stores/credentials-file/index.js';
 import { FileStore } from '../stores/file.js';
 import { lazyStore } from '../stores/lazy.js';
 import { MemoryStore } from '../stores/memory.js';
 import { recordingMoves } from '../stores/moved-aside.js';
 import type { CredentialStore, StoreKind } from '../stores/store.js';
+import { appStore, isStoreKind } from './app-store.js';
 import type { Env, InteractiveOptions, KeyfobOptions } from './types.js';
 
 /** Where a profile lives and which provider it uses, from the state file and config.yaml. */
@@ -120,38 +120,17 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   const memory = new MemoryStore();
   const stores = new Map<StoreKind, CredentialStore>();
   const memoryBindings = new Map<string, ProfileBinding>();
-  const vendorFile = credentialsFileStore({
-    options: options.credentialsFile,
-    app: names.app,
+  // The app's choice of where every profile lives: its credentials file, or its store option.
+  const fixed = appStore({
+    store: options.store,
+    credentialsFile: options.credentialsFile,
+    names,
     home,
     env,
-    userHome: env.HOME || homedir(),
     cliName,
     now: () => ctx.now(),
     config: () => ctx.config(),
   });
-  const given = givenStore(options.store);
-  if (given && vendorFile) {
-    throw new InvalidInput('give createKeyfob either store or a credentialsFile layout, not both', {
-      hint: 'the credentials file is where every profile lives',
-    });
-  }
-  // The app's choice of where every profile lives: its credentials file, or its store option.
-  const fixed: { kind: StoreKind; store: CredentialStore | null; reason: string } | null = vendorFile
-    ? {
-        kind: 'file',
-        store: recordingMoves(vendorFile, home, () => ctx.now()),
-        reason: `file: the ${vendorFile.layout} credentials file ${vendorFile.location}`,
-      }
-    : given
-      ? {
-          ...given,
-          reason: given.store
-            ? `${given.kind}: the store given to createKeyfob (${given.store.location})`
-            : `${given.kind}: chosen by the app (createKeyfob store option)`,
-        }
-      : null;
-  const fixedStore = fixed ? { kind: fixed.kind, custom: fixed.store !== null, reason: fixed.reason } : null;
   let configPromise: Promise<KeyfobConfig> | undefined;
   let runtime: ProviderRuntime | undefined;
   let apiFetch: typeof globalThis.fetch | undefined;
@@ -204,8 +183,9 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
     memory,
     memoryBindings,
-    credentialsFile: vendorFile && fixed?.store ? { store: fixed.store, reason: fixed.reason } : null,
-    fixedStore,
+    credentialsFile:
+      fixed?.credentialsFile && fixed.store ? { store: fixed.store, reason: fixed.reason } : null,
+    fixedStore: fixed ? { kind: fixed.kind, custom: fixed.store !== null, reason: fixed.reason } : null,
     interactive:
       options.interactive === true
         ? {}
@@ -307,7 +287,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
         : null;
       return {
         provider: recorded?.provider ?? configured?.provider ?? null,
-        store: fixedStore?.kind ?? recorded?.store ?? null,
+        store: fixed?.kind ?? recorded?.store ?? null,
         tenant: recorded?.tenant ?? configuredTenant,
       };
     },
@@ -330,7 +310,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     configuredStore(cfg) {
-      if (fixedStore) return { kind: fixedStore.kind, explicit: true };
+      if (fixed) return { kind: fixed.kind, explicit: true };
       const variable = envVar(names, 'STORAGE');
       const fromEnv = env[variable];
       if (fromEnv) {
@@ -379,42 +359,4 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
   };
   return ctx;
-}
-
-/**
- * Checks `createKeyfob({ store })`: a kind, or an object with the {@link CredentialStore}
- * methods and a `kind` among the four (recorded in the state file for its profiles).
- * @throws InvalidInput otherwise.
- */
-function givenStore(
-  store: KeyfobOptions['store'],
-): { kind: StoreKind; store: CredentialStore | null } | null {
-  if (store === undefined) return null;
-  if (typeof store === 'string') {
-    if (!isStoreKind(store)) {
-      throw new InvalidInput(
-        'store must be one of keychain, encrypted-file, file, memory, or a CredentialStore',
-      );
-    }
-    return { kind: store, store: null };
-  }
-  const candidate = store as unknown as Record<string, unknown> | null;
-  const methods = ['read', 'write', 'delete', 'list'] as const;
-  if (
-    candidate === null ||
-    typeof candidate !== 'object' ||
-    methods.some((m) => typeof candidate[m] !== 'function') ||
-    typeof candidate.kind !== 'string' ||
-    !isStoreKind(candidate.kind) ||
-    typeof candidate.location !== 'string'
-  ) {
-    throw new InvalidInput(
-      'store must be a kind or an object implementing CredentialStore (kind, location, read, write, delete, list)',
-    );
-  }
-  return { kind: store.kind, store };
-}
-
-export function isStoreKind(value: string): value is StoreKind {
-  return (STORE_KINDS as readonly string[]).includes(value);
 }
