@@ -12,13 +12,12 @@ import { bindingOf } from '../lifecycle/binding.js';
 import type { HeldLock } from '../lifecycle/lock.js';
 import { getFreshToken } from '../lifecycle/refresh.js';
 import type { CredentialProvider } from '../providers/provider.js';
-import { describeStaticToken, type StaticToken, tokenFileReader } from '../providers/static-token.js';
+import { describeStaticToken, tokenFileReader } from '../providers/static-token.js';
 import type { ExplicitCredentials, Resolved } from '../resolve/chain.js';
 import { tokenPlace } from '../resolve/tenant.js';
 import {
   type AccessToken,
   DEFAULT_MIN_TTL_SECONDS,
-  freshnessOf,
   parseScopes,
   type SessionBinding,
   type TokenPlace,
@@ -27,31 +26,10 @@ import { MemoryStore } from '../stores/memory.js';
 import { movedAsideOf } from '../stores/moved-aside.js';
 import type { CredentialStore } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
+import { type MemoEntry, memoKey, profileEntry, staticEntry, type TokenMemo } from './token-memo.js';
 import type { GetTokenOptions, TokenResult } from './types.js';
 
-interface MemoEntry {
-  result: TokenResult;
-  /** DESIGN.md's freshness rule with the token's dates parsed once. */
-  freshAt(nowMs: number, minTtlSeconds: number): boolean;
-}
-
-/**
- * Tokens an instance already holds, by request: a fresh one is returned without touching disk
- * (a long-running SDK calls getToken per request). A token changed by another process is seen
- * when this one needs renewing; `forceRefresh` bypasses the memo, login and logout clear it.
- */
-export class TokenMemo {
-  readonly #entries = new Map<string, MemoEntry>();
-  clear(): void {
-    this.#entries.clear();
-  }
-  get(key: string): MemoEntry | undefined {
-    return this.#entries.get(key);
-  }
-  set(key: string, entry: MemoEntry): void {
-    this.#entries.set(key, entry);
-  }
-}
+export { TokenMemo } from './token-memo.js';
 
 /** Per instance: token-file readers and machine sessions for credentials outside profiles. */
 const outsideProfiles = new WeakMap<
@@ -365,48 +343,6 @@ function sourceLabel(ctx: InstanceContext, resolved: Resolved): string {
   if (resolved.kind === 'token') return envVar(ctx.names, 'TOKEN');
   if (resolved.kind === 'token_file') return envVar(ctx.names, 'TOKEN_FILE');
   return envVar(ctx.names, 'CLIENT_ID');
-}
-
-function staticEntry(token: StaticToken, label: string): MemoEntry {
-  const result: TokenResult = Object.freeze({ ...token, profile: label, resource: null, tenant: null });
-  const expiresAt = token.expires_at === null ? null : Date.parse(token.expires_at);
-  // A token from outside cannot be renewed: it is served until it expires, whatever minTtl.
-  return { result, freshAt: (nowMs) => expiresAt === null || expiresAt > nowMs };
-}
-
-function profileEntry(token: AccessToken, profile: string): MemoEntry {
-  const result: TokenResult = Object.freeze({
-    access_token: token.token,
-    token_type: token.token_type,
-    expires_at: token.expires_at,
-    scopes: Object.freeze([...token.scopes]) as string[],
-    profile,
-    resource: token.resource,
-    tenant: token.tenant ? Object.freeze({ ...token.tenant }) : null,
-  });
-  return { result, freshAt: freshnessOf(token) };
-}
-
-function memoKey(opts: GetTokenOptions): string {
-  const { profile, resource, scopes, token, clientId, tenant } = opts;
-  if (
-    profile === undefined &&
-    resource === undefined &&
-    scopes === undefined &&
-    token === undefined &&
-    clientId === undefined &&
-    tenant === undefined
-  ) {
-    return '';
-  }
-  return [
-    profile ?? '',
-    resource === undefined ? '\u0001' : (resource ?? ''),
-    scopes === undefined ? '' : parseScopes(scopes).join(' '),
-    token ?? '',
-    clientId ?? '',
-    tenant ?? '',
-  ].join('\u0000');
 }
 
 /** A machine login needs no person; this bounds the network exchange. */
