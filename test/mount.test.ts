@@ -79,6 +79,33 @@ describe('createAuthCommands with createKeyfob options and command names', () =>
     }
   });
 
+  it('offers assume-user and service-principal only when a configured provider has a control plane', async () => {
+    const { env } = kumihoHome(); // dev-idp's oidc and machine providers, and a password one
+    const overview = await kumiho(['auth', '--help'], env);
+    assert.match(overview.stdout, /\btenants\b/);
+    assert.doesNotMatch(overview.stdout, /assume-user|service-principal/);
+    const refused = await kumiho(['auth', 'assume-user', '--tenant-id', 't', '--user-id', 'u'], env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /assume-user/);
+    const words = await kumiho(['auth', '__complete', ''], env);
+    assert.doesNotMatch(words.stdout, /assume-user|service-principal/);
+
+    const withPlane = makeHome(
+      idp,
+      [
+        PW.replace('ISSUER', idp.issuer).replace('CLIENT', idp.clients.cli.client_id),
+        '  cloud:',
+        '    type: exchange',
+        '    login: pw',
+        `    control_plane: ${idp.controlPlane}`,
+      ].join('\n'),
+    );
+    const planeEnv = { PATH: process.env.PATH ?? '', HOME: withPlane.home, KUMIHO_AUTH_HOME: withPlane.home };
+    const offered = await kumiho(['auth', '--help'], planeEnv);
+    assert.match(offered.stdout, /\bassume-user\b/);
+    assert.match(offered.stdout, /\bservice-principal\b/);
+  });
+
   it('reads KUMIHO_AUTH_TOKEN (the envPrefix) and a renamed CA bundle', async () => {
     const { env } = kumihoHome();
     const machine = await runCli(['token', '--profile', 'ci'], {

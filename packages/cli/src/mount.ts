@@ -17,7 +17,7 @@
  * keyfob: kf })`): the commands and the SDK then read and write the same files under the same
  * options (envPrefix, env renames, store, credentialsFile).
  */
-import { appNames, InvalidInput, type Keyfob, type KeyfobOptions } from '@keyfob/core';
+import { appNames, createKeyfob, InvalidInput, type Keyfob, type KeyfobOptions } from '@keyfob/core';
 import type { AppIdentity } from './command.js';
 import { authCommands } from './commands/index.js';
 import { type IO, processIO } from './io.js';
@@ -44,7 +44,8 @@ export interface AuthCommandsOptions extends KeyfobOptions {
 export interface AuthCommands {
   /** Runs one auth command line (without the program and `auth` words) and returns its exit code. */
   run(argv: readonly string[], io?: IO): Promise<number>;
-  /** The command names, for the integrator's own help. */
+  /** Every command name that may run, for the integrator's own help (`assume-user` and
+   * `service-principal` run only when a configured provider has a control plane). */
   readonly commands: readonly string[];
 }
 
@@ -77,11 +78,39 @@ export function createAuthCommands(options: AuthCommandsOptions): AuthCommands {
     ...(renames ? { commandNames: renames } : {}),
     ...(keyfob ? { keyfob } : { keyfobOptions }),
   };
+  const instance = () => keyfob ?? createKeyfob({ ...keyfobOptions, appName: names.app });
   return {
-    run: (argv, io = processIO()) => runCommandLine(argv, app, table, io),
+    run: async (argv, io = processIO()) =>
+      runCommandLine(argv, app, await forProviders(table, renames ?? {}, argv, instance), io),
     // help and completion too: `acme auth help`, `acme auth completion bash` (under acme's name).
     commands: Object.keys(withBuiltins(table)).filter((name) => !name.startsWith('__')),
   };
+}
+
+/** Commands that need a control plane: offered only when a configured provider has one. */
+const CONTROL_PLANE_COMMANDS: readonly string[] = ['assume-user', 'service-principal'];
+
+/**
+ * DESIGN.md, Mounting: the set is `login` … `tenants` "and whatever the config's providers need",
+ * so a vendor without a control plane does not show its users `assume-user`. With `--config`, or
+ * a config that does not load, every command stays (the command itself reports the config).
+ */
+async function forProviders(
+  table: CommandTable,
+  renames: Readonly<Record<string, string>>,
+  argv: readonly string[],
+  instance: () => Keyfob,
+): Promise<CommandTable> {
+  if (argv.some((arg) => arg === '--config' || arg.startsWith('--config='))) return table;
+  let types: string[];
+  try {
+    types = Object.values((await instance().config()).providers).map((p) => p.type);
+  } catch {
+    return table;
+  }
+  if (types.some((type) => type === 'exchange' || type === 'assume_user')) return table;
+  const hidden = new Set(CONTROL_PLANE_COMMANDS.map((name) => renames[name] ?? name));
+  return Object.fromEntries(Object.entries(table).filter(([name]) => !hidden.has(name)));
 }
 
 function envOverrides(options: KeyfobOptions) {
