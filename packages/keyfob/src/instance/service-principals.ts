@@ -80,6 +80,8 @@ export async function createServicePrincipal(
     ? { id: listed.id, name: listed.name, region: listed.region, server_url: listed.server_url }
     : tenantOf(created, creating);
   session.client_secret = clientSecret;
+  // Its own id beside the secret: a vendor's INI section then holds `client_id` and `client_secret`.
+  session.client_id = created.clientId;
   session.service_principal = {
     client_id: created.clientId,
     token_endpoint: created.tokenEndpoint,
