@@ -4,7 +4,7 @@
  * server holds the account, and the calls made there.
  */
 import { InvalidInput, TenantNotFound } from '@keyfob/core';
-import { warehouseKeyfob } from './auth.js';
+import { controlPlane, warehouseKeyfob } from './auth.js';
 
 /**
  * Connects to an account of the warehouse.
@@ -40,8 +40,7 @@ export async function getConnection(options = {}) {
 
 /** The account's regional server, from the control plane's list of the caller's accounts. */
 async function regionalServer(kf, accessToken, accountId, env) {
-  const controlPlane = env.WAREHOUSE_CONTROL_PLANE || `${env.WAREHOUSE_ISSUER}/cp`;
-  const response = await kf.http(`${controlPlane}/v1/tenants`, {
+  const response = await kf.http(`${controlPlane(env)}/v1/tenants`, {
     headers: { authorization: `Bearer ${accessToken}` },
   });
   if (!response.ok) {
@@ -56,8 +55,11 @@ async function regionalServer(kf, accessToken, accountId, env) {
   return found.server_url;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const safe = (text) => String(text).slice(0, 200).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+const safe = (text) =>
+  String(text)
+    .slice(0, 200)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
 /** A connection to one account: calls to its regional server with the connection's credential. */
 export class Connection {
