@@ -45,13 +45,13 @@ const run = (args: string[], env: Record<string, string>) => runExample(DIR, BIN
 /** `oidc-session login --device [--profile P]`, approved by dev-idp's robot as alice. */
 async function deviceLogin(server: DevIdp, env: Record<string, string>, args: string[] = []) {
   const login = startExample(DIR, BIN, ['login', '--device', ...args], { env });
-  const stderr = await login.waitForStderr(/enter the code: \S+/);
-  const url = /open (\S+) and enter/.exec(stderr)?.[1] ?? '';
+  const stderr = await login.waitForStderr(/confirm the code: \S+/);
+  const url = /open (\S+)\n/.exec(stderr)?.[1] ?? '';
   const user = alice(server);
   await approveDeviceLogin({
     verificationUri: url,
     verificationUriComplete: url,
-    userCode: /enter the code: (\S+)/.exec(stderr)?.[1] ?? '',
+    userCode: /confirm the code: (\S+)/.exec(stderr)?.[1] ?? '',
     email: user.email,
     password: user.password,
   });

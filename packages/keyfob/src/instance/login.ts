@@ -15,12 +15,15 @@ import { selectLoginProvider } from '../resolve/select.js';
 import { type TenantRequest, tenantRequests, tokenPlace } from '../resolve/tenant.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import type { InstanceContext } from './context.js';
+import { stderrInteraction } from './interactive.js';
 import { persistSession } from './persist.js';
 import type { LoginOptions, LoginResult } from './types.js';
 
 export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
 
-export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<LoginResult> {
+export async function login(ctx: InstanceContext, given: LoginOptions): Promise<LoginResult> {
+  // Without an interaction of the caller's, the person is spoken to on stderr and $BROWSER opens.
+  const opts = { ...given, interaction: given.interaction ?? stderrInteraction(ctx) };
   // From the token request until the session and state are stored, signals are held; the
   // section is closed last, after every lock is released, so a re-raised signal leaves none.
   let section: CriticalSection | undefined;
@@ -39,7 +42,7 @@ export async function login(ctx: InstanceContext, opts: LoginOptions): Promise<L
 
 async function loginHeld(
   ctx: InstanceContext,
-  opts: LoginOptions,
+  opts: LoginOptions & { interaction: LoginInteraction },
   onTokenRequest: (profile: string) => void,
 ): Promise<LoginResult> {
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
