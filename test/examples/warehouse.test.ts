@@ -206,22 +206,21 @@ describe('examples/warehouse', () => {
     assert.equal(readFileSync(file, 'utf8'), before);
   });
 
-  it('service-principal create --save-profile production writes [production] (client_id, client_secret, account_id); getConnection({ profile }) uses it', async () => {
+  it('service principals: create --save-profile production writes [production] (client_id, client_secret, account_id), a [development] written by hand works; explicit credentials win over [default]', async () => {
     const env = freshUser();
     const principal = await loggedInWithPrincipal(env);
     assert.equal(principal.account_id, 'acme-eu');
-    assert.equal(
-      (principal as Record<string, unknown>).client_secret,
-      undefined,
-      'the secret is not printed',
-    );
-    const text = readFileSync(credentials(env), 'utf8');
-    assert.equal(statSync(credentials(env)).mode & 0o777, 0o600);
+    const shown = principal as Record<string, unknown>;
+    assert.equal(shown.client_secret, undefined, 'the secret is not printed');
+    const file = credentials(env);
+    const text = readFileSync(file, 'utf8');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
     const production = section(text, 'production');
     assert.equal(production.client_id, principal.client_id);
     assert.match(production.client_secret ?? '', /^sps-/);
     assert.equal(production.account_id, 'acme-eu');
 
+    // getConnection({ profile: 'production' }): client credentials at the control plane, no prompt.
     const before = idp.stats.controlPlane.servicePrincipalTokens;
     const connection = await getConnection({ profile: 'production', env });
     try {
@@ -233,19 +232,63 @@ describe('examples/warehouse', () => {
     } finally {
       await connection.close();
     }
-    assert.equal(
-      idp.stats.controlPlane.servicePrincipalTokens,
-      before + 1,
-      'client credentials at the control plane',
+    assert.equal(idp.stats.controlPlane.servicePrincipalTokens, before + 1, 'one client-credentials call');
+
+    // A principal whose secret is printed once, written by hand as [development] under a comment.
+    const created = await run(['service-principal', 'create', '--name', 'dev'], env);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stderr, /The client secret is not shown again\./);
+    const dev = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+    const handWritten = (secret: string) =>
+      `\n# the dev robot\n[development]\nclient_id = ${dev.client_id}\nclient_secret = ${secret}\naccount_id = acme-eu\n`;
+    writeFileSync(file, readFileSync(file, 'utf8') + handWritten(dev.client_secret));
+    const who = await run(['whoami', '--profile', 'development'], env);
+    assert.equal(who.code, 0, who.stderr);
+    assert.deepEqual(
+      [JSON.parse(who.stdout).sub, JSON.parse(who.stdout).account_id],
+      [dev.client_id, 'acme-eu'],
+    );
+    assert.ok(readFileSync(file, 'utf8').includes('\n# the dev robot\n[development]\n'), 'the comment kept');
+
+    // Precedence: [default] (alice) when nothing explicit is given; explicit credentials win.
+    const person = await getConnection({ env });
+    try {
+      assert.equal(person.accountId, 'acme-eu');
+      assert.equal((await person.whoami()).sub, 'user-alice');
+    } finally {
+      await person.close();
+    }
+    const machine = await getConnection({
+      clientId: dev.client_id,
+      clientSecret: dev.client_secret,
+      accountId: 'acme-eu',
+      env,
+    });
+    try {
+      assert.equal((await machine.whoami()).sub, dev.client_id);
+    } finally {
+      await machine.close();
+    }
+    const jwt = await run(['jwt', '--profile', 'production'], env);
+    assert.equal(jwt.code, 0, jwt.stderr);
+    const token = jwt.stdout.trim();
+    const byJwt = await getConnection({ jwt: token, accountId: 'acme-eu', env });
+    try {
+      assert.equal((await byJwt.whoami()).sub, principal.client_id);
+    } finally {
+      await byJwt.close();
+    }
+    // The principal's JWT for an account it does not belong to: the vendor's words, keyfob's detail.
+    await assert.rejects(
+      getConnection({ jwt: token, accountId: 'acme-us', env }),
+      (error: Error) =>
+        error instanceof TenantNotFound &&
+        error.message === 'Tenant not found: acme-us; you belong to: acme-eu' &&
+        !error.message.includes(token),
     );
 
-    // The same through the command (the SDK's getConnection in a process).
-    const who = await run(['whoami', '--profile', 'production'], env);
-    assert.equal(who.code, 0, who.stderr);
-    assert.equal(JSON.parse(who.stdout).sub, principal.client_id);
-
-    // A name that is no profile name: refused before anything is created, nothing written.
-    const file = readFileSync(credentials(env), 'utf8');
+    // Invalid names: refused before anything is created, nothing written, nothing secret shown.
+    const kept = readFileSync(file, 'utf8');
     const bad = await run(['service-principal', 'create', '--name', 'x', '--save-profile', 'bad name'], env);
     assert.equal(bad.code, 1, bad.stderr);
     assert.match(bad.stderr, /^warehouse: profile names match/m);
@@ -255,92 +298,28 @@ describe('examples/warehouse', () => {
     );
     assert.equal(taken.code, 1, taken.stderr);
     assert.match(taken.stderr, /^warehouse: profile production already exists/m);
-    assert.equal(readFileSync(credentials(env), 'utf8'), file);
+    assert.equal(readFileSync(file, 'utf8'), kept);
     noToken(bad.stderr + taken.stderr);
-  });
 
-  it('a [development] section the user wrote (client_id, client_secret, account_id) works with no login; a wrong secret is refused (exit 2), the file untouched', async () => {
-    const env = freshUser();
-    await webLogin(env, 'acme-eu');
-    const created = await run(['service-principal', 'create', '--name', 'dev'], env);
-    assert.equal(created.code, 0, created.stderr);
-    assert.match(created.stderr, /The client secret is not shown again\./);
-    const principal = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
-    const file = credentials(env);
-    const section = (secret: string) =>
-      `\n# the dev robot\n[development]\nclient_id = ${principal.client_id}\nclient_secret = ${secret}\naccount_id = acme-eu\n`;
-    writeFileSync(file, readFileSync(file, 'utf8') + section(principal.client_secret));
-    const connection = await getConnection({ profile: 'development', env });
-    try {
-      assert.equal(connection.accountId, 'acme-eu');
-      assert.equal(((await connection.whoami()) as { sub: string }).sub, principal.client_id);
-    } finally {
-      await connection.close();
-    }
-    assert.ok(
-      readFileSync(file, 'utf8').includes(
-        section(principal.client_secret).split('[development]')[0] as string,
-      ),
-    );
-
+    // A section whose secret is wrong: refused (exit 2) naming invalid_client, its file untouched.
     const other = freshUser();
     mkdirSync(join(other.HOME as string, '.warehouse'), { mode: 0o700 });
-    writeFileSync(credentials(other), section('sps-not-the-secret'), { mode: 0o600 });
-    const before = readFileSync(credentials(other), 'utf8');
+    writeFileSync(credentials(other), handWritten('sps-not-the-secret'), { mode: 0o600 });
     const refused = await run(['whoami', '--profile', 'development'], other);
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /^warehouse: .*invalid_client/m);
     assert.equal(refused.stdout, '');
     noToken(refused.stderr);
-    assert.equal(readFileSync(credentials(other), 'utf8'), before);
-  });
-
-  it('precedence: an explicit JWT or client credentials win over [default], which wins over a web login', async () => {
-    const env = freshUser();
-    const principal = await loggedInWithPrincipal(env);
-    const fromFile = section(readFileSync(credentials(env), 'utf8'), 'production');
-    // [default] (alice) when nothing explicit is given.
-    const person = await getConnection({ env });
-    try {
-      assert.equal(person.accountId, 'acme-eu');
-      assert.equal(((await person.whoami()) as { sub: string }).sub, 'user-alice');
-    } finally {
-      await person.close();
-    }
-    // Client credentials given in code: the service principal, not alice.
-    const machine = await getConnection({
-      clientId: principal.client_id,
-      clientSecret: fromFile.client_secret as string,
-      accountId: 'acme-eu',
-      env,
-    });
-    try {
-      assert.equal(((await machine.whoami()) as { sub: string }).sub, principal.client_id);
-    } finally {
-      await machine.close();
-    }
-    // A JWT given in code (the principal's, from `warehouse jwt --profile production`).
-    const jwt = await run(['jwt', '--profile', 'production'], env);
-    assert.equal(jwt.code, 0, jwt.stderr);
-    const byJwt = await getConnection({ jwt: jwt.stdout.trim(), accountId: 'acme-eu', env });
-    try {
-      assert.equal(((await byJwt.whoami()) as { sub: string }).sub, principal.client_id);
-    } finally {
-      await byJwt.close();
-    }
-    // The principal's JWT for an account it does not belong to: the vendor's words, keyfob's detail.
-    await assert.rejects(
-      getConnection({ jwt: jwt.stdout.trim(), accountId: 'acme-us', env }),
-      (error: Error) =>
-        error instanceof TenantNotFound &&
-        error.message === 'Tenant not found: acme-us; you belong to: acme-eu' &&
-        !error.message.includes(jwt.stdout.trim()),
-    );
+    assert.equal(readFileSync(credentials(other), 'utf8'), handWritten('sps-not-the-secret'));
   });
 
   it('the invalid mixes raise their documented errors naming both things; nothing is sent and nothing written', async () => {
     const env = freshUser();
-    await webLogin(env, 'acme-eu');
+    // A [default] the vendor's own tool wrote.
+    mkdirSync(join(env.HOME as string, '.warehouse'), { mode: 0o700 });
+    const expires = Math.floor(Date.now() / 1000) + 3600;
+    const written = `[default]\ntoken = a-token-of-the-vendor\ntoken_expiration = ${expires}\naccount_id = acme-eu\n`;
+    writeFileSync(credentials(env), written, { mode: 0o600 });
     const file = readFileSync(credentials(env), 'utf8');
     const counters = () => JSON.stringify([idp.stats.tokenRequests, idp.stats.controlPlane]);
     const sent = counters();

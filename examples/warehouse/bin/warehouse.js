@@ -43,7 +43,6 @@ async function main(argv) {
       const result = await kf.login({
         profile: 'default',
         flow: 'browser',
-        interaction: auth.interaction,
         persist: true,
         ...(account ? { tenant: account } : {}),
       });
@@ -56,7 +55,6 @@ async function main(argv) {
       if (!name || value !== undefined) return usage();
       const made = await kf.servicePrincipals.create({
         name,
-        profile: 'default',
         ...(saveProfile ? { saveProfile } : {}),
       });
       const { clientId, tenantId } = made.servicePrincipal;
@@ -75,7 +73,8 @@ async function main(argv) {
       return 0;
     }
     case 'jwt': {
-      const token = await kf.getToken({ profile: profile ?? 'default' });
+      // Without --profile, the resolver's choice ([default] unless WAREHOUSE_PROFILE says otherwise).
+      const token = await kf.getToken(profile ? { profile } : {});
       console.log(token.access_token);
       return 0;
     }

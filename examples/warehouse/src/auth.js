@@ -1,5 +1,5 @@
 // warehouse's authentication: every line of integrator code the SDK needs (see README).
-import { ConflictingCredentials, createKeyfob, InvalidInput, openInBrowser } from '@keyfob/core';
+import { ConflictingCredentials, createKeyfob, InvalidInput } from '@keyfob/core';
 
 // The vendor's servers: its identity provider, and the control plane that knows the accounts.
 const providers = (issuer, cp) => ({
@@ -19,15 +19,6 @@ const file = {
   fields,
 };
 const BASE = { appName: 'warehouse', envPrefix: 'WAREHOUSE', credentialsFile: file };
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const clean = (text) => String(text).replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
-export const interaction = {
-  showAuthorizationUrl: (url) => console.error(`Log in in your browser; if it did not open, open ${url}`),
-  showDeviceCode: (p) => console.error(`Open ${clean(p.verificationUri)}, enter ${clean(p.userCode)}`),
-  openBrowser: (url) => openInBrowser(url),
-  waiting: () => () => {},
-  notice: (message) => console.error(clean(message)),
-};
 // The mixes the vendor documents as invalid, and how its errors name each thing.
 const MIXES = 'profile+clientId profile+accountId jwt+clientId'.split(' ').map((mix) => mix.split('+'));
 const WHAT = { jwt: 'a JWT', clientId: 'a client id', accountId: 'an account id' };
@@ -44,7 +35,7 @@ export function warehouseKeyfob({ env = process.env, web = true, ...given } = {}
   const explicit = JSON.parse(JSON.stringify({ token, clientId, clientSecret, profile }));
   const config = { default_provider: clientId ? 'service-principal' : 'warehouse' };
   config.providers = providers(env.WAREHOUSE_ISSUER, controlPlane(env));
-  // Nothing explicit and no [default]: a browser login when a person is there, kept in memory only.
-  const interactive = web && { interaction };
-  return createKeyfob({ ...BASE, ...explicit, environment: env, config, interactive });
+  // Nothing explicit and no [default]: a browser login when a person is there, kept in memory only
+  // (keyfob says on stderr what to open, and opens $BROWSER).
+  return createKeyfob({ ...BASE, ...explicit, environment: env, config, interactive: web });
 }
