@@ -204,6 +204,13 @@ describe('examples/warehouse', () => {
     assert.equal(unknown.stdout, '');
     noToken(unknown.stderr);
     assert.equal(readFileSync(file, 'utf8'), before);
+    // An account id with terminal escapes: refused, nothing raw on the terminal, nothing written.
+    const hostile = await run(['account', 'set', 'acme-\u001b[2J\u009b31m'], env);
+    assert.equal(hostile.code, 1, hostile.stderr);
+    assert.match(hostile.stderr, /^warehouse: /m);
+    assert.doesNotMatch(hostile.stderr, /[\u001b\u009b]/);
+    noToken(hostile.stderr);
+    assert.equal(readFileSync(file, 'utf8'), before);
   });
 
   it('service principals: create --save-profile production writes [production] (client_id, client_secret, account_id), a [development] written by hand works; explicit credentials win over [default]', async () => {
@@ -301,16 +308,21 @@ describe('examples/warehouse', () => {
     assert.equal(readFileSync(file, 'utf8'), kept);
     noToken(bad.stderr + taken.stderr);
 
-    // A section whose secret is wrong: refused (exit 2) naming invalid_client, its file untouched.
+    // A section whose secret is wrong, in the file WAREHOUSE_CREDENTIALS_FILE names: refused
+    // (exit 2) naming invalid_client, that file untouched, ~/.warehouse never made.
     const other = freshUser();
-    mkdirSync(join(other.HOME as string, '.warehouse'), { mode: 0o700 });
-    writeFileSync(credentials(other), handWritten('sps-not-the-secret'), { mode: 0o600 });
-    const refused = await run(['whoami', '--profile', 'development'], other);
+    const elsewhere = join(other.HOME as string, 'ci-credentials');
+    writeFileSync(elsewhere, handWritten('sps-not-the-secret'), { mode: 0o600 });
+    const refused = await run(['whoami', '--profile', 'development'], {
+      ...other,
+      WAREHOUSE_CREDENTIALS_FILE: elsewhere,
+    });
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /^warehouse: .*invalid_client/m);
     assert.equal(refused.stdout, '');
     noToken(refused.stderr);
-    assert.equal(readFileSync(credentials(other), 'utf8'), handWritten('sps-not-the-secret'));
+    assert.equal(readFileSync(elsewhere, 'utf8'), handWritten('sps-not-the-secret'));
+    assert.ok(!existsSync(credentials(other)));
   });
 
   it('the invalid mixes raise their documented errors naming both things; nothing is sent and nothing written', async () => {
