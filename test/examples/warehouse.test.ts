@@ -296,13 +296,12 @@ describe('examples/warehouse', () => {
 
     // Invalid names: refused before anything is created, nothing written, nothing secret shown.
     const kept = readFileSync(file, 'utf8');
-    const bad = await run(['service-principal', 'create', '--name', 'x', '--save-profile', 'bad name'], env);
+    const [bad, taken] = await Promise.all([
+      run(['service-principal', 'create', '--name', 'x', '--save-profile', 'bad name'], env),
+      run(['service-principal', 'create', '--name', 'x', '--save-profile', 'production'], env),
+    ]);
     assert.equal(bad.code, 1, bad.stderr);
     assert.match(bad.stderr, /^warehouse: profile names match/m);
-    const taken = await run(
-      ['service-principal', 'create', '--name', 'x', '--save-profile', 'production'],
-      env,
-    );
     assert.equal(taken.code, 1, taken.stderr);
     assert.match(taken.stderr, /^warehouse: profile production already exists/m);
     assert.equal(readFileSync(file, 'utf8'), kept);
@@ -378,13 +377,20 @@ describe('examples/warehouse', () => {
 
   it('nobody at the terminal and no [default]: exit 2 naming `warehouse login`, nothing written', async () => {
     const env = freshUser();
-    for (const args of [['whoami'], ['jwt'], ['service-principal', 'create', '--name', 'x']]) {
-      const result = await run(args, env);
-      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    const commands = [
+      ['whoami'],
+      ['jwt'],
+      ['service-principal', 'create', '--name', 'x'],
+      ['account', 'get'],
+    ];
+    // Independent processes: run at once (each loads the library's sources).
+    const results = await Promise.all(commands.map((args) => run(args, env)));
+    for (const [i, result] of results.slice(0, 3).entries()) {
+      assert.equal(result.code, 2, `${commands[i]?.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, /^warehouse: .*run `warehouse login/m);
       assert.equal(result.stdout, '');
     }
-    const account = await run(['account', 'get'], env);
+    const account = results[3] as (typeof results)[number];
     assert.equal(account.code, 2, account.stderr);
     assert.match(account.stderr, /^warehouse: no account: run `warehouse login --account ID`$/m);
     assert.ok(!existsSync(credentials(env)), 'no credentials file');
