@@ -10,13 +10,13 @@ import type { KeyfobState } from '../config/state.js';
 import { NAME_PATTERN } from '../config/validate.js';
 import { assumeUserCommand } from '../control-plane/commands.js';
 import type { CreatedServicePrincipal, ServicePrincipal } from '../control-plane/control-plane.js';
-import { ControlPlaneError, InvalidInput } from '../errors.js';
+import { AuthenticationRequired, ControlPlaneError, InvalidInput } from '../errors.js';
 import { bindingOf } from '../lifecycle/binding.js';
 import { newSession, type SessionBinding, type Tenant } from '../session.js';
 import type { InstanceContext } from './context.js';
 import { type ControlPlaneTarget, controlPlaneTarget, withControlPlaneToken } from './control-plane.js';
 import { persistSession } from './persist.js';
-import type { TokenMemo } from './token.js';
+import { callExplicit, type TokenMemo } from './token.js';
 import type {
   CreateServicePrincipalOptions,
   CreateServicePrincipalResult,
@@ -80,6 +80,8 @@ export async function createServicePrincipal(
     ? { id: listed.id, name: listed.name, region: listed.region, server_url: listed.server_url }
     : tenantOf(created, creating);
   session.client_secret = clientSecret;
+  // Its own id beside the secret: a vendor's INI section then holds `client_id` and `client_secret`.
+  session.client_id = created.clientId;
   session.service_principal = {
     client_id: created.clientId,
     token_endpoint: created.tokenEndpoint,
@@ -153,6 +155,19 @@ async function requireTarget(
 ): Promise<ControlPlaneTarget> {
   const target = await controlPlaneTarget(ctx, opts);
   if (target) return target;
+  // A profile nobody has logged in to yet has no provider to tell: it needs a login, not
+  // another kind of profile (as `getToken` says for it).
+  const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
+  const { resolved } = ctx.resolve(callExplicit(opts), cfg, st);
+  if (
+    resolved.kind === 'profile' &&
+    !ctx.binding(cfg, st, resolved.profile).provider &&
+    !(await ctx.credentialsFile?.store.read(resolved.profile))
+  ) {
+    throw new AuthenticationRequired(`not logged in (profile ${resolved.profile})`, {
+      hint: `run \`${ctx.loginCommand(resolved.profile, opts.profile !== undefined)}\``,
+    });
+  }
   throw new InvalidInput(
     'service principals are managed at a control plane: use a profile of an exchange or assume_user provider',
     { hint: `e.g. \`${assumeUserCommand(ctx.cliName)}\` first, or --profile P` },
