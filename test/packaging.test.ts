@@ -266,6 +266,30 @@ describe('an integrator project with the three tarballs', () => {
     });
   });
 
+  it('importing @keyfob/core and creating an instance loads no protocol library (openid-client, jose, undici)', async () => {
+    writeFileSync(
+      join(app, 'light.mjs'),
+      [
+        "import { createKeyfob } from '@keyfob/core';",
+        "createKeyfob({ appName: 'acme', home: process.argv[2], environment: {} });",
+      ].join('\n'),
+    );
+    mkdirSync(join(work, 'light-home'));
+    const trace = join(work, 'light-imports.txt');
+    writeFileSync(trace, '');
+    const hook = join(ROOT, 'test/support/trace-imports.mjs');
+    const result = await node(app, ['--import', hook, 'light.mjs', join(work, 'light-home')], {
+      ...cleanEnv(),
+      KEYFOB_TEST_IMPORT_TRACE: trace,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const loaded = readFileSync(trace, 'utf8');
+    assert.match(loaded, /node_modules\/@keyfob\/core\/dist\/index\.js/, 'the trace saw the library load');
+    for (const heavy of ['openid-client', 'oauth4webapi', '/jose/', 'undici', 'yaml']) {
+      assert.ok(!loaded.includes(heavy), `${heavy} was loaded by importing the library`);
+    }
+  });
+
   it('requires @keyfob/core from CommonJS: one copy of the library, no top-level await in any of its modules', async () => {
     writeFileSync(
       join(app, 'index.cjs'),
