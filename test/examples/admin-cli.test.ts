@@ -246,10 +246,11 @@ describe('examples/admin-cli (kscli)', () => {
       },
     ],
   ] as const) {
-    it(`a /tmp/kscli/ ${label} is refused with a clear message, nothing written`, async () => {
+    it(`a /tmp/kscli/ ${label} is refused with a clear message before the key is sent, nothing written`, async () => {
       const user = freshUser(idp);
       prepare(join(user.tmp, 'kscli'));
       const before = disk(user);
+      const assumes = idp.stats.controlPlane.assumeUser;
       const result = await run(ASSUME, { ...user.env, ADMIN_API_KEY: idp.adminApiKey });
       assert.equal(result.code, 1, result.stderr);
       assert.match(
@@ -263,6 +264,7 @@ describe('examples/admin-cli (kscli)', () => {
       assert.equal(result.stdout, '');
       assert.deepEqual(disk(user), before, 'nothing written');
       assert.ok(!existsSync(user.file));
+      assert.equal(idp.stats.controlPlane.assumeUser, assumes, 'refused before the key was sent');
       assertNoSecret(idp, result.stderr);
     });
   }
