@@ -5,7 +5,16 @@
  * stands for /tmp (KSCLI_CREDENTIALS_PATH): the machine's real /tmp/kscli is never touched.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -228,6 +237,29 @@ describe('examples/admin-cli (kscli)', () => {
     assert.ok(Number(again.expires_at) > Number(first.expires_at));
     assert.equal(again.user_id, 'user-alice');
     assertNoSecret(shortLived, hello.stdout, hello.stderr);
+  });
+
+  it('without KSCLI_CREDENTIALS_PATH the credentials JSON is /tmp/kscli/.credentials (0700 directory, 0600 file)', async (t) => {
+    const DEFAULT = '/tmp/kscli';
+    const { env, home } = freshUser(idp);
+    delete env.KSCLI_CREDENTIALS_PATH;
+    if (existsSync(DEFAULT)) {
+      // The machine's own /tmp/kscli is never written or removed by this test: the default
+      // path is then shown by status, which only reads.
+      const status = await run(['status', '--json'], env);
+      assert.match(status.stdout + status.stderr, /\/tmp\/kscli\/\.credentials|\/tmp\/kscli/);
+      return;
+    }
+    t.after(() => rmSync(DEFAULT, { recursive: true, force: true }));
+    const assumed = await run(ASSUME, { ...env, ADMIN_API_KEY: idp.adminApiKey });
+    assert.equal(assumed.code, 0, assumed.stderr);
+    assert.equal(statSync(DEFAULT).mode & 0o7777, 0o700);
+    assert.equal(statSync(join(DEFAULT, '.credentials')).mode & 0o777, 0o600);
+    assert.equal(credentials(join(DEFAULT, '.credentials')).user_id, 'user-alice');
+    const status = await run(['status', '--json'], env);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(JSON.parse(status.stdout).profiles[0].store_reason, /\/tmp\/kscli\/\.credentials/);
+    assert.ok(!existsSync(join(home, 'sessions')), 'no keyfob session files');
   });
 
   for (const [label, prepare] of [
