@@ -227,6 +227,11 @@ describe('examples/admin-cli (kscli)', () => {
     const first = credentials(user.file);
     await sleep(2_500);
     const assumes = shortLived.stats.controlPlane.assumeUser;
+    // status knows the stored key renews it: usable (exit 0), not "expired and cannot be renewed".
+    const status = await run(['status'], user.env);
+    assert.equal(status.code, 0, status.stderr);
+    assert.doesNotMatch(status.stdout + status.stderr, /cannot be renewed/);
+    assert.equal(shortLived.stats.controlPlane.assumeUser, assumes, 'status sends nothing');
     // stdin is closed and no key is in the environment: only the stored key can do it.
     const hello = await run(['get', '/v1/hello'], user.env);
     assert.equal(hello.code, 0, hello.stderr);
