@@ -41,7 +41,7 @@ export function permissionProblem(
   const quoted = shellQuote(target);
   if (stats.uid !== uid && !(options.allowRootOwner && stats.uid === 0)) {
     return new InsecurePermissions(
-      `${target} belongs to another user (uid ${stats.uid}), who could change what keyfob reads from it`,
+      `${target} belongs to another user (uid ${stats.uid}), who could change what is read from it`,
       { hint: `use a path of your own, or have it given to you: sudo chown ${uid} ${quoted}` },
     );
   }
@@ -84,10 +84,10 @@ export function sharedGroup(
     group = databases?.group ?? readFileSync('/etc/group', 'utf8');
     passwd = databases?.passwd ?? readFileSync('/etc/passwd', 'utf8');
   } catch {
-    return `(gid ${gid}), whose members keyfob cannot read from /etc/group`;
+    return `(gid ${gid}), whose members cannot be read from /etc/group`;
   }
   const entry = findEntry(group, 2, gid);
-  if (!entry) return `(gid ${gid}), which is not in /etc/group, so keyfob cannot tell who is in it`;
+  if (!entry) return `(gid ${gid}), which is not in /etc/group, so who is in it cannot be told`;
   const label = `${entry[0]} (gid ${gid})`;
   const users = passwdEntries(passwd);
   const ownerName = users.find((user) => user.uid === owner)?.name;

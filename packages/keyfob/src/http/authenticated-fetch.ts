@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { transportError } from '../providers/oauth-client.js';
 import { addScopesHint, parseScopes } from '../session.js';
 import { parseSecureUrl } from '../url.js';
+import { parseBearerChallenge } from './challenge.js';
 import { type CredentialPlacement, placeCredential } from './credential.js';
 import { credentialScope, decideRedirect, inScope, REDIRECT_STATUSES } from './redirect.js';
 
@@ -276,8 +277,10 @@ function withChallenges(response: Response, challenges: client.WWWAuthenticateCh
 
 function bearerChallenge(response: Response): { error?: string; scope?: string } | undefined {
   const challenge = challengesOf.get(response)?.find((c) => c.scheme === 'bearer' || c.scheme === 'dpop');
-  if (!challenge) return undefined;
-  const { error, scope } = challenge.parameters;
+  // A cookie or header credential was sent without openid-client: read the header itself.
+  const parameters = challenge?.parameters ?? parseBearerChallenge(response.headers.get('www-authenticate'));
+  if (!parameters) return undefined;
+  const { error, scope } = parameters;
   return { ...(error ? { error } : {}), ...(scope ? { scope } : {}) };
 }
 

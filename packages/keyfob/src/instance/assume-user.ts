@@ -47,6 +47,9 @@ export async function assumeUser(ctx: InstanceContext, opts: AssumeUserOptions):
   if (!/^[\x21-\x7e]{1,4096}$/.test(adminApiKey)) {
     throw new InvalidInput('the admin API key must be one line of printable characters without spaces');
   }
+  // A store the session cannot go into (a credentials file under another user's directory)
+  // refuses before the key is sent: no token is minted only to be thrown away.
+  if (opts.persist === true && ctx.fixedStore) await ctx.openStore(ctx.fixedStore.kind).read(profile);
   const resource = providerConfig.resource ?? null;
   const session = await assumedSession(
     {

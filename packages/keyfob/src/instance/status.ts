@@ -52,7 +52,11 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
       tenant: session?.tenant ?? binding.tenant,
       scopes: session?.scopes ?? [],
       expires_at: token?.expires_at ?? null,
-      refreshable: Boolean(session?.refresh_token) || providerConfig?.type === 'client_credentials',
+      refreshable:
+        Boolean(session?.refresh_token) ||
+        providerConfig?.type === 'client_credentials' ||
+        // An assumed user's session holds the admin key: it is assumed again on expiry, no prompt.
+        (providerConfig?.type === 'assume_user' && Boolean(session?.admin_api_key)),
       store: session ? storeKind : binding.store,
       store_reason: ctx.fixedStore
         ? ctx.fixedStore.reason
