@@ -1,16 +1,24 @@
 /**
- * parseBearerChallenge: the `Bearer` challenge of a `WWW-Authenticate` header, for requests
- * whose token went in a cookie or another header (openid-client parses only its own).
+ * bearerChallengeOf: the `Bearer` challenge of a response whose token went in a cookie or
+ * another header (openid-client parses on its own only the requests it sent), by openid-client.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseBearerChallenge } from '../src/http/challenge.js';
+import { bearerChallengeOf } from '../src/http/challenge.js';
 
-describe('parseBearerChallenge', () => {
-  it('reads quoted and bare parameters, names case-insensitive, escapes undone', () => {
+const answer = (header: string | null, status = 403) =>
+  new Response('{"secret-body":true}', {
+    status,
+    headers: header === null ? {} : { 'www-authenticate': header },
+  });
+
+describe('bearerChallengeOf', () => {
+  it('reads quoted and bare parameters, names case-insensitive, escapes undone', async () => {
     assert.deepEqual(
-      parseBearerChallenge(
-        'Bearer realm="eu-west-1", error="insufficient_scope", error_description="needs \\"tenant:admin\\"", Scope="tenant:admin tenant:read"',
+      await bearerChallengeOf(
+        answer(
+          'Bearer realm="eu-west-1", error="insufficient_scope", error_description="needs \\"tenant:admin\\"", Scope="tenant:admin tenant:read"',
+        ),
       ),
       {
         realm: 'eu-west-1',
@@ -19,30 +27,34 @@ describe('parseBearerChallenge', () => {
         scope: 'tenant:admin tenant:read',
       },
     );
-    assert.deepEqual(parseBearerChallenge('bearer error=invalid_token'), { error: 'invalid_token' });
-    assert.deepEqual(parseBearerChallenge('DPoP algs="ES256", error=use_dpop_nonce'), {
+    assert.deepEqual(await bearerChallengeOf(answer('bearer error=invalid_token', 401)), {
+      error: 'invalid_token',
+    });
+    assert.deepEqual(await bearerChallengeOf(answer('DPoP algs="ES256", error=use_dpop_nonce', 401)), {
       algs: 'ES256',
       error: 'use_dpop_nonce',
     });
   });
 
-  it('finds the Bearer challenge after another scheme and stops at the next one', () => {
+  it('finds the Bearer challenge after another scheme', async () => {
     assert.deepEqual(
-      parseBearerChallenge('Basic realm="x", Bearer error="insufficient_scope", scope="a", Negotiate'),
+      await bearerChallengeOf(answer('Basic realm="x", Bearer error="insufficient_scope", scope="a"')),
       { error: 'insufficient_scope', scope: 'a' },
     );
-    assert.deepEqual(parseBearerChallenge('Bearer'), {});
   });
 
-  it('no header, no Bearer challenge, or a scheme that only starts with Bearer: undefined', () => {
-    assert.equal(parseBearerChallenge(null), undefined);
-    assert.equal(parseBearerChallenge(''), undefined);
-    assert.equal(parseBearerChallenge('Basic realm="Bearer"'), undefined);
-    assert.equal(parseBearerChallenge('Bearerish error="x"'), undefined);
+  it('no header, no Bearer challenge, or a scheme that only starts with Bearer: undefined; the body unread', async () => {
+    assert.equal(await bearerChallengeOf(answer(null)), undefined);
+    assert.equal(await bearerChallengeOf(answer('Basic realm="Bearer"')), undefined);
+    assert.equal(await bearerChallengeOf(answer('Bearerish error="x"')), undefined);
+    const response = answer('Bearer error="insufficient_scope"');
+    await bearerChallengeOf(response);
+    assert.equal(response.bodyUsed, false);
+    assert.deepEqual(await response.json(), { 'secret-body': true });
   });
 
-  it('bounds each value to 1 KiB', () => {
+  it('bounds each value to 1 KiB', async () => {
     const long = 'x'.repeat(5000);
-    assert.equal(parseBearerChallenge(`Bearer error="${long}"`)?.error?.length, 1024);
+    assert.equal((await bearerChallengeOf(answer(`Bearer error="${long}"`)))?.error?.length, 1024);
   });
 });

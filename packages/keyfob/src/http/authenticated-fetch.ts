@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import { transportError } from '../providers/oauth-client.js';
 import { addScopesHint, parseScopes } from '../session.js';
 import { parseSecureUrl } from '../url.js';
-import { parseBearerChallenge } from './challenge.js';
+import { bearerChallengeOf } from './challenge.js';
 import { type CredentialPlacement, placeCredential } from './credential.js';
 import { credentialScope, decideRedirect, inScope, REDIRECT_STATUSES } from './redirect.js';
 
@@ -123,7 +123,7 @@ export async function authenticatedFetch(
     });
   }
   if (response.status === 403) {
-    const challenge = bearerChallenge(response);
+    const challenge = await bearerChallenge(response);
     await response.body?.cancel();
     const scope = challenge?.scope ? ` (needs scope: ${challenge.scope})` : '';
     const what = challenge?.error === 'insufficient_scope' ? 'insufficient_scope' : 'HTTP 403';
@@ -275,10 +275,10 @@ function withChallenges(response: Response, challenges: client.WWWAuthenticateCh
   return response;
 }
 
-function bearerChallenge(response: Response): { error?: string; scope?: string } | undefined {
+async function bearerChallenge(response: Response): Promise<{ error?: string; scope?: string } | undefined> {
   const challenge = challengesOf.get(response)?.find((c) => c.scheme === 'bearer' || c.scheme === 'dpop');
-  // A cookie or header credential was sent without openid-client: read the header itself.
-  const parameters = challenge?.parameters ?? parseBearerChallenge(response.headers.get('www-authenticate'));
+  // A cookie or header credential was sent without openid-client: it parses the answer now.
+  const parameters = challenge?.parameters ?? (await bearerChallengeOf(response));
   if (!parameters) return undefined;
   const { error, scope } = parameters;
   return { ...(error ? { error } : {}), ...(scope ? { scope } : {}) };
