@@ -138,6 +138,19 @@ describe('envPrefix and env renames', () => {
     await read.close();
   });
 
+  it("the home follows the environment map's HOME and XDG_CONFIG_HOME, not the process's", () => {
+    const kf = createKeyfob({ appName: 'kumiho', environment: { HOME: '/home/sdk-user' } });
+    assert.equal(kf.home, '/home/sdk-user/.config/kumiho');
+    const xdg = createKeyfob({ appName: 'kumiho', environment: { HOME: '/h', XDG_CONFIG_HOME: '/x' } });
+    assert.equal(xdg.home, '/x/kumiho');
+    const named = createKeyfob({
+      appName: 'kumiho',
+      envPrefix: 'KUMIHO_AUTH',
+      environment: { KUMIHO_AUTH_HOME: '/k' },
+    });
+    assert.equal(named.home, '/k');
+  });
+
   it('refuses a rename map that is not one, naming the entry (an environment map passed as env)', () => {
     assert.throws(
       () => createKeyfob({ env: { PATH: '/usr/bin:/bin' } }),

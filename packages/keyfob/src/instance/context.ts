@@ -113,7 +113,8 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   });
   const cliName = options.cliName ?? names.app;
   const env: Env = options.environment ?? process.env;
-  const home = options.home ?? resolveHome({ names, env, homedir: homedir() });
+  // `~` is the environment's HOME, as for a credentials file's path (an SDK given its own map).
+  const home = options.home ?? resolveHome({ names, env, homedir: env.HOME || homedir() });
   const log = options.log ?? silentLogger;
   const clock = options.now;
   const providers = new Map<string, Promise<CredentialProvider>>();
