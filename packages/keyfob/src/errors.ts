@@ -309,3 +309,11 @@ export class CredentialRefused extends AuthenticationRequired {}
  * `await using` block): create a new session. Code `INVALID_INPUT`, exit 1.
  */
 export class SessionClosed extends InvalidInput {}
+
+/**
+ * A token given from outside (the `token` option, `<PREFIX>_TOKEN`, `<PREFIX>_TOKEN_FILE`) whose
+ * `exp` has passed: keyfob cannot renew what it did not obtain, so it is refused before anything
+ * is sent. An {@link AuthenticationRequired} (code `AUTHENTICATION_REQUIRED`, exit 2) that an
+ * SDK can tell apart to say it in its own words ("Token expired").
+ */
+export class TokenExpired extends AuthenticationRequired {}
