@@ -14,12 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { filesUnder } from '../support/cli.js';
 import { exampleDir, runExample } from '../support/example.js';
-import {
-  FIREBASE_API_KEY,
-  FIREBASE_PROJECT,
-  type FirebaseEmulator,
-  startFirebaseEmulator,
-} from '../support/firebase.js';
+import { FIREBASE_PROJECT, type FirebaseEmulator, startFirebaseEmulator } from '../support/firebase.js';
 import { commandInTerminal } from '../support/pty.js';
 
 const DIR = exampleDir('tenant-sdk');
@@ -74,9 +69,8 @@ function freshUser(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
-    KUMIHO_CONTROL_PLANE_URL: idp.controlPlane,
+    KUMIHO_CONTROL_PLANE: idp.controlPlane,
     KUMIHO_FIREBASE_PROJECT: FIREBASE_PROJECT,
-    KUMIHO_FIREBASE_API_KEY: FIREBASE_API_KEY,
     FIREBASE_AUTH_EMULATOR_HOST: emulator.host,
     ...extra,
   };
@@ -84,9 +78,8 @@ function freshUser(extra: Record<string, string> = {}): Record<string, string> {
 
 const VARIABLES = [
   'HOME',
-  'KUMIHO_CONTROL_PLANE_URL',
+  'KUMIHO_CONTROL_PLANE',
   'KUMIHO_FIREBASE_PROJECT',
-  'KUMIHO_FIREBASE_API_KEY',
   'FIREBASE_AUTH_EMULATOR_HOST',
   'KUMIHO_AUTH_TOKEN',
   'KUMIHO_AUTH_TOKEN_FILE',

@@ -1,48 +1,25 @@
 // Kumiho's authentication: every line of integrator code the SDK needs (see README).
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createAuthCommands } from '@keyfob/cli';
 import { createKeyfob, NetworkError, TenantNotFound, TokenExpired } from '@keyfob/core';
 
-// The vendor's providers: a Firebase login whose ID token Kumiho's control plane exchanges for
-// a tenant's token. The addresses can be pointed elsewhere (a staging plane, the emulator).
-const config = (env) => ({
-  default_provider: 'kumiho',
-  providers: {
-    firebase: {
-      type: 'firebase',
-      api_key: env.KUMIHO_FIREBASE_API_KEY ?? 'kumiho-public-web-api-key',
-      project_id: env.KUMIHO_FIREBASE_PROJECT ?? 'kumiho-prod',
-    },
-    kumiho: {
-      type: 'exchange',
-      login: 'firebase',
-      control_plane: env.KUMIHO_CONTROL_PLANE_URL ?? 'https://control.kumiho.example',
-    },
-  },
-});
+// Production's addresses unless the environment names others (staging, the emulator, dev-idp).
+const PRODUCTION = { KUMIHO_CONTROL_PLANE: 'https://cp.kumiho.example', KUMIHO_FIREBASE_PROJECT: 'kumiho' };
+// Kumiho's names for the fields of its credentials file (the others keep keyfob's).
+const fields = { token: 'access_token', token_expiration: 'expires_at', tenant: 'tenant_id' };
 
-/** keyfob as Kumiho: its name, its variables (KUMIHO_AUTH_*), its home and credentials file. */
+/** keyfob as Kumiho's: its names, its variables (KUMIHO_AUTH_TOKEN, …), its credentials file. */
 export const keyfob = ({ idToken, tenantId } = {}) =>
   createKeyfob({
     appName: 'kumiho',
     cliName: 'kumiho-auth',
     envPrefix: 'KUMIHO_AUTH',
-    home: process.env.KUMIHO_AUTH_HOME || join(homedir(), '.kumiho'),
-    config: config(process.env),
-    // ~/.kumiho/credentials.json, every profile in it under Kumiho's own field names.
-    credentialsFile: {
-      layout: 'single-json',
-      fields: {
-        token: 'access_token',
-        token_expiration: 'expires_at',
-        tenant: 'tenant_id',
-        tenant_name: 'tenant_name',
-        user: 'user_id',
-      },
-    },
-    ...(idToken !== undefined ? { token: idToken } : {}),
-    ...(tenantId !== undefined ? { tenant: tenantId } : {}),
+    configPath: fileURLToPath(new URL('../providers.yaml', import.meta.url)),
+    environment: { ...PRODUCTION, ...process.env },
+    // ~/.kumiho/credentials.json: every profile in one file, as Kumiho's SDKs always kept it.
+    credentialsFile: { layout: 'single-json', path: '~/.kumiho/credentials.json', fields },
+    token: idToken, // an ID token given in code: above KUMIHO_AUTH_TOKEN(_FILE) and the cache
+    tenant: tenantId,
   });
 
 /** Kumiho's errors: the vendor's words first, keyfob's detail (and code, exit code) after them. */
@@ -52,24 +29,18 @@ export class KumihoError extends Error {
     Object.assign(this, { code: cause.code, exitCode: cause.exitCode });
   }
 }
+const REGIONAL = 'Failed to connect to regional server';
 const vendorError = (error) => {
   if (error instanceof TokenExpired) return new KumihoError('Token expired', error);
   if (error instanceof TenantNotFound) return new KumihoError('Tenant not found', error);
-  const regional =
-    error instanceof NetworkError && /^Failed to connect to regional server/.test(error.message);
-  return regional ? new KumihoError('Failed to connect to regional server', error) : error;
+  const regional = error instanceof NetworkError && error.message.startsWith(REGIONAL);
+  return regional ? new KumihoError(REGIONAL, error) : error;
 };
-const mapped =
-  (fn) =>
-  (...args) =>
-    fn(...args).catch((error) => Promise.reject(vendorError(error)));
 
-/**
- * What a client needs: the tenant's token (an ID token given in code, else KUMIHO_AUTH_TOKEN or
- * KUMIHO_AUTH_TOKEN_FILE, else the cached login), requests under its regional server.
- */
+/** A client's authentication: the tenant's token and requests under its regional server. */
 export function authFor(options) {
   const kf = keyfob(options);
+  const mapped = (fn) => (arg) => fn(arg).catch((error) => Promise.reject(vendorError(error)));
   return {
     tenant: mapped(async () => (await kf.getToken()).tenant),
     fetch: mapped((path) => kf.fetch(path)),
@@ -77,5 +48,5 @@ export function authFor(options) {
   };
 }
 
-/** `kumiho-auth`: keyfob's commands (login, refresh, status, tenants, switch, …) under Kumiho's name. */
+/** `kumiho-auth`: keyfob's commands (login, refresh, status, tenants, switch…) on the SDK's instance. */
 export const authCommands = (kf) => createAuthCommands({ commandPrefix: 'kumiho-auth', keyfob: kf });
