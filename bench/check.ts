@@ -3,7 +3,7 @@
  * the same claim checks, alternating in one run; prints both rates and the median ratio of
  * neighbouring rounds for RS256 and ES256. Goal: keyfob at least 0.9× of jose.
  *
- *   npx tsx bench/check.ts [MILLISECONDS_PER_ROUND]
+ *   npx tsx --conditions=@keyfob/source bench/check.ts [MILLISECONDS_PER_ROUND]
  */
 import { jwtVerify } from 'jose';
 import { checkToken } from '../packages/keyfob/src/index.js';

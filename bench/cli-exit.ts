@@ -5,7 +5,7 @@
  * after its output (background WebAssembly compiles of undici's parser, keep-alive sockets).
  * Goal: the lag after output is under a quarter of a bare `node -e 0`.
  *
- *   npx tsx bench/cli-exit.ts [RUNS]
+ *   npx tsx --conditions=@keyfob/source bench/cli-exit.ts [RUNS]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { KEYFOB_BIN as bin, machineHome, median } from './machine-home.js';

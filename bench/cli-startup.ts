@@ -2,7 +2,7 @@
  * `keyfob token` on a cached token (file store) against `node -e 0`, both as whole processes,
  * measured alternately in one run; prints the medians and their ratio. Goal: at most 1.3×.
  *
- *   npx tsx bench/cli-startup.ts [RUNS]
+ *   npx tsx --conditions=@keyfob/source bench/cli-startup.ts [RUNS]
  */
 import { spawnSync } from 'node:child_process';
 import { KEYFOB_BIN as bin, machineHome, median } from './machine-home.js';

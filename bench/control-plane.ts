@@ -5,7 +5,7 @@
  * - `switchTenant` (one exchange, no login) against a new password login into the same tenant,
  *   alternating, as the median ratio of neighbouring rounds (goal: well below 1).
  *
- *   npx tsx bench/control-plane.ts [ROUNDS]
+ *   npx tsx --conditions=@keyfob/source bench/control-plane.ts [ROUNDS]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@
  * - `getToken()` on a cached token: calls per second (goal: at least 1,000,000);
  * - a refresh storm: token requests at dev-idp per 1,000 concurrent callers at expiry (goal: 1).
  *
- *   npx tsx bench/get-token.ts
+ *   npx tsx --conditions=@keyfob/source bench/get-token.ts
  */
 import { createKeyfob } from '@keyfob/core';
 import { machineHome } from './machine-home.js';

@@ -37,9 +37,21 @@ if (files.some((f) => f.includes('firebase'))) {
     process.exit(1);
   }
 }
+// `--conditions=@keyfob/source`: `@keyfob/core`, `@keyfob/cli` and `@keyfob/dev-idp` resolve to
+// their TypeScript sources (see their package.json `exports`), the same modules the tests import
+// by relative path, so one process never holds two copies of an error class. Processes the tests
+// start with plain Node (the built `keyfob` bin) take the dist, as an installed package would.
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
+  [
+    '--import',
+    'tsx',
+    '--conditions=@keyfob/source',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=300000',
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NO_COLOR: '1' } },
 );
 process.exit(result.status ?? 1);

@@ -68,7 +68,14 @@ export const devIdp: Command = {
     quiet: { type: 'boolean', description: 'no request log on stderr' },
   },
   async run({ io, values }) {
-    const { runDevIdpCli } = await import('@keyfob/dev-idp');
+    const devIdpModule = await loadDevIdp();
+    if (!devIdpModule) {
+      io.stderr.write(
+        'keyfob: dev-idp is not installed (it is an optional package, left out so that a CLI never pulls in oidc-provider); run `npm install @keyfob/dev-idp`\n',
+      );
+      return 1;
+    }
+    const { runDevIdpCli } = devIdpModule;
     // Every flag goes on as dev-idp's own command line, which checks the values.
     const argv = Object.entries(values).flatMap(([flag, value]) =>
       typeof value === 'string' ? [`--${flag}`, value] : value === true ? [`--${flag}`] : [],
@@ -76,3 +83,20 @@ export const devIdp: Command = {
     return runDevIdpCli(argv, { stdout: io.stdout, stderr: io.stderr, env: io.env });
   },
 };
+
+/**
+ * `@keyfob/dev-idp` is an optional peer dependency of `@keyfob/cli` (README, "Install"): loaded
+ * here only, and `undefined` when it is not installed. Any other failure to load it is thrown.
+ */
+async function loadDevIdp(): Promise<typeof import('@keyfob/dev-idp') | undefined> {
+  try {
+    return await import('@keyfob/dev-idp');
+  } catch (error) {
+    const missing =
+      error instanceof Error &&
+      (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      error.message.includes("'@keyfob/dev-idp'");
+    if (missing) return undefined;
+    throw error;
+  }
+}
