@@ -132,9 +132,11 @@ describe('with dev-idp', () => {
     assert.equal(plain.code, 2);
     assert.equal(plain.stdout, '');
     assert.match(plain.stderr, /not logged in \(profile default\); run `keyfob login`/);
+    // A profile named explicitly that nothing knows of is PROFILE_NOT_FOUND (exit 1, DESIGN.md,
+    // Integrators), still naming the login that creates it.
     const named = await runCli(['token', '--profile', 'work'], { env: home.env });
-    assert.equal(named.code, 2);
-    assert.match(named.stderr, /run `keyfob login --profile work`/);
+    assert.equal(named.code, 1);
+    assert.match(named.stderr, /there is no profile work \(known: none\); run `keyfob login --profile work`/);
   });
 
   it('status on a fresh home says what to run, and its JSON matches the schema', async () => {

@@ -53,9 +53,10 @@ describe('keyfob whoami', () => {
     assert.ok(coloured.output.includes('\u001b[1m'), 'keys in bold at a terminal');
   });
 
-  it('without a session: exit 2 naming the command, nothing on stdout', async () => {
+  it('a profile nothing knows: PROFILE_NOT_FOUND (exit 1) naming the login, nothing on stdout', async () => {
     const result = await runCli(['whoami', '--profile', 'nobody'], { env: home.env });
-    assert.equal(result.code, 2);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /there is no profile nobody/);
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /keyfob login --profile nobody/);
     assert.equal(result.stderr.trim().split('\n').length, 1);

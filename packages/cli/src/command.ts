@@ -2,6 +2,7 @@
  * What a command is: its flags (for `node:util` parseArgs and for `--help`), and a `run` that
  * gets parsed values and injected streams. Commands stay thin over the library.
  */
+import type { Keyfob, KeyfobOptions } from '@keyfob/core';
 import type { IO } from './io.js';
 
 export interface FlagSpec {
@@ -21,6 +22,43 @@ export interface AppIdentity {
   commandPrefix: string;
   /** Prefix of environment variables, e.g. `ACME`. */
   envPrefix: string;
+  /**
+   * Single variables the integrator renamed (`createKeyfob({ env })`), by keyfob's suffix:
+   * `{ VERIFY_TLS: 'KSCLI_VERIFY_SSL' }`; read through {@link appEnvVar}.
+   */
+  envRenames?: Readonly<Record<string, string>>;
+  /** The vendor's names for commands (`{ login: 'signin' }`), in dispatch, help and hints. */
+  commandNames?: Readonly<Record<string, string>>;
+  /** Options every command's instance is created with (`createAuthCommands({ ...options })`). */
+  keyfobOptions?: KeyfobOptions;
+  /** An instance the SDK already made: every command uses it (same files, same options). */
+  keyfob?: Keyfob;
+}
+
+/** How the app's users type a command: its rename (`signin`), else its own name. */
+export function commandName(app: AppIdentity, name: string): string {
+  return app.commandNames && Object.hasOwn(app.commandNames, name) ? (app.commandNames[name] ?? name) : name;
+}
+
+/**
+ * Renames commands after the app's prefix in a text: `acme auth login` → `acme auth signin`
+ * when the app renamed `login`.
+ */
+export function withCommandNames(text: string, app: AppIdentity): string {
+  if (!app.commandNames) return text;
+  let out = text;
+  for (const [from, to] of Object.entries(app.commandNames)) {
+    const escaped = app.commandPrefix.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out = out.replaceAll(new RegExp(`(${escaped} )${from}(?![\\w-])`, 'g'), `$1${to}`);
+  }
+  return out;
+}
+
+/** The full name of one of the app's variables: its rename, else `<envPrefix>_<suffix>`. */
+export function appEnvVar(app: AppIdentity, suffix: string): string {
+  const renamed =
+    app.envRenames && Object.hasOwn(app.envRenames, suffix) ? app.envRenames[suffix] : undefined;
+  return renamed ?? `${app.envPrefix}_${suffix}`;
 }
 
 /** One example of `--help`: what it does, and the command line. */
@@ -114,7 +152,8 @@ export function commandHelp(app: AppIdentity, command: Command): string {
  * and variables (`ACME_TOKEN`) instead, never the word keyfob.
  */
 export function forApp(text: string, app: AppIdentity): string {
-  return text
+  const prefixed = text
     .replaceAll(/\bkeyfob\b(?!-)/g, app.commandPrefix)
-    .replaceAll(/\bKEYFOB_(?=[A-Z])/g, `${app.envPrefix}_`);
+    .replaceAll(/\bKEYFOB_([A-Z][A-Z0-9_]*)/g, (_, suffix: string) => appEnvVar(app, suffix));
+  return withCommandNames(prefixed, app);
 }

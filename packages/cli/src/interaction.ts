@@ -3,13 +3,13 @@
  * it on stderr, so stdout stays clean for data.
  */
 import { createLogger, type Logger, type LoginInteraction } from '@keyfob/core';
-import type { AppIdentity } from './command.js';
+import { type AppIdentity, appEnvVar } from './command.js';
 import { type IO, isTruthy, paint, sanitize, startSpinner } from './io.js';
 
 /** The redacting logger on stderr; debug lines only with `<PREFIX>_DEBUG=1`. */
 export function cliLogger(io: IO, app: AppIdentity): Logger {
   return createLogger({
-    debug: isTruthy(io.env[`${app.envPrefix}_DEBUG`]),
+    debug: isTruthy(io.env[appEnvVar(app, 'DEBUG')]),
     // Library lines carry server words (error descriptions, names): one line each, sanitized.
     write: (line) => io.stderr.write(`${sanitize(line.replace(/\n$/, ''))}\n`),
     prefix: app.name,

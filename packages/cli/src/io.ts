@@ -33,9 +33,9 @@ export function processIO(): IO {
  * DESIGN.md: a person is there when stdin and stderr are terminals, `CI` is unset, and neither
  * `--no-input` nor `<PREFIX>_NO_PROMPT` is given.
  */
-export function personIsThere(io: IO, envPrefix: string, noInputFlag: boolean): boolean {
+export function personIsThere(io: IO, noPromptVariable: string, noInputFlag: boolean): boolean {
   if (noInputFlag) return false;
-  if (io.env.CI || isTruthy(io.env[`${envPrefix}_NO_PROMPT`])) return false;
+  if (io.env.CI || isTruthy(io.env[noPromptVariable])) return false;
   return Boolean(io.stdin.isTTY && io.stderr.isTTY);
 }
 

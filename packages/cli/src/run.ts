@@ -6,7 +6,14 @@
 import { parseArgs } from 'node:util';
 import { networkFailure } from '@keyfob/core';
 import { attachNegativeValues, describeParseError, unknownCommand } from './argv.js';
-import { type AppIdentity, type Command, commandHelp, type FlagValues } from './command.js';
+import {
+  type AppIdentity,
+  appEnvVar,
+  type Command,
+  commandHelp,
+  type FlagValues,
+  withCommandNames,
+} from './command.js';
 import { type IO, isTruthy, sanitize } from './io.js';
 import { closeOpened } from './opened.js';
 
@@ -135,13 +142,13 @@ function toParseArgs(command: Command) {
  * debugging is on, because its message may hold anything.
  */
 export function reportError(thrown: unknown, app: AppIdentity, io: IO): number {
-  const debug = isTruthy(io.env[`${app.envPrefix}_DEBUG`]);
+  const debug = isTruthy(io.env[appEnvVar(app, 'DEBUG')]);
   // A socket failure that reached here unmapped (a fetch's TypeError) still names its host.
   const error = isKnownError(thrown) ? thrown : (networkFailure(thrown, 'a request') ?? thrown);
   const known = isKnownError(error);
   const message = known
     ? rename(error.message, app)
-    : `unexpected error${error instanceof Error ? ` (${error.name})` : ''}; rerun with ${app.envPrefix}_DEBUG=1 for details`;
+    : `unexpected error${error instanceof Error ? ` (${error.name})` : ''}; rerun with ${appEnvVar(app, 'DEBUG')}=1 for details`;
   // Errors keep the provider's words (error_description, names): sanitized, they cannot drive the terminal.
   io.stderr.write(`${app.name}: ${sanitize(message)}\n`);
   if (debug && error instanceof Error && error.stack) {
@@ -160,5 +167,7 @@ function isKnownError(error: unknown): error is Error & { code: string; exitCode
 
 /** Library messages name `keyfob` commands; an integrator's users see their own. */
 function rename(message: string, app: AppIdentity): string {
-  return app.commandPrefix === 'keyfob' ? message : message.replaceAll('`keyfob ', `\`${app.commandPrefix} `);
+  const prefixed =
+    app.commandPrefix === 'keyfob' ? message : message.replaceAll('`keyfob ', `\`${app.commandPrefix} `);
+  return withCommandNames(prefixed, app);
 }

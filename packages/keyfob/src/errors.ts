@@ -38,7 +38,8 @@ export type KeyfobErrorCode =
   | 'NETWORK'
   | 'VALIDATION_UNDECIDED'
   | 'RESPONSE_TOO_LARGE'
-  | 'INSECURE_PERMISSIONS';
+  | 'INSECURE_PERMISSIONS'
+  | 'REFRESH_FAILED';
 
 /** Options every keyfob error accepts. */
 export interface KeyfobErrorOptions {
@@ -70,8 +71,13 @@ export class KeyfobError extends Error {
 
 /** No usable credential: nothing stored, expired and not renewable, revoked, or a final 401. */
 export class AuthenticationRequired extends KeyfobError {
-  constructor(message: string, options?: KeyfobErrorOptions) {
-    super('AUTHENTICATION_REQUIRED', message, options, 2);
+  constructor(
+    message: string,
+    options?: KeyfobErrorOptions,
+    /** For subclasses only ({@link RefreshFailed}). */
+    code: 'AUTHENTICATION_REQUIRED' | 'REFRESH_FAILED' = 'AUTHENTICATION_REQUIRED',
+  ) {
+    super(code, message, options, 2);
   }
 }
 
@@ -105,18 +111,21 @@ export class ConflictingCredentials extends KeyfobError {
   }
 }
 
+/** A profile named explicitly (option, `--profile`, `<PREFIX>_PROFILE`) that nothing knows of; exit 1, naming the known profiles and the login that creates it. */
 export class ProfileNotFound extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('PROFILE_NOT_FOUND', message, options);
   }
 }
 
+/** A provider name that is not configured (a profile or `<PREFIX>_PROVIDER` names it). */
 export class ProviderNotFound extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('PROVIDER_NOT_FOUND', message, options);
   }
 }
 
+/** A tenant the login does not belong to; the message names the ones it does. */
 export class TenantNotFound extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('TENANT_NOT_FOUND', message, options);
@@ -173,6 +182,7 @@ export class InvalidInput extends KeyfobError {
   }
 }
 
+/** A token that is malformed or fails a validation step (`check`); exit 1. */
 export class TokenInvalid extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('TOKEN_INVALID', message, options);
@@ -247,6 +257,7 @@ export class InsecureUrl extends KeyfobError {
   }
 }
 
+/** A server's certificate was refused; the hint names the CA bundle variable and the other fixes. */
 export class TlsVerificationFailed extends KeyfobError {
   constructor(message: string, options?: KeyfobErrorOptions) {
     super('TLS_VERIFICATION_FAILED', message, options);
@@ -309,6 +320,17 @@ export class CredentialRefused extends AuthenticationRequired {}
  * `await using` block): create a new session. Code `INVALID_INPUT`, exit 1.
  */
 export class SessionClosed extends InvalidInput {}
+
+/**
+ * A refresh was tried and refused (`invalid_grant`: a revoked or expired grant; an unexplained
+ * 400 or 401 from the token endpoint): the session is over and `login` is the fix. A subclass
+ * of {@link AuthenticationRequired} (exit 2), so callers that catch that still do.
+ */
+export class RefreshFailed extends AuthenticationRequired {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super(message, options, 'REFRESH_FAILED');
+  }
+}
 
 /**
  * A token given from outside (the `token` option, `<PREFIX>_TOKEN`, `<PREFIX>_TOKEN_FILE`) whose

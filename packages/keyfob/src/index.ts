@@ -46,6 +46,8 @@ export type {
   CredentialsFileOptions,
   ExplainReport,
   GetTokenOptions,
+  ImportSessionOptions,
+  ImportSessionResult,
   InteractiveOptions,
   Keyfob,
   KeyfobOptions,

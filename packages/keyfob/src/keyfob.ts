@@ -24,6 +24,10 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
       return (await import('./instance/login.js')).login(ctx, opts);
     },
     getToken: (opts = {}) => getToken(ctx, memo, opts),
+    async importSession(opts) {
+      memo.clear();
+      return (await import('./instance/import-session.js')).importSession(ctx, opts);
+    },
     async logout(opts = {}) {
       memo.clear();
       return (await import('./instance/logout.js')).logout(ctx, opts);

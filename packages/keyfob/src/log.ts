@@ -60,6 +60,7 @@ function stripUrl(value: string): string {
   }
 }
 
+/** `createLogger()`: where lines go, their prefix, and whether debug lines are written. */
 export interface LoggerOptions {
   debug: boolean;
   /** Where lines go; the CLI passes stderr. */

@@ -1023,7 +1023,13 @@ describe('names', () => {
   test('keyfob by default, integrator names otherwise', () => {
     assert.deepEqual(
       { ...appNames() },
-      { app: 'keyfob', envPrefix: 'KEYFOB', homeDirName: 'keyfob', keychainService: 'keyfob' },
+      {
+        app: 'keyfob',
+        envPrefix: 'KEYFOB',
+        homeDirName: 'keyfob',
+        keychainService: 'keyfob',
+        envRenames: {},
+      },
     );
     assert.deepEqual(
       { ...appNames('my-cli') },
@@ -1032,11 +1038,16 @@ describe('names', () => {
         envPrefix: 'MY_CLI',
         homeDirName: 'my-cli',
         keychainService: 'my-cli',
+        envRenames: {},
       },
     );
     assert.equal(appNames('acme', { keychainService: 'com.acme.cli' }).keychainService, 'com.acme.cli');
     assert.equal(envVar(appNames(), 'TOKEN'), 'KEYFOB_TOKEN');
     assert.equal(envVar(appNames('acme'), 'CLIENT_SECRET'), 'ACME_CLIENT_SECRET');
+    // A renamed variable is the only name read (createKeyfob({ env })).
+    const renamed = appNames('acme', { envRenames: { VERIFY_TLS: 'KSCLI_VERIFY_SSL' } });
+    assert.equal(envVar(renamed, 'VERIFY_TLS'), 'KSCLI_VERIFY_SSL');
+    assert.equal(envVar(renamed, 'TOKEN'), 'ACME_TOKEN');
   });
 
   test('invalid app names are refused', () => {

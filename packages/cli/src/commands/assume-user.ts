@@ -5,7 +5,7 @@
  * or a hidden prompt at a terminal; never from argv.
  */
 import { InvalidInput } from '@keyfob/core';
-import { type Command, noInputFlag, profileFlags } from '../command.js';
+import { appEnvVar, type Command, noInputFlag, profileFlags } from '../command.js';
 import { askHidden, personIsThere, readStdin, sanitize } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
@@ -48,7 +48,7 @@ export const assumeUser: Command = {
       throw new InvalidInput(`name both: \`${app.commandPrefix} assume-user --tenant-id T --user-id U\``);
     }
     const adminApiKey = values['admin-key-stdin'] ? await keyFromStdin(io, app.commandPrefix) : undefined;
-    const personPresent = personIsThere(io, app.envPrefix, values['no-input'] === true);
+    const personPresent = personIsThere(io, appEnvVar(app, 'NO_PROMPT'), values['no-input'] === true);
     const kf = await openKeyfob(io, app, values);
     const result = await kf.assumeUser({
       tenantId,

@@ -4,7 +4,7 @@
  * prefix, so an integrator's users read `ACME_TOKEN`, never `KEYFOB_TOKEN`.
  */
 import { InvalidInput } from '@keyfob/core';
-import { type AppIdentity, type Command, commandHelp, forApp } from '../command.js';
+import { type AppIdentity, appEnvVar, type Command, commandHelp, forApp } from '../command.js';
 import type { CommandTable } from '../run.js';
 
 /** The app's variables (DESIGN.md, Files and environment), then the ones every program reads. */
@@ -43,7 +43,7 @@ const UNPREFIXED: ReadonlyArray<readonly [string, string]> = [
 /** The text of `help environment`. */
 export function environmentHelp(app: AppIdentity): string {
   const rows = [
-    ...PREFIXED.map(([suffix, text]) => [`${app.envPrefix}_${suffix}`, forApp(text, app)] as const),
+    ...PREFIXED.map(([suffix, text]) => [appEnvVar(app, suffix), forApp(text, app)] as const),
     ...UNPREFIXED.map(([name, text]) => [name, forApp(text, app)] as const),
   ];
   const width = Math.max(...rows.map(([name]) => name.length));

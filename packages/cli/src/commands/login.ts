@@ -3,7 +3,7 @@
  * flow, or a machine login, into the selected profile.
  */
 import { InvalidInput, openInBrowser } from '@keyfob/core';
-import { type Command, noInputFlag, profileFlags } from '../command.js';
+import { appEnvVar, type Command, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
 import { askChoice, askHidden, type IO, personIsThere, readStdin, sanitize } from '../io.js';
 import { tenantChooser } from '../tenant-choice.js';
@@ -84,7 +84,7 @@ export const login: Command = {
       (flag) => values[flag],
     );
     if (chosen.length > 1) throw new InvalidInput(`choose one of --${chosen.join(', --')}`);
-    const personPresent = personIsThere(io, app.envPrefix, values['no-input'] === true);
+    const personPresent = personIsThere(io, appEnvVar(app, 'NO_PROMPT'), values['no-input'] === true);
     const email = optionalString(values.email);
     const password = await passwordFromFlags(io, email, values['password-stdin'] === true);
     const fromStdin =

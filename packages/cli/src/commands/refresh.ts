@@ -5,7 +5,7 @@
  * profile, with the scopes it had plus the new ones; that needs a person.
  */
 import { AuthenticationRequired, InvalidInput, openInBrowser, parseScopes } from '@keyfob/core';
-import { type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
+import { appEnvVar, type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
 import { personIsThere, sanitize, toJson } from '../io.js';
 import {
@@ -58,7 +58,7 @@ export const refresh: Command = {
     const added = parseScopes(optionalString(values.scopes));
     if (added.length > 0) {
       const command = `${app.commandPrefix} refresh --scopes ${added.join(',')}${profile ? ` --profile ${profile}` : ''}`;
-      if (!personIsThere(io, app.envPrefix, values['no-input'] === true)) {
+      if (!personIsThere(io, appEnvVar(app, 'NO_PROMPT'), values['no-input'] === true)) {
         throw new AuthenticationRequired(`adding scopes (${added.join(' ')}) needs a new login by a person`, {
           hint: `run \`${command}\` at a terminal`,
         });

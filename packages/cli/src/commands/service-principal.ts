@@ -5,7 +5,7 @@
  * profile ready for `keyfob token --profile P`.
  */
 import { InvalidInput } from '@keyfob/core';
-import { type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
+import { appEnvVar, type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
 import { keyValueTable, paint, personIsThere, sanitize, table, toJson } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
@@ -60,7 +60,7 @@ export const servicePrincipal: Command = {
         ...call,
         ...(description !== undefined ? { description } : {}),
         ...(saveProfile !== undefined ? { saveProfile } : {}),
-        personPresent: personIsThere(io, app.envPrefix, values['no-input'] === true),
+        personPresent: personIsThere(io, appEnvVar(app, 'NO_PROMPT'), values['no-input'] === true),
       });
       const p = result.servicePrincipal;
       const shown: Record<string, string | null> = {

@@ -3,21 +3,33 @@
  * reading flag values safely.
  */
 import { InvalidInput, type Keyfob } from '@keyfob/core';
-import type { AppIdentity, FlagValues } from '../command.js';
+import { type AppIdentity, appEnvVar, type FlagValues } from '../command.js';
 import { cliLogger } from '../interaction.js';
 import { askHidden, type IO, personIsThere } from '../io.js';
 import { track } from '../opened.js';
 
 /** The keyfob instance for this command line (`--config` honoured). */
 export async function openKeyfob(io: IO, app: AppIdentity, values: FlagValues): Promise<Keyfob> {
+  if (app.keyfob) {
+    // The SDK's own instance: its files and options are the commands' too; --config cannot change them.
+    if (values.config !== undefined) {
+      throw new InvalidInput(
+        `--config is not available here: ${app.commandPrefix} uses the app's configuration`,
+      );
+    }
+    return track(app.keyfob);
+  }
   const { createKeyfob } = await import('@keyfob/core');
-  const person = personIsThere(io, app.envPrefix, values['no-input'] === true);
+  const person = personIsThere(io, appEnvVar(app, 'NO_PROMPT'), values['no-input'] === true);
   return track(
     createKeyfob({
+      ...app.keyfobOptions,
       appName: app.name,
+      envPrefix: app.envPrefix,
+      ...(app.envRenames ? { env: app.envRenames } : {}),
       cliName: app.commandPrefix,
-      environment: io.env,
-      configPath: optionalString(values.config),
+      environment: app.keyfobOptions?.environment ?? io.env,
+      configPath: optionalString(values.config) ?? app.keyfobOptions?.configPath,
       log: cliLogger(io, app),
       // Only a person is asked; elsewhere the passphrase comes from <PREFIX>_PASSPHRASE or fails.
       ...(person
@@ -57,7 +69,7 @@ export function parseSeconds(value: FlagValues[string], flag: string): number | 
  */
 export function environmentCredential(io: IO, app: AppIdentity): string | null {
   for (const name of ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID']) {
-    const variable = `${app.envPrefix}_${name}`;
+    const variable = appEnvVar(app, name);
     if (io.env[variable]) return variable;
   }
   return null;

@@ -4,7 +4,7 @@
  * by one exchange of the login's token (no new login).
  */
 import { InvalidInput } from '@keyfob/core';
-import { type Command, profileFlags } from '../command.js';
+import { type Command, commandName, profileFlags } from '../command.js';
 import { sanitize } from '../io.js';
 import { openKeyfob, optionalString } from './shared.js';
 
@@ -55,7 +55,7 @@ export const switchCommand: Command = {
     const kf = await openKeyfob(io, app, values);
     const result = await kf.switchProfile(profile);
     io.stderr.write(
-      `Active profile: ${result.profile}${result.loggedIn ? '' : ` (not logged in yet: run \`${app.commandPrefix} login --profile ${result.profile}\`)`}.\n`,
+      `Active profile: ${result.profile}${result.loggedIn ? '' : ` (not logged in yet: run \`${app.commandPrefix} ${commandName(app, 'login')} --profile ${result.profile}\`)`}.\n`,
     );
     return 0;
   },

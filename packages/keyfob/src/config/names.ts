@@ -20,6 +20,12 @@ export interface AppNames {
   readonly homeDirName: string;
   /** Service name under which keychain entries are kept: `acme`. */
   readonly keychainService: string;
+  /**
+   * Variables the integrator renamed (`createKeyfob({ env })`), by keyfob's suffix:
+   * `{ VERIFY_TLS: 'KSCLI_VERIFY_SSL' }`. {@link envVar} returns these names instead of the
+   * prefixed ones; empty for keyfob itself.
+   */
+  readonly envRenames: Readonly<Record<string, string>>;
 }
 
 /** Overrides for an integrator whose product already uses other names. */
@@ -30,6 +36,11 @@ export interface AppNameOverrides {
   homeDirName?: string;
   /** e.g. `com.acme.cli`; printable, at most 128 characters. */
   keychainService?: string;
+  /**
+   * Single variables read under another name, by keyfob's suffix (`VERIFY_TLS`) → the full
+   * variable name (`KSCLI_VERIFY_SSL`). Keys are upper-case suffixes, values variable names.
+   */
+  envRenames?: Readonly<Record<string, string>>;
 }
 
 /** The app name keyfob's own CLI uses. */
@@ -70,7 +81,42 @@ export function appNames(appName: string = DEFAULT_APP_NAME, overrides: AppNameO
   if (!KEYCHAIN_SERVICE.test(keychainService)) {
     throw new InvalidInput('keychainService must be 1 to 128 printable ASCII characters');
   }
-  return Object.freeze({ app: appName, envPrefix, homeDirName, keychainService });
+  const envRenames = validEnvRenames(overrides.envRenames);
+  return Object.freeze({ app: appName, envPrefix, homeDirName, keychainService, envRenames });
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * Checks a rename map (`createKeyfob({ env })`). An environment map passed where a rename map
+ * belongs fails here too: its keys (`PATH`, `HOME`) may pass, but its values (`/usr/bin:…`) are
+ * not variable names.
+ *
+ * @throws InvalidInput naming the first bad entry (its key only: a value may be a secret).
+ */
+export function validEnvRenames(renames: unknown): Readonly<Record<string, string>> {
+  if (renames === undefined || renames === null) return Object.freeze({});
+  if (typeof renames !== 'object' || Array.isArray(renames)) {
+    throw new InvalidInput(
+      'env must map keyfob variable suffixes to the names to read instead, e.g. { VERIFY_TLS: "ACME_VERIFY_SSL" }',
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(renames)) {
+    const shownKey = ENV_SUFFIX.test(key) ? key : '(a key that is not an upper-case suffix)';
+    if (!ENV_SUFFIX.test(key)) {
+      throw new InvalidInput(`env: ${shownKey}: keys are upper-case variable suffixes such as VERIFY_TLS`, {
+        hint: 'pass the environment to read as `environment`, and renames of single variables as `env`',
+      });
+    }
+    if (typeof value !== 'string' || !ENV_NAME.test(value)) {
+      throw new InvalidInput(`env.${key} must be a variable name ([A-Za-z_][A-Za-z0-9_]*)`, {
+        hint: 'pass the environment to read as `environment`, and renames of single variables as `env`',
+      });
+    }
+    out[key] = value;
+  }
+  return Object.freeze(out);
 }
 
 /** The environment variables DESIGN.md defines, without their prefix. */
@@ -90,7 +136,10 @@ export type KnownEnvSuffix =
   | 'CA_BUNDLE'
   | 'VERIFY_TLS'
   | 'NO_PROMPT'
-  | 'DEBUG';
+  | 'DEBUG'
+  | 'ADMIN_API_KEY'
+  | 'FLEET_REDIS'
+  | 'FLEET_KEY';
 
 /**
  * The full name of one of the app's environment variables.
@@ -106,7 +155,9 @@ export function envVar(names: AppNames, suffix: KnownEnvSuffix | (string & {})):
   if (!ENV_SUFFIX.test(suffix)) {
     throw new InvalidInput('an environment variable suffix must be upper-case letters, digits or "_"');
   }
-  return `${names.envPrefix}_${suffix}`;
+  const renamed =
+    names.envRenames && Object.hasOwn(names.envRenames, suffix) ? names.envRenames[suffix] : undefined;
+  return renamed ?? `${names.envPrefix}_${suffix}`;
 }
 
 /**

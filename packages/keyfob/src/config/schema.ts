@@ -6,6 +6,7 @@
  * (possibly empty); URLs are kept exactly as the user wrote them once they passed the URL rules,
  * because an OpenID issuer is compared as a string and `https://x` is not `https://x/`.
  */
+import type { CredentialPlacement } from '../http/credential.js';
 import type { StoreKind } from '../store-kind.js';
 
 export { STORE_KINDS } from '../store-kind.js';
@@ -22,6 +23,7 @@ export const PROVIDER_TYPES = [
   'static',
 ] as const;
 
+/** The provider types config.yaml accepts (`oidc`, `oauth2`, `client_credentials`, …). */
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 /** Interactive login flows: authorization code + PKCE through the browser, or device code. */
@@ -91,6 +93,8 @@ export interface ProviderConfigBase {
   authorization_params: Record<string, string>;
   /** RFC 8707 resource indicator that `token` asks for by default; never inferred. */
   resource?: string;
+  /** Where `fetch` puts the token: `bearer` (default), a header or a cookie (`http/credential.ts`). */
+  credential?: CredentialPlacement;
   /**
    * Secret settings whose `${VAR}` is unset, with the variable: the provider fails when used,
    * naming the variable, instead of the whole configuration failing at load.
@@ -238,6 +242,7 @@ export interface StaticProviderConfig extends ProviderConfigBase {
   token_file?: string;
 }
 
+/** One configured provider, validated: the union of every type's settings, told apart by `type`. */
 export type ProviderConfig =
   | OidcProviderConfig
   | OAuth2ProviderConfig

@@ -2,6 +2,7 @@
  * Validation of one provider mapping: its `type`, the keys that type knows, and each type's
  * fields; plus the checks across providers (exchange `base` chains, names a setting refers to).
  */
+import { parseCredentialPlacement } from '../http/credential.js';
 import { formatKeyPath, type KeyPathSegment } from './interpolate.js';
 import {
   type AssumeUserProviderConfig,
@@ -50,6 +51,7 @@ const BASE_KEYS = [
   'scopes',
   'authorization_params',
   'resource',
+  'credential',
 ] as const;
 // How a client authenticates at the token endpoint; read by clientAuthSettings.
 const CLIENT_AUTH_KEYS = ['token_endpoint_auth_method', 'private_key', 'private_key_alg'] as const;
@@ -180,7 +182,10 @@ function readBase(ctx: Context, raw: Mapping, path: Path, type: ProviderType): B
   if (apiBase !== undefined) origins.push(new URL(apiBase).origin);
   for (const origin of r.origins('allowed_origins')) if (!origins.includes(origin)) origins.push(origin);
   const resource = r.resource('resource');
+  const credential = parseCredentialPlacement(raw.credential);
+  if (typeof credential === 'string') fail(ctx, [...path, 'credential'], credential);
   return withoutUndefined({
+    ...(credential.kind === 'bearer' ? {} : { credential }),
     api_base: apiBase,
     allowed_origins: origins,
     scopes: r.scopes('scopes', type === 'oidc' ? DEFAULT_OIDC_SCOPES : []),

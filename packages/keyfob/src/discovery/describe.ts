@@ -20,6 +20,7 @@ export type ProviderFlow =
   | 'assume_user'
   | 'static';
 
+/** One provider as `providers` lists it: its type, flows, place and whether a credential is stored. */
 export interface ProviderDescription {
   name: string;
   type: ProviderType;
@@ -39,6 +40,7 @@ export interface ProviderDescription {
   credential_stored: boolean;
 }
 
+/** What `describeProviders` reads the configuration and stores with (the `providers` command). */
 export interface DescribeOptions {
   /** The instance's fetch (`kf.http`). */
   fetch: typeof globalThis.fetch;

@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { transportError } from '../providers/oauth-client.js';
 import { addScopesHint, parseScopes } from '../session.js';
 import { parseSecureUrl } from '../url.js';
+import { type CredentialPlacement, placeCredential } from './credential.js';
 import { credentialScope, decideRedirect, inScope, REDIRECT_STATUSES } from './redirect.js';
 
 /** What `kf.fetch` accepts beyond `RequestInit`. */
@@ -59,6 +60,8 @@ export interface AuthenticatedFetchDeps {
   tenantServer?: URL;
   /** For `KEYFOB_DEBUG`: which headers a redirect dropped (names only) and which it did not follow. */
   log?: Logger;
+  /** Where the token goes (the provider's `credential`); `Authorization: Bearer` by default. */
+  credential?: CredentialPlacement;
 }
 
 type RequestBody = NonNullable<RequestInit['body']> | null;
@@ -143,8 +146,9 @@ async function send(
   target: URL,
   init: KeyfobRequestInit,
   accessToken: string,
-  deps: Pick<AuthenticatedFetchDeps, 'pathPrefix' | 'log'>,
+  deps: Pick<AuthenticatedFetchDeps, 'pathPrefix' | 'log' | 'credential'>,
 ): Promise<Response> {
+  const placement = deps.credential ?? { kind: 'bearer' };
   const scope = credentialScope(target, deps.pathPrefix);
   let url = target;
   let method = (init.method ?? 'GET').toUpperCase();
@@ -155,9 +159,18 @@ async function send(
   for (let hop = 0; ; hop++) {
     let response: Response;
     try {
-      response = authorized
-        ? await protectedRequest(config, accessToken, url, method, body, new Headers(headers))
-        : await unauthenticatedRequest(config, url, method, body, new Headers(headers));
+      // The credential is added per hop, only while in scope: a hop out of it never has it.
+      response = !authorized
+        ? await unauthenticatedRequest(config, url, method, body, new Headers(headers))
+        : placement.kind === 'bearer'
+          ? await protectedRequest(config, accessToken, url, method, body, new Headers(headers))
+          : await unauthenticatedRequest(
+              config,
+              url,
+              method,
+              body,
+              placeCredential(headers, placement, accessToken),
+            );
     } catch (error) {
       // A caller's abort and the like stay as fetch reports them; only a failed transport is
       // turned into keyfob's error (with the certificate fixes).
@@ -195,7 +208,13 @@ async function send(
       throw new InvalidInput(`more than ${MAX_REDIRECTS} redirects from ${target.origin}`);
     }
     await response.body?.cancel();
-    const dropped = next.leavesScope && authorized ? ['authorization', ...next.dropped] : next.dropped;
+    const credentialHeader =
+      placement.kind === 'bearer'
+        ? 'authorization'
+        : placement.kind === 'cookie'
+          ? 'cookie'
+          : placement.name.toLowerCase();
+    const dropped = next.leavesScope && authorized ? [credentialHeader, ...next.dropped] : next.dropped;
     if (dropped.length > 0) {
       deps.log?.debug('fetch.redirect', {
         status: response.status,

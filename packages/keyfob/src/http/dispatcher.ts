@@ -10,6 +10,7 @@
  * undici is loaded on first use, so a cached `keyfob token` never pays for it.
  */
 import { readFileSync } from 'node:fs';
+import { type AppNames, envVar } from '../config/names.js';
 import { InvalidConfig, TlsVerificationFailed } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 
@@ -43,13 +44,13 @@ export interface HttpSettings {
 }
 
 /** Reads the HTTP settings from the environment. */
-export function httpSettings(env: Env, envPrefix: string): HttpSettings {
+export function httpSettings(env: Env, names: AppNames): HttpSettings {
   const caFiles: CaFile[] = [];
-  const bundle = env[`${envPrefix}_CA_BUNDLE`];
-  if (bundle) caFiles.push({ variable: `${envPrefix}_CA_BUNDLE`, path: bundle, required: true });
+  const bundle = env[envVar(names, 'CA_BUNDLE')];
+  if (bundle) caFiles.push({ variable: envVar(names, 'CA_BUNDLE'), path: bundle, required: true });
   const extra = env.NODE_EXTRA_CA_CERTS;
   if (extra) caFiles.push({ variable: 'NODE_EXTRA_CA_CERTS', path: extra, required: false });
-  const verify = env[`${envPrefix}_VERIFY_TLS`];
+  const verify = env[envVar(names, 'VERIFY_TLS')];
   // Lower case first, as curl and undici read them.
   const http = env.http_proxy || env.HTTP_PROXY || '';
   const https = env.https_proxy || env.HTTPS_PROXY || '';
@@ -62,10 +63,10 @@ export function httpSettings(env: Env, envPrefix: string): HttpSettings {
 
 /**
  * The three ways out of a certificate failure, in the order a person should try them.
- * @param envPrefix `KEYFOB`, or the embedding application's prefix.
+ * @param names keyfob's names, or the embedding application's (its prefix and renames).
  */
-export function tlsFixes(envPrefix: string): string {
-  return `install the system's CA certificates (e.g. apt-get install ca-certificates), or set ${envPrefix}_CA_BUNDLE to a PEM file with your CA, or, for development only, set ${envPrefix}_VERIFY_TLS=false (insecure)`;
+export function tlsFixes(names: AppNames): string {
+  return `install the system's CA certificates (e.g. apt-get install ca-certificates), or set ${envVar(names, 'CA_BUNDLE')} to a PEM file with your CA, or, for development only, set ${envVar(names, 'VERIFY_TLS')}=false (insecure)`;
 }
 
 /** OpenSSL's certificate verification codes as Node reports them, and Node's host name check. */
@@ -115,13 +116,14 @@ export function findTlsFailure(error: unknown): { code: string; reason: string }
 const INSECURE_WARNED = Symbol.for('keyfob.insecure-tls-warned');
 
 /** Warns once per process (and prefix) that verification is off. */
-function warnInsecure(envPrefix: string, log: Logger): void {
+function warnInsecure(names: AppNames, log: Logger): void {
+  const variable = envVar(names, 'VERIFY_TLS');
   const registry = globalThis as { [INSECURE_WARNED]?: Set<string> };
   registry[INSECURE_WARNED] ??= new Set();
   const warned = registry[INSECURE_WARNED];
-  if (warned.has(envPrefix)) return;
-  warned.add(envPrefix);
-  const message = `TLS certificate verification is off (${envPrefix}_VERIFY_TLS=false); use this only for development`;
+  if (warned.has(variable)) return;
+  warned.add(variable);
+  const message = `TLS certificate verification is off (${variable}=false); use this only for development`;
   // A library instance without a logger still must not turn verification off silently.
   if (log === silentLogger) process.emitWarning(message, { code: 'KEYFOB_INSECURE_TLS' });
   else log.warn(message);
@@ -135,13 +137,13 @@ type FetchInput = Parameters<typeof globalThis.fetch>[0];
  * @throws InvalidConfig (from the first request) when `<PREFIX>_CA_BUNDLE` is unreadable or holds
  *   no certificate; TlsVerificationFailed when a server's certificate is refused.
  */
-export function createFetch(settings: HttpSettings, envPrefix: string, log: Logger): typeof globalThis.fetch {
+export function createFetch(settings: HttpSettings, names: AppNames, log: Logger): typeof globalThis.fetch {
   let ready: Promise<typeof globalThis.fetch> | undefined;
   let dispatcher: { close(): Promise<void> } | undefined;
   const load = async (): Promise<typeof globalThis.fetch> => {
     const ca = await caList(settings.caFiles, log);
     const undici = await import('undici');
-    if (!settings.verifyTls) warnInsecure(envPrefix, log);
+    if (!settings.verifyTls) warnInsecure(names, log);
     const connect = { ...(ca ? { ca } : {}), rejectUnauthorized: settings.verifyTls };
     const agent = settings.proxy
       ? new undici.EnvHttpProxyAgent({
@@ -173,7 +175,7 @@ export function createFetch(settings: HttpSettings, envPrefix: string, log: Logg
       if (!failure) throw error;
       throw new TlsVerificationFailed(
         `TLS certificate verification failed for ${originOf(input)}: ${failure.reason} (${failure.code})`,
-        { hint: tlsFixes(envPrefix), cause: error },
+        { hint: tlsFixes(names), cause: error },
       );
     }
   }) as typeof globalThis.fetch;

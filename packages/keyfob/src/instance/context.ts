@@ -29,7 +29,7 @@ import { lazyStore } from '../stores/lazy.js';
 import { MemoryStore } from '../stores/memory.js';
 import { recordingMoves } from '../stores/moved-aside.js';
 import type { CredentialStore, StoreKind } from '../stores/store.js';
-import type { Env, KeyfobOptions } from './types.js';
+import type { Env, InteractiveOptions, KeyfobOptions } from './types.js';
 
 /** Where a profile lives and which provider it uses, from the state file and config.yaml. */
 export interface ProfileBinding {
@@ -93,6 +93,13 @@ export interface InstanceContext {
   /** Closes the instance's idle connections (`kf.close()`); a later request opens new ones. */
   close(): Promise<void>;
   /**
+   * `createKeyfob({ store })`: the store every profile of this instance uses, whatever the state
+   * file recorded, with the line `status` shows for it; `null` when the usual choice applies.
+   */
+  readonly fixedStore: { kind: StoreKind; reason: string; custom: boolean } | null;
+  /** `createKeyfob({ interactive })`, or `null` when a call may not start a login. */
+  readonly interactive: InteractiveOptions | null;
+  /**
    * The control plane a provider speaks to: the integrator's (`createKeyfob({ controlPlane })`)
    * when given, else the wire protocol's at the provider's `control_plane`.
    */
@@ -100,7 +107,10 @@ export interface InstanceContext {
 }
 
 export function createContext(options: KeyfobOptions): InstanceContext {
-  const names = appNames(options.appName ?? 'keyfob');
+  const names = appNames(options.appName ?? 'keyfob', {
+    ...(options.envPrefix !== undefined ? { envPrefix: options.envPrefix } : {}),
+    ...(options.env !== undefined ? { envRenames: options.env as Record<string, string> } : {}),
+  });
   const cliName = options.cliName ?? names.app;
   const env: Env = options.environment ?? process.env;
   const home = options.home ?? resolveHome({ names, env, homedir: homedir() });
@@ -120,13 +130,35 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     now: () => ctx.now(),
     config: () => ctx.config(),
   });
+  const given = givenStore(options.store);
+  if (given && vendorFile) {
+    throw new InvalidInput('give createKeyfob either store or a credentialsFile layout, not both', {
+      hint: 'the credentials file is where every profile lives',
+    });
+  }
+  // The app's choice of where every profile lives: its credentials file, or its store option.
+  const fixed: { kind: StoreKind; store: CredentialStore | null; reason: string } | null = vendorFile
+    ? {
+        kind: 'file',
+        store: recordingMoves(vendorFile, home, () => ctx.now()),
+        reason: `file: the ${vendorFile.layout} credentials file ${vendorFile.location}`,
+      }
+    : given
+      ? {
+          ...given,
+          reason: given.store
+            ? `${given.kind}: the store given to createKeyfob (${given.store.location})`
+            : `${given.kind}: chosen by the app (createKeyfob store option)`,
+        }
+      : null;
+  const fixedStore = fixed ? { kind: fixed.kind, custom: fixed.store !== null, reason: fixed.reason } : null;
   let configPromise: Promise<KeyfobConfig> | undefined;
   let runtime: ProviderRuntime | undefined;
   let apiFetch: typeof globalThis.fetch | undefined;
   let transport: typeof globalThis.fetch | undefined;
   // One transport (one dispatcher) under both guarded fetches.
   const sharedTransport = () =>
-    (transport ??= options.fetch ?? createFetch(httpSettings(env, names.envPrefix), names.envPrefix, log));
+    (transport ??= options.fetch ?? createFetch(httpSettings(env, names), names, log));
 
   function createStore(kind: StoreKind): CredentialStore {
     switch (kind) {
@@ -172,12 +204,14 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
     memory,
     memoryBindings,
-    credentialsFile: vendorFile
-      ? {
-          store: recordingMoves(vendorFile, home, () => ctx.now()),
-          reason: `file: the ${vendorFile.layout} credentials file ${vendorFile.location}`,
-        }
-      : null,
+    credentialsFile: vendorFile && fixed?.store ? { store: fixed.store, reason: fixed.reason } : null,
+    fixedStore,
+    interactive:
+      options.interactive === true
+        ? {}
+        : typeof options.interactive === 'object' && options.interactive !== null
+          ? options.interactive
+          : null,
     canPromptPassphrase: options.promptPassphrase !== undefined,
 
     config() {
@@ -273,14 +307,15 @@ export function createContext(options: KeyfobOptions): InstanceContext {
         : null;
       return {
         provider: recorded?.provider ?? configured?.provider ?? null,
-        store: recorded?.store ?? null,
+        store: fixedStore?.kind ?? recorded?.store ?? null,
         tenant: recorded?.tenant ?? configuredTenant,
       };
     },
 
     openStore(kind) {
-      // A vendor's credentials file holds every profile's session, whatever was recorded before.
-      if (ctx.credentialsFile && kind !== 'memory') return ctx.credentialsFile.store;
+      // The app's store holds every profile. Sessions kept only in this instance's memory (a
+      // library login not persisted) stay there, unless the app's store is a memory store itself.
+      if (fixed?.store && (kind !== 'memory' || fixed.kind === 'memory')) return fixed.store;
       let store = stores.get(kind);
       if (!store) {
         // Every move of a corrupt session is noted, whichever command met it (stores/moved-aside.ts).
@@ -295,7 +330,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     configuredStore(cfg) {
-      if (ctx.credentialsFile) return { kind: 'file', explicit: true };
+      if (fixedStore) return { kind: fixedStore.kind, explicit: true };
       const variable = envVar(names, 'STORAGE');
       const fromEnv = env[variable];
       if (fromEnv) {
@@ -319,6 +354,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
         explicit: { ...ctx.explicit, ...call },
         env,
         envPrefix: names.envPrefix,
+        envName: (suffix) => envVar(names, suffix),
         active: st.active_profile,
         profileTenant: (profile) => ctx.binding(cfg, st, profile).tenant?.id ?? null,
       });
@@ -334,11 +370,49 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     async knownProfiles(cfg, st) {
-      const stored = await (ctx.credentialsFile?.store ?? new FileStore({ home, cliName })).list();
-      return [...new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored])].sort();
+      const stored = await (fixed?.store ?? new FileStore({ home, cliName })).list();
+      // Sessions of this instance's memory (a memory store, a library login) are known too.
+      const inMemory = [...memoryBindings.keys()];
+      return [
+        ...new Set([...Object.keys(st.profiles), ...Object.keys(cfg.profiles), ...stored, ...inMemory]),
+      ].sort();
     },
   };
   return ctx;
+}
+
+/**
+ * Checks `createKeyfob({ store })`: a kind, or an object with the {@link CredentialStore}
+ * methods and a `kind` among the four (recorded in the state file for its profiles).
+ * @throws InvalidInput otherwise.
+ */
+function givenStore(
+  store: KeyfobOptions['store'],
+): { kind: StoreKind; store: CredentialStore | null } | null {
+  if (store === undefined) return null;
+  if (typeof store === 'string') {
+    if (!isStoreKind(store)) {
+      throw new InvalidInput(
+        'store must be one of keychain, encrypted-file, file, memory, or a CredentialStore',
+      );
+    }
+    return { kind: store, store: null };
+  }
+  const candidate = store as unknown as Record<string, unknown> | null;
+  const methods = ['read', 'write', 'delete', 'list'] as const;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    methods.some((m) => typeof candidate[m] !== 'function') ||
+    typeof candidate.kind !== 'string' ||
+    !isStoreKind(candidate.kind) ||
+    typeof candidate.location !== 'string'
+  ) {
+    throw new InvalidInput(
+      'store must be a kind or an object implementing CredentialStore (kind, location, read, write, delete, list)',
+    );
+  }
+  return { kind: store.kind, store };
 }
 
 export function isStoreKind(value: string): value is StoreKind {

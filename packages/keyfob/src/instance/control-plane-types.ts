@@ -2,6 +2,7 @@
 import type { CreatedServicePrincipal, ServicePrincipal } from '../control-plane/control-plane.js';
 import type { StoreKind } from '../stores/store.js';
 
+/** `kf.assumeUser()`: the tenant and user to act as, and where the session goes. */
 export interface AssumeUserOptions {
   tenantId: string;
   userId: string;
@@ -20,6 +21,7 @@ export interface AssumeUserOptions {
   askAdminKey?: () => Promise<string>;
 }
 
+/** What `kf.assumeUser()` stored: the profile, the tenant and the assumed user. */
 export interface AssumeUserResult {
   profile: string;
   provider: string;
@@ -37,6 +39,7 @@ export interface ServicePrincipalCallOptions {
   tenant?: string;
 }
 
+/** `kf.servicePrincipals.create()`: its name and, optionally, a profile to save it as. */
 export interface CreateServicePrincipalOptions extends ServicePrincipalCallOptions {
   name: string;
   description?: string;
@@ -47,6 +50,7 @@ export interface CreateServicePrincipalOptions extends ServicePrincipalCallOptio
   personPresent?: boolean;
 }
 
+/** The created service principal (its secret shown once) and the profile it was saved as. */
 export interface CreateServicePrincipalResult {
   servicePrincipal: Omit<CreatedServicePrincipal, 'clientSecret'>;
   /** The secret, shown only here; `null` when it went into `savedProfile`'s store instead. */
@@ -55,6 +59,7 @@ export interface CreateServicePrincipalResult {
   notices: string[];
 }
 
+/** `kf.servicePrincipals`: create, list and delete service principals at a profile's control plane. */
 export interface ServicePrincipals {
   create(options: CreateServicePrincipalOptions): Promise<CreateServicePrincipalResult>;
   list(options?: ServicePrincipalCallOptions): Promise<ServicePrincipal[]>;

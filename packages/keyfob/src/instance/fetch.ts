@@ -44,6 +44,7 @@ export async function authenticatedFetch(
       token,
       ...(server ? { tenantServer: server } : {}),
       allowedOrigins: providerConfig?.allowed_origins ?? [],
+      ...(providerConfig?.credential ? { credential: providerConfig.credential } : {}),
       fetch: ctx.apiFetch(),
       loginCommand:
         resolved.kind === 'profile'

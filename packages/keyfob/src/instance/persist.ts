@@ -38,43 +38,44 @@ export async function persistSession(
   options: PersistOptions,
 ): Promise<Persisted> {
   if (!options.persist) {
-    await ctx.memory.write(profile, session);
+    await ctx.openStore('memory').write(profile, session);
     ctx.memoryBindings.set(profile, { provider: providerName, store: 'memory', tenant: session.tenant });
     return { store: 'memory', notices: [] };
   }
   const configured = ctx.configuredStore(cfg);
   const storageVariable = envVar(ctx.names, 'STORAGE');
-  const choice = await chooseStore({
-    names: ctx.names,
-    home: ctx.home,
-    explicit: configured.explicit ? configured.kind : null,
-    explicitSource: ctx.env[storageVariable]
-      ? storageVariable
-      : `token_storage in ${cfg.file ?? 'the configuration'}`,
-    recorded: binding.store,
-    encryptedConfigured: encryptedFileConfigured({
-      names: ctx.names,
-      identityFile: ctx.identityFile(),
-      env: ctx.env,
-    }),
-    passphrasePromptAvailable: options.personPresent && ctx.canPromptPassphrase,
-  });
-  // A vendor's credentials file (createKeyfob({ credentialsFile })) is where every profile lives.
-  if (ctx.credentialsFile) {
-    Object.assign(choice, {
-      kind: 'file',
-      source: 'explicit',
-      reason: ctx.credentialsFile.reason,
-      fallbackNotice: null,
-    });
-  }
+  const fixed = ctx.fixedStore;
+  // The app's choice (createKeyfob({ store })) is final: no probe, no record consulted.
+  const choice = fixed
+    ? { kind: fixed.kind, reason: fixed.reason, fallbackNotice: null, detail: undefined }
+    : await chooseStore({
+        names: ctx.names,
+        home: ctx.home,
+        explicit: configured.explicit ? configured.kind : null,
+        explicitSource: ctx.env[storageVariable]
+          ? storageVariable
+          : `token_storage in ${cfg.file ?? 'the configuration'}`,
+        recorded: binding.store,
+        encryptedConfigured: encryptedFileConfigured({
+          names: ctx.names,
+          identityFile: ctx.identityFile(),
+          env: ctx.env,
+        }),
+        passphrasePromptAvailable: options.personPresent && ctx.canPromptPassphrase,
+      });
   const notices = choice.fallbackNotice ? [choice.fallbackNotice] : [];
   if (choice.detail) ctx.log.debug('keychain did not answer', { reason: choice.detail });
   const store = ctx.openStore(choice.kind);
   await ctx.withProfileLock(profile, (lock) => store.write(profile, session, { signal: lock.signal }));
   // A session moved aside earlier is no longer news once the profile has a new one.
   await forgetMovedAside(ctx.home, profile).catch(() => undefined);
-  if (choice.kind !== 'memory') {
+  if (choice.kind === 'memory') {
+    // A memory store keeps the session for this instance's life; the binding says where it is.
+    ctx.memoryBindings.set(profile, { provider: providerName, store: 'memory', tenant: session.tenant });
+    notices.push(
+      `the session is kept in memory only (${fixed ? 'the store chosen by the app' : 'token_storage memory'}): it ends with this process`,
+    );
+  } else {
     await updateState(
       ctx.home,
       (s) => {

@@ -54,9 +54,11 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
       expires_at: token?.expires_at ?? null,
       refreshable: Boolean(session?.refresh_token) || providerConfig?.type === 'client_credentials',
       store: session ? storeKind : binding.store,
-      store_reason:
-        ctx.credentialsFile?.reason ??
-        (Object.hasOwn(st.profiles, name) ? tidyReason(st.profiles[name]?.store_reason) : null),
+      store_reason: ctx.fixedStore
+        ? ctx.fixedStore.reason
+        : Object.hasOwn(st.profiles, name)
+          ? tidyReason(st.profiles[name]?.store_reason)
+          : null,
       logged_in: session !== null,
     });
   }

@@ -7,7 +7,7 @@ import { envVar } from '../config/names.js';
 import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
 import type { KeyfobState } from '../config/state.js';
 import { assumeUserCommand } from '../control-plane/commands.js';
-import { AuthenticationRequired, InvalidInput, ProviderNotFound } from '../errors.js';
+import { AuthenticationRequired, InvalidInput, ProfileNotFound, ProviderNotFound } from '../errors.js';
 import { bindingOf } from '../lifecycle/binding.js';
 import type { HeldLock } from '../lifecycle/lock.js';
 import { getFreshToken } from '../lifecycle/refresh.js';
@@ -79,7 +79,18 @@ export async function getToken(
 
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
   const { resolved } = ctx.resolve(callExplicit(opts), cfg, st);
-  const entry = await fromSource(ctx, cfg, st, resolved, opts, minTtl);
+  let entry: MemoEntry & { memoize: boolean };
+  try {
+    entry = await fromSource(ctx, cfg, st, resolved, opts, minTtl);
+  } catch (error) {
+    // Level 5: a login only when the app allows it and a person is there; else "run login".
+    if (!(error instanceof AuthenticationRequired) || resolved.kind !== 'profile' || !ctx.interactive)
+      throw error;
+    const { loginForCall, personIsThere } = await import('./interactive.js');
+    if (!personIsThere(ctx)) throw error;
+    await loginForCall(ctx, resolved.profile);
+    entry = await fromSource(ctx, cfg, await ctx.state(), resolved, opts, minTtl);
+  }
   if (entry.memoize) memo.set(key, entry);
   return entry.result;
 }
@@ -170,6 +181,9 @@ async function fromProfile(
     resolved.level === 'explicit' || (resolved.level === 'profile' && resolved.origin !== 'active profile');
   let loginCommand = ctx.loginCommand(profile, named);
   if (!binding.provider) {
+    // A profile named explicitly that nothing knows of is a typo or a missing login, said so
+    // (exit 1); a known profile that is logged out stays AuthenticationRequired (exit 2).
+    if (named) await assertKnownProfile(ctx, cfg, st, profile, loginCommand);
     throw new AuthenticationRequired(`not logged in (profile ${profile})`, {
       hint: `run \`${loginCommand}\``,
     });
@@ -420,3 +434,19 @@ const silentInteraction = {
   waiting: () => () => {},
   notice() {},
 };
+
+/** @throws ProfileNotFound naming the known profiles and the login that creates `profile`. */
+async function assertKnownProfile(
+  ctx: InstanceContext,
+  cfg: KeyfobConfig,
+  st: KeyfobState,
+  profile: string,
+  loginCommand: string,
+): Promise<void> {
+  const known = await ctx.knownProfiles(cfg, st);
+  if (known.includes(profile)) return;
+  throw new ProfileNotFound(
+    `there is no profile ${profile} (known: ${known.length > 0 ? known.join(', ') : 'none'})`,
+    { hint: `run \`${loginCommand}\` to create it` },
+  );
+}

@@ -24,6 +24,7 @@ export type {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** `createKeyfob(options)`: names, files, environment, explicit credentials, and the integrator options (envPrefix, env renames, store, interactive). */
 export interface KeyfobOptions {
   /** The integrator's app name: it replaces `keyfob` in paths, env vars and messages. */
   appName?: string;
@@ -143,6 +144,7 @@ export type CredentialsFileField =
    */
   | 'session';
 
+/** `kf.login()`: the profile and provider, the flow, and how to talk to the person. */
 export interface LoginOptions {
   profile?: string;
   /** Provider name; otherwise DESIGN.md's provider selection applies. */
@@ -186,6 +188,7 @@ export interface LoginOptions {
   askCredentials?: (known: { email?: string }) => Promise<{ email: string; password: string }>;
 }
 
+/** What `kf.login()` did: the profile, provider, subject, store and tenant, and notices to show. */
 export interface LoginResult {
   profile: string;
   provider: string;
@@ -199,6 +202,7 @@ export interface LoginResult {
   notices: string[];
 }
 
+/** `kf.getToken()`: a credential for this call (level 1), the resource, scopes and minimum lifetime. */
 export interface GetTokenOptions {
   /** Level 1 of the chain for this call: a profile, a token, or machine credentials. */
   profile?: string;
@@ -215,6 +219,7 @@ export interface GetTokenOptions {
   forceRefresh?: boolean;
 }
 
+/** A token `kf.getToken()` returns, with its expiry, scopes, profile or source, resource and tenant. */
 export interface TokenResult {
   access_token: string;
   token_type: string;
@@ -234,12 +239,14 @@ export interface ExplainReport {
   steps: ChainStep[];
 }
 
+/** One profile `kf.logout()` removed, and whether its refresh token was revoked. */
 export interface LogoutResult {
   profile: string;
   revocation: RevocationResult;
   warnings: string[];
 }
 
+/** One profile as `kf.status()` reports it: provider, subject, tenant, expiry, store. */
 export interface ProfileStatus {
   name: string;
   provider: string | null;
@@ -254,6 +261,7 @@ export interface ProfileStatus {
   logged_in: boolean;
 }
 
+/** `kf.status()`: every known profile, the active one, and what in the environment overrides them. */
 export interface StatusReport {
   active_profile: string;
   profiles: ProfileStatus[];
@@ -275,6 +283,38 @@ export interface TenantsResult {
   tenants: ListedTenantInfo[];
 }
 
+/** `kf.importSession()`: a session another system obtained, to be renewed like any other. */
+export interface ImportSessionOptions {
+  /** The profile to store it as. */
+  profile: string;
+  /** The configured provider it came from (oidc, oauth2, password or firebase): it is renewed there. */
+  provider: string;
+  accessToken: string;
+  /** Without one the session ends when the access token expires. */
+  refreshToken?: string;
+  /** Seconds the access token has left; else its `exp` claim, else unknown. */
+  expiresIn?: number;
+  /** The scopes granted; the provider's configured scopes by default. */
+  scopes?: string | readonly string[];
+  /** The tenant (account) the session belongs to, by id. */
+  tenant?: string;
+  /** Keep it in the profile's store (default `true`); `false` keeps it in this instance's memory. */
+  persist?: boolean;
+  /** Make the profile the active one (as `login` does); default `false`. */
+  makeActive?: boolean;
+}
+
+/** What {@link Keyfob.importSession} stored. */
+export interface ImportSessionResult {
+  profile: string;
+  provider: string;
+  store: StoreKind;
+  expires_at: string | null;
+  /** Lines to show a person (a memory store, a fallback store). */
+  notices: string[];
+}
+
+/** A keyfob instance (`createKeyfob()`): every operation on the app's profiles and credentials. */
 export interface Keyfob {
   readonly names: AppNames;
   readonly home: string;
@@ -289,6 +329,13 @@ export interface Keyfob {
   readonly http: typeof globalThis.fetch;
   login(options: LoginOptions): Promise<LoginResult>;
   getToken(options?: GetTokenOptions): Promise<TokenResult>;
+  /**
+   * Stores a session another system obtained as `profile`'s, bound to `provider`, so it is
+   * renewed (with its refresh token) like a login's.
+   * @throws InvalidInput for a bad profile name, an unknown or unsuitable provider, or a field
+   *   of the wrong type; nothing is written then.
+   */
+  importSession(options: ImportSessionOptions): Promise<ImportSessionResult>;
   logout(options?: { profile?: string; all?: boolean }): Promise<LogoutResult[]>;
   status(): Promise<StatusReport>;
   /**

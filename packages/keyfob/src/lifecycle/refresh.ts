@@ -6,7 +6,7 @@
  * read again, and a token another process stored meanwhile is accepted as it is. The lock is
  * held only around renew-and-write, never around a login.
  */
-import { AuthenticationRequired, CredentialRefused, InsufficientScope } from '../errors.js';
+import { AuthenticationRequired, CredentialRefused, InsufficientScope, RefreshFailed } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type CredentialProvider, renewedSessionOf, type TokenRequest } from '../providers/provider.js';
 import {
@@ -168,7 +168,9 @@ function asAuthenticationRequired(error: unknown, deps: LifecycleDeps): unknown 
   // Its message names the credential and what to run; "log in again" would be the wrong fix.
   if (error instanceof CredentialRefused) return error;
   if (error instanceof AuthenticationRequired) {
-    return new AuthenticationRequired(
+    // A refusal of the refresh itself stays a RefreshFailed (REFRESH_FAILED), still exit 2.
+    const Kind = error instanceof RefreshFailed ? RefreshFailed : AuthenticationRequired;
+    return new Kind(
       `profile ${deps.profile} can no longer be renewed (${error.message.replace(/;.*$/, '')})`,
       { hint: `run \`${deps.loginCommand}\``, cause: error },
     );

@@ -13,6 +13,7 @@ import {
   LoginFailed,
   NetworkError,
   OAuthError,
+  RefreshFailed,
 } from '../errors.js';
 import { type AccessToken, accessTokenKey, newSession, type Session } from '../session.js';
 import { isRecord } from '../shape.js';
@@ -181,7 +182,7 @@ export function createFirebaseProvider(
       action,
       (code, detail, status) =>
         SESSION_OVER.has(code)
-          ? new AuthenticationRequired(`${action} failed: ${words(code)} (${code})`)
+          ? new RefreshFailed(`${action} failed: ${words(code)} (${code})`)
           : new OAuthError(`${action} failed: HTTP ${status}: ${words(code)} (${code})${tail(detail)}`, code),
     );
     const idToken = stringField(body, 'id_token', place);

@@ -7,12 +7,13 @@
  * Loaded only with openid-client (see oauth-client.ts).
  */
 import * as client from 'openid-client';
+import { appNames } from '../config/names.js';
 import {
-  AuthenticationRequired,
   KeyfobError,
   LoginFailed,
   NetworkError,
   OAuthError,
+  RefreshFailed,
   TlsVerificationFailed,
 } from '../errors.js';
 import { findTlsFailure, tlsFixes } from '../http/dispatcher.js';
@@ -25,7 +26,7 @@ import { errorBodyOf } from './answer-bodies.js';
  * The three ways out of a certificate failure, for errors that did not pass through keyfob's
  * own dispatcher (a `fetch` given to `createKeyfob`); the dispatcher names the app's prefix.
  */
-export const TLS_FIXES = tlsFixes('KEYFOB');
+export const TLS_FIXES = tlsFixes(appNames());
 
 /** What the hint says when the provider does not accept the client's own credentials. */
 const INVALID_CLIENT_HINT =
@@ -119,7 +120,7 @@ export function transportError(error: unknown, context: { action: string }): Key
 export function renewalError(error: unknown, action: string): KeyfobError {
   const mapped = toKeyfobError(error, { action });
   if (mapped instanceof OAuthError && mapped.error === 'invalid_grant') {
-    return new AuthenticationRequired(`${action} failed: the refresh token was rejected (invalid_grant)`, {
+    return new RefreshFailed(`${action} failed: the refresh token was rejected (invalid_grant)`, {
       cause: error,
     });
   }
@@ -127,7 +128,7 @@ export function renewalError(error: unknown, action: string): KeyfobError {
   if (status === 400 || status === 401) {
     // The message up to its first ';' is what the "run login" wrapper quotes.
     const words = mapped.message.slice(`${action} failed: `.length).split(';')[0];
-    return new AuthenticationRequired(`${action} failed: ${words}`, { cause: error });
+    return new RefreshFailed(`${action} failed: ${words}`, { cause: error });
   }
   return mapped;
 }

@@ -106,6 +106,7 @@ export interface TokenRequest {
   place?: TokenPlace | null;
 }
 
+/** What `logout` got from the provider's revocation endpoint (or why nothing was revoked). */
 export interface RevocationResult {
   /** True when the provider confirmed revocation of the refresh token. */
   revoked: boolean;
@@ -113,6 +114,7 @@ export interface RevocationResult {
   detail: string;
 }
 
+/** What every provider type implements: log in, renew, revoke, and describe its place. */
 export interface CredentialProvider {
   /** Name in the configuration. */
   readonly name: string;

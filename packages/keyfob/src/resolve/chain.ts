@@ -48,6 +48,11 @@ export interface ChainInput {
   env: Readonly<Record<string, string | undefined>>;
   /** `KEYFOB` or an integrator's prefix. */
   envPrefix: string;
+  /**
+   * The full name of a variable by suffix, when the integrator renamed some
+   * (`createKeyfob({ env })`); `<envPrefix>_<suffix>` otherwise.
+   */
+  envName?: (suffix: string) => string;
   /** The active profile from the state file, if any. */
   active: string | null;
   /** Whether a profile carries its own tenant (then `--tenant` beside it is a conflict). */
@@ -155,7 +160,7 @@ function explicitLevel(input: ChainInput): LevelResult {
     if (envTenant !== null && (tenant ?? own) !== null) {
       result.steps.push({
         level: 'environment',
-        source: `${input.envPrefix}_TENANT`,
+        source: varName(input, 'TENANT'),
         outcome: 'hidden',
         detail: `tenant ${safeName(envTenant)}; hidden by ${tenant !== null ? 'the tenant given explicitly' : `profile ${e.profile}'s own tenant ${safeName(own ?? '')}`}`,
       });
@@ -171,7 +176,7 @@ function explicitLevel(input: ChainInput): LevelResult {
 }
 
 function environmentLevel(input: ChainInput): LevelResult {
-  const name = (suffix: string) => `${input.envPrefix}_${suffix}`;
+  const name = (suffix: string) => varName(input, suffix);
   const token = envValue(input, 'TOKEN');
   const file = envValue(input, 'TOKEN_FILE');
   const clientId = envValue(input, 'CLIENT_ID');
@@ -228,7 +233,7 @@ function environmentLevel(input: ChainInput): LevelResult {
 }
 
 function profileLevel(input: ChainInput): LevelResult {
-  const variable = `${input.envPrefix}_PROFILE`;
+  const variable = varName(input, 'PROFILE');
   const fromEnv = envValue(input, 'PROFILE');
   const profile = fromEnv ?? input.active;
   if (profile === null || profile === undefined) {
@@ -278,8 +283,12 @@ function taken<R extends Omit<Resolved, 'level' | 'origin'>>(
   };
 }
 
+function varName(input: ChainInput, suffix: string): string {
+  return input.envName ? input.envName(suffix) : `${input.envPrefix}_${suffix}`;
+}
+
 function envValue(input: ChainInput, suffix: string): string | undefined {
-  const value = input.env[`${input.envPrefix}_${suffix}`];
+  const value = input.env[varName(input, suffix)];
   return value === undefined || value === '' ? undefined : value;
 }
 

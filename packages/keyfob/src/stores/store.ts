@@ -15,6 +15,7 @@ export interface StoreWriteOptions {
   signal?: AbortSignal;
 }
 
+/** Where sessions are kept, by profile: the four built-in stores and any an integrator passes as `createKeyfob({ store })`. `kind` is what the state file records for its profiles. */
 export interface CredentialStore {
   readonly kind: StoreKind;
   /** Where the data lives, for messages (a path, a keychain service); never a secret. */

@@ -13,6 +13,7 @@ export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 /** The most tolerance a caller may ask for: beyond a few minutes, "expired" stops meaning much. */
 export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 
+/** `checkToken()`: the issuer, audience, algorithms and clock tolerance a token is checked against. */
 export interface CheckOptions {
   /** The issuer the token must come from; compared with `iss` as an exact string. */
   issuer: string;

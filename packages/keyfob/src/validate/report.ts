@@ -46,6 +46,7 @@ export const OPAQUE_STEPS: readonly CheckStepName[] = [
  */
 export type CheckStepStatus = 'passed' | 'failed' | 'skipped' | 'undecided';
 
+/** One validation step: its name, whether it passed, and why. */
 export interface CheckStep {
   name: CheckStepName;
   /** True only for `passed`. */
@@ -54,6 +55,7 @@ export interface CheckStep {
   detail: string;
 }
 
+/** The result of `checkToken()`: each of the six steps and the verdict. */
 export interface CheckReport {
   /** True when every step passed. */
   valid: boolean;
