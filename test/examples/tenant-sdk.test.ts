@@ -155,11 +155,19 @@ describe('examples/tenant-sdk (Kumiho)', () => {
     const file = credentialsFile(env);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const first = JSON.parse(readFileSync(file, 'utf8')).default;
+    // Kumiho's keys: the Firebase login's ID token and refresh token, the tenant; the exchanged
+    // Kumiho token with the rest of the session under kumiho_session.
     assert.equal(first.tenant_id, 'acme-us');
     assert.equal(first.tenant_name, 'Acme US');
-    assert.equal(typeof first.access_token, 'string');
-    assert.ok(first.expires_at > Date.now() / 1000 && first.expires_at < Date.now() / 1000 + 3600);
+    const claims = JSON.parse(Buffer.from(first.id_token.split('.')[1], 'base64url').toString());
+    assert.equal(claims.iss, `https://securetoken.google.com/${FIREBASE_PROJECT}`);
+    assert.equal(claims.email, ALICE.email);
+    assert.equal(first.id_token_expires_at, claims.exp);
     assert.equal(typeof first.refresh_token, 'string');
+    const exchanged = (entry: {
+      kumiho_session: { access_tokens: Record<string, { token: string; tenant?: { id: string } }> };
+    }) => Object.values(entry.kumiho_session.access_tokens).find((t) => t.tenant?.id === 'acme-us')?.token;
+    assert.equal(typeof exchanged(first), 'string', 'the tenant token kept in the session');
     const raw = readFileSync(file, 'utf8');
     assert.ok(!raw.includes(ALICE.password), 'the password is never stored');
 
@@ -171,8 +179,8 @@ describe('examples/tenant-sdk (Kumiho)', () => {
     const refreshed = await run(['refresh'], env);
     assert.equal(refreshed.code, 0, refreshed.stderr);
     const second = JSON.parse(readFileSync(file, 'utf8')).default;
-    assert.notEqual(second.access_token, first.access_token, 'a new token');
-    assert.ok(idp.stats.controlPlane.exchanges > exchanges, 'from a new exchange');
+    assert.notEqual(exchanged(second), exchanged(first), 'a new tenant token');
+    assert.equal(idp.stats.controlPlane.exchanges, exchanges + 1, 'from one new exchange');
     assert.equal(statSync(file).mode & 0o777, 0o600);
     for (const result of [done, status, refreshed]) {
       assert.doesNotMatch(result.stdout + result.stderr, JWT, 'no token printed');
@@ -186,8 +194,8 @@ describe('examples/tenant-sdk (Kumiho)', () => {
       [process.execPath, '--import', 'tsx', join(DIR, BIN), 'login', '--tenant', 'acme-eu'],
       env,
       [
-        { until: /Email: $/, answer: `${ALICE.email}\r` },
-        { until: /Password: $/, answer: `${ALICE.password}\r` },
+        { until: /Email: /, answer: `${ALICE.email}\r` },
+        { until: /Password: /, answer: `${ALICE.password}\r` },
       ],
     );
     assert.equal(code, 0, output);
@@ -251,16 +259,17 @@ describe('examples/tenant-sdk (Kumiho)', () => {
     assert.equal(idp.stats.controlPlane.tenants, signIns, 'no new login: the same tenant, re-exchanged');
   });
 
-  it('connect({ idToken }) > KUMIHO_AUTH_TOKEN > KUMIHO_AUTH_TOKEN_FILE > the cached login; nothing written', async () => {
+  it('connect({ idToken }) > KUMIHO_AUTH_TOKEN or KUMIHO_AUTH_TOKEN_FILE > the cached login; nothing written', async () => {
     const env = freshUser();
     await login(env, 'acme-us');
-    const before = filesUnder(env.HOME as string);
     const [aliceId, bobId] = [
       await emulator.signIn(ALICE.email, ALICE.password),
       await emulator.signIn(BOB.email, BOB.password),
     ];
-    const tokenFile = join(env.HOME as string, 'kumiho-token');
+    // A CI job's token file, outside the home.
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'kumiho-ci-')), 'id-token');
     writeFileSync(tokenFile, `${aliceId}\n`, { mode: 0o600 });
+    const before = filesUnder(env.HOME as string);
     const who = async (options?: { idToken?: string; tenantId?: string }) => {
       const client = await sdk.connect(options);
       try {
@@ -271,7 +280,6 @@ describe('examples/tenant-sdk (Kumiho)', () => {
       }
     };
     await asUser(env, async () => {
-      assert.equal(await who(), 'alice@example.com acme-us', 'the cached login');
       // The web app's ID token: exchanged at the control plane, bob's only tenant.
       assert.equal(await who({ idToken: bobId }), 'bob@example.com acme-eu');
       assert.equal(await who({ idToken: aliceId, tenantId: 'acme-eu' }), 'alice@example.com acme-eu');
@@ -279,19 +287,14 @@ describe('examples/tenant-sdk (Kumiho)', () => {
     await asUser({ ...env, KUMIHO_AUTH_TOKEN_FILE: tokenFile }, async () => {
       assert.equal(await who({ tenantId: 'acme-eu' }), 'alice@example.com acme-eu', 'the token file');
     });
-    await asUser({ ...env, KUMIHO_AUTH_TOKEN: bobId, KUMIHO_AUTH_TOKEN_FILE: tokenFile }, async () => {
-      assert.equal(await who(), 'bob@example.com acme-eu', 'KUMIHO_AUTH_TOKEN over the file and the cache');
+    await asUser({ ...env, KUMIHO_AUTH_TOKEN: bobId }, async () => {
+      assert.equal(await who(), 'bob@example.com acme-eu', 'KUMIHO_AUTH_TOKEN over the cache');
       assert.equal(await who({ idToken: aliceId, tenantId: 'acme-us' }), 'alice@example.com acme-us');
     });
-    const after = filesUnder(env.HOME as string);
-    delete after['kumiho-token'];
-    delete before['kumiho-token'];
-    assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort(), 'no file added');
-    assert.equal(
-      after['.kumiho/credentials.json'],
-      before['.kumiho/credentials.json'],
-      'the cache untouched',
-    );
+    assert.deepEqual(filesUnder(env.HOME as string), before, 'nothing written, the cache untouched');
+    await asUser(env, async () => {
+      assert.equal(await who(), 'alice@example.com acme-us', 'without them: the cached login');
+    });
   });
 
   it('"Token expired": an expired KUMIHO_AUTH_TOKEN (Firebase ID token or Kumiho token) is refused, nothing sent', async () => {
@@ -337,7 +340,10 @@ describe('examples/tenant-sdk (Kumiho)', () => {
       (e: Error & { code?: string; exitCode?: number }) => e,
     );
     assert.ok(error instanceof sdk.KumihoError);
-    assert.match(error.message, /^Tenant not found: acme-xx; you belong to: acme-eu, acme-us/);
+    assert.match(
+      error.message,
+      /^Tenant not found: acme-xx; you belong to: acme-eu \(Acme Europe\), acme-us \(Acme US\)/,
+    );
     assert.equal(error.code, 'TENANT_NOT_FOUND');
     assert.equal(error.exitCode, 1);
     assert.deepEqual(filesUnder(env.HOME as string), before, 'nothing on disk changed');
@@ -348,7 +354,7 @@ describe('examples/tenant-sdk (Kumiho)', () => {
       `${ALICE.password}\n`,
     );
     assert.equal(cli.code, 1, cli.stderr);
-    assert.match(cli.stderr, /Tenant not found: acme-xx; you belong to: acme-eu, acme-us/);
+    assert.match(cli.stderr, /Tenant not found: acme-xx; you belong to: acme-eu \(Acme Europe\), acme-us/);
     assert.deepEqual(filesUnder(env.HOME as string), before, 'the failed login wrote nothing');
   });
 

@@ -5,8 +5,8 @@ import { createKeyfob, NetworkError, TenantNotFound, TokenExpired } from '@keyfo
 
 // Production's addresses unless the environment names others (staging, the emulator, dev-idp).
 const PRODUCTION = { KUMIHO_CONTROL_PLANE: 'https://cp.kumiho.example', KUMIHO_FIREBASE_PROJECT: 'kumiho' };
-// Kumiho's names for the fields of its credentials file (the others keep keyfob's).
-const fields = { token: 'access_token', token_expiration: 'expires_at', tenant: 'tenant_id' };
+// Kumiho's keys in its credentials file: the Firebase login's tokens and the tenant.
+const fields = { token: 'id_token', token_expiration: 'id_token_expires_at', tenant: 'tenant_id' };
 
 /** keyfob as Kumiho's: its names, its variables (KUMIHO_AUTH_TOKEN, …), its credentials file. */
 export const keyfob = ({ idToken, tenantId } = {}) =>
