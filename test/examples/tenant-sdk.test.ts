@@ -345,6 +345,7 @@ describe('examples/tenant-sdk (Kumiho)', () => {
       /^Tenant not found: acme-xx; you belong to: acme-eu \(Acme Europe\), acme-us \(Acme US\)/,
     );
     assert.equal(error.code, 'TENANT_NOT_FOUND');
+    assert.doesNotMatch(error.message, JWT, 'no token in the error');
     assert.equal(error.exitCode, 1);
     assert.deepEqual(filesUnder(env.HOME as string), before, 'nothing on disk changed');
     // The command says it in the same words.
@@ -355,6 +356,7 @@ describe('examples/tenant-sdk (Kumiho)', () => {
     );
     assert.equal(cli.code, 1, cli.stderr);
     assert.match(cli.stderr, /Tenant not found: acme-xx; you belong to: acme-eu \(Acme Europe\), acme-us/);
+    assert.doesNotMatch(cli.stdout + cli.stderr, JWT);
     assert.deepEqual(filesUnder(env.HOME as string), before, 'the failed login wrote nothing');
   });
 
