@@ -27,8 +27,18 @@ export function inTerminal(
   interaction?: TerminalInteraction | readonly TerminalInteraction[],
   timeoutMs = DEFAULT_TIMEOUT_MS,
 ): Promise<{ output: string; code: number | null }> {
+  return commandInTerminal([process.execPath, KEYFOB_BIN, ...args], env, interaction, timeoutMs);
+}
+
+/** Runs any command line (`node --import tsx examples/x/bin/x.js …`) as {@link inTerminal} does. */
+export function commandInTerminal(
+  argv: readonly string[],
+  env: Record<string, string>,
+  interaction?: TerminalInteraction | readonly TerminalInteraction[],
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<{ output: string; code: number | null }> {
   if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} (util-linux) is needed to give keyfob a terminal`);
-  const command = [process.execPath, KEYFOB_BIN, ...args].map((a) => `'${a}'`).join(' ');
+  const command = argv.map((a) => `'${a}'`).join(' ');
   const child = spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm' } });
   let output = '';
   const pending =

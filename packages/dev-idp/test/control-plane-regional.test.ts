@@ -59,6 +59,35 @@ describe('the regional APIs', () => {
     assert.equal(reply.body.kind, 'assumed');
   });
 
+  test('items a page at a time: every item once, in order, `next` null on the last page; bad pages 400', async () => {
+    const ids: string[] = [];
+    let page: number | null = 1;
+    let pages = 0;
+    while (page !== null) {
+      const reply = await call(`${eu}/v1/items?page=${page}&per_page=7`, euToken);
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body.page, page);
+      ids.push(...(reply.body.items as Array<{ id: string }>).map((item) => item.id));
+      page = reply.body.next as number | null;
+      pages++;
+    }
+    assert.equal(pages, 5, '30 items, 7 a page');
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 30 }, (_, i) => `acme-eu-item-${i + 1}`),
+    );
+    const first = await call(`${eu}/v1/items`, euToken);
+    assert.equal((first.body.items as unknown[]).length, 5, '5 a page by default');
+    assert.equal(first.body.next, 2);
+    for (const bad of ['page=0', 'page=x', 'per_page=101', 'page=-1']) {
+      const reply = await call(`${eu}/v1/items?${bad}`, euToken);
+      assert.equal(reply.status, 400, bad);
+      assert.equal(reply.body.error, 'invalid_request');
+    }
+    const anonymous = await call(`${eu}/v1/items`);
+    assert.equal(anonymous.status, 401, 'only with a token of the tenant');
+  });
+
   test("the other region's listener refuses the token: 401 invalid_token", async () => {
     const reply = await call(`${us}/v1/hello`, euToken);
     assert.equal(reply.status, 401);

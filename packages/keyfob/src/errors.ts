@@ -331,3 +331,11 @@ export class RefreshFailed extends AuthenticationRequired {
     super(message, options, 'REFRESH_FAILED');
   }
 }
+
+/**
+ * A token given from outside (the `token` option, `<PREFIX>_TOKEN`, `<PREFIX>_TOKEN_FILE`) whose
+ * `exp` has passed: keyfob cannot renew what it did not obtain, so it is refused before anything
+ * is sent. An {@link AuthenticationRequired} (code `AUTHENTICATION_REQUIRED`, exit 2) that an
+ * SDK can tell apart to say it in its own words ("Token expired").
+ */
+export class TokenExpired extends AuthenticationRequired {}

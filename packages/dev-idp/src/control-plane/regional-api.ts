@@ -7,11 +7,15 @@
  * - `GET /<region>/v1/admin`       also needs `tenant:admin`, else 403 insufficient_scope
  * - `GET /<region>/v1/echo-auth`   → `{authorization_present, cookie_present}` (never values)
  * - `GET /<region>/v1/redirect?to=URL&status=30x`  redirects, to test that credentials stay home
+ * - `GET /<region>/v1/items?page=N&per_page=M` → `{items, page, next}`: the tenant's items, a
+ *   page at a time (`next` is the following page's number, `null` on the last), so that a
+ *   client's long loop over pages meets several token expiries
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { redirect } from '../api.js';
 import { sendJson } from '../http.js';
 import { bearerToken, hasScope, sendInsufficientScope, sendUnauthorized } from './context.js';
+import { itemsPage } from './items.js';
 import type { ControlPlaneClaims, Minter } from './mint.js';
 import type { Tenant } from './tenants.js';
 
@@ -80,6 +84,14 @@ export async function handleRegional(
         kind: claims.kind,
         ...(path === '/v1/admin' ? { admin: true } : {}),
       });
+      return;
+    }
+    case '/v1/items': {
+      const claims = await authenticate(context, req, res);
+      if (!claims) return;
+      const page = itemsPage(claims.tenant_id, url.searchParams);
+      if ('error' in page) sendJson(res, 400, page);
+      else sendJson(res, 200, page);
       return;
     }
     default:

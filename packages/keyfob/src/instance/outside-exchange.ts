@@ -7,10 +7,10 @@
  */
 import { decodeJwt } from 'jose';
 import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput, TokenExpired } from '../errors.js';
 import { isTenantProvider } from '../providers/exchange.js';
 import { pickTenant } from '../resolve/tenant.js';
-import type { AccessToken, Tenant } from '../session.js';
+import { type AccessToken, DEFAULT_MIN_TTL_SECONDS, freshnessOf, type Tenant } from '../session.js';
 import type { InstanceContext } from './context.js';
 
 /** An exchanged token and the tenant it belongs to. */
@@ -30,18 +30,31 @@ export function exchangeOutsideToken(
   token: string,
   tenant: { id: string; source: string } | null,
   label: string,
+  minTtlSeconds = DEFAULT_MIN_TTL_SECONDS,
 ): Promise<OutsideExchange | null> {
   // Concurrent callers with the same token and tenant share one exchange.
   const key = `${token}\u0000${tenant?.id ?? ''}`;
+  // A caller that does not memoize (a token file re-read each call) reuses a fresh exchange.
+  const done = exchanged.get(ctx)?.get(key);
+  if (done && freshnessOf(done.token)(ctx.nowMs(), minTtlSeconds)) return Promise.resolve(done);
   let pending = inFlight.get(key);
   if (!pending) {
     pending = exchangeOnce(ctx, cfg, token, tenant, label).finally(() => inFlight.delete(key));
     inFlight.set(key, pending);
+    pending.then(
+      (result) => {
+        // Only the latest: a rotated file token replaces its predecessor's exchange.
+        if (result) exchanged.set(ctx, new Map([[key, result]]));
+      },
+      () => {},
+    );
   }
   return pending;
 }
 
 const inFlight = new Map<string, Promise<OutsideExchange | null>>();
+/** Per instance: the last exchange of a token from outside. */
+const exchanged = new WeakMap<InstanceContext, Map<string, OutsideExchange>>();
 
 async function exchangeOnce(
   ctx: InstanceContext,
@@ -62,7 +75,7 @@ async function exchangeOnce(
   if (config?.type !== 'exchange') return tenant ? refuse(label, tenant, 'no exchange provider') : null;
   const login = ctx.lookupProvider(cfg)(config.login);
   const expected = login ? loginIdentity(login) : null;
-  let claims: { iss?: unknown; aud?: unknown };
+  let claims: { iss?: unknown; aud?: unknown; exp?: unknown };
   try {
     claims = decodeJwt(token);
   } catch {
@@ -71,6 +84,13 @@ async function exchangeOnce(
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!expected || claims.iss !== expected.issuer || !audiences.includes(expected.audience)) {
     return tenant ? refuse(label, tenant, `not issued by the login of provider ${config.name}`) : null;
+  }
+  if (typeof claims.exp === 'number' && claims.exp * 1000 <= ctx.nowMs()) {
+    // The login's own token, expired: the control plane would refuse it; nothing is sent.
+    throw new TokenExpired(
+      `the token from ${label} expired at ${new Date(claims.exp * 1000).toISOString()} and cannot be renewed`,
+      { hint: `provide a fresh token in ${label}, or log in with \`${ctx.cliName} login\`` },
+    );
   }
   const provider = await ctx.provider(config.name);
   if (!isTenantProvider(provider)) return null;

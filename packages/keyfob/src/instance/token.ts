@@ -93,12 +93,17 @@ async function fromSource(
   minTtl: number,
 ): Promise<MemoEntry & { memoize: boolean }> {
   const label = sourceLabel(ctx, resolved);
-  if (resolved.kind === 'token') {
-    // A token of an exchange provider's login is exchanged; any other is used as it is.
+  if (resolved.kind === 'token' || resolved.kind === 'token_file') {
+    // A token of an exchange provider's login is exchanged; any other is used as it is. A token
+    // file's token too (a CI job's ID token), re-read each call, its exchange reused while fresh.
     const { exchangeOutsideToken } = await import('./outside-exchange.js');
     const tenant = resolved.tenant === null ? null : { id: resolved.tenant, source: tenantSource(ctx, opts) };
-    const exchanged = await exchangeOutsideToken(ctx, cfg, resolved.token, tenant, label);
-    if (exchanged) return { ...profileEntry(exchanged.token, label), memoize: true };
+    const token =
+      resolved.kind === 'token'
+        ? resolved.token
+        : (await fileReader(ctx, resolved.path, label)(ctx.now())).access_token;
+    const exchanged = await exchangeOutsideToken(ctx, cfg, token, tenant, label, minTtl);
+    if (exchanged) return { ...profileEntry(exchanged.token, label), memoize: resolved.kind === 'token' };
   }
   if (resolved.kind !== 'profile' && resolved.tenant !== null) {
     // Never silently ignored (DESIGN.md): exchanging client credentials from outside is not done yet.
@@ -114,10 +119,11 @@ async function fromSource(
         memoize: true,
       };
     case 'token_file': {
-      const read = outside(ctx).files.get(resolved.path) ?? tokenFileReader(resolved.path, label);
-      outside(ctx).files.set(resolved.path, read);
       // Not memoized: the file may be rewritten at any time (rotated, projected tokens).
-      return { ...staticEntry(await read(ctx.now()), label), memoize: false };
+      return {
+        ...staticEntry(await fileReader(ctx, resolved.path, label)(ctx.now()), label),
+        memoize: false,
+      };
     }
     case 'client_credentials': {
       const machine = await machineFor(ctx, cfg, resolved.clientId, resolved.clientSecret);
@@ -309,6 +315,13 @@ function machineFor(
     machines.set(key, machine);
   }
   return machine;
+}
+
+/** The instance's reader of the token file at `path` (it re-reads only when the file changed). */
+function fileReader(ctx: InstanceContext, path: string, label: string) {
+  const read = outside(ctx).files.get(path) ?? tokenFileReader(path, label);
+  outside(ctx).files.set(path, read);
+  return read;
 }
 
 function outside(ctx: InstanceContext) {

@@ -5,7 +5,7 @@
  */
 import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
-import { AuthenticationRequired, InvalidInput } from '../errors.js';
+import { AuthenticationRequired, InvalidInput, TokenExpired } from '../errors.js';
 
 export interface StaticToken {
   access_token: string;
@@ -35,12 +35,9 @@ export async function describeStaticToken(token: string, origin: string, now: Da
     // Opaque: nothing to read, expiry unknown.
   }
   if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
-    throw new AuthenticationRequired(
-      `the token from ${origin} expired at ${expiresAt} and cannot be renewed`,
-      {
-        hint: `provide a fresh token in ${origin}`,
-      },
-    );
+    throw new TokenExpired(`the token from ${origin} expired at ${expiresAt} and cannot be renewed`, {
+      hint: `provide a fresh token in ${origin}`,
+    });
   }
   return { access_token: trimmed, token_type: 'Bearer', expires_at: expiresAt, scopes };
 }
