@@ -133,4 +133,31 @@ describe('the README', () => {
     assert.match(commands[1] ?? '', /^npm start\s/);
     assert.match(README, /`npm test` runs/);
   });
+  it("its examples table counts each example's auth lines, and every file:line it cites exists", () => {
+    const section = README.split(/^### /m).find((s) => s.startsWith('Vendor SDKs re-created in examples/'));
+    assert.ok(section, 'the README has the examples table');
+    const counts = [...section.matchAll(/^\| `examples\/([\w-]+)` \| [^|]+ \| (\d+) lines \|$/gm)];
+    assert.equal(counts.length, 4, 'four examples with their auth lines');
+    for (const [, name, lines] of counts) {
+      const code = readFileSync(
+        fileURLToPath(new URL(`../examples/${name}/src/auth.js`, import.meta.url)),
+        'utf8',
+      )
+        .split('\n')
+        .filter((l) => !/^\s*($|\/\/|\/\*\*)/.test(l));
+      assert.equal(code.length, Number(lines), `examples/${name}/src/auth.js`);
+      assert.ok(code.length <= 40, `examples/${name}: about 40 lines at most`);
+    }
+    const rows = [...section.matchAll(/^\| .+ \| `examples\/([\w-]+)` \| (.+) \|$/gm)];
+    assert.ok(rows.length >= 20, `${rows.length} feature rows`);
+    for (const [, name, where] of rows) {
+      for (const ref of (where ?? '').matchAll(/`([\w./-]+\.(?:js|yaml))(?::([\d, ;.a-z/-]+))?`/g)) {
+        const file = fileURLToPath(new URL(`../examples/${name}/${ref[1]}`, import.meta.url));
+        const length = readFileSync(file, 'utf8').split('\n').length;
+        for (const n of (ref[2] ?? '').match(/\d+/g) ?? []) {
+          assert.ok(Number(n) <= length, `examples/${name}/${ref[1]}:${n} is past its ${length} lines`);
+        }
+      }
+    }
+  });
 });
