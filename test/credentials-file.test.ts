@@ -106,6 +106,18 @@ describe('credentialsFile layouts', () => {
       !JSON.stringify(written.work.kscli_session).includes(written.work.refresh_token),
       'the refresh token once',
     );
+    assert.ok(
+      !JSON.stringify(written.work.kscli_session).includes(first.access_token),
+      'the access token once',
+    );
+
+    // The vendor's own tool logs the user out by deleting `token`: keyfob does not bring it back
+    // from its kept copy; it renews with the refresh token instead.
+    const { token: _removed, ...withoutToken } = written.work;
+    writeFileSync(file, JSON.stringify({ ...written, work: withoutToken }, null, 4), { mode: 0o600 });
+    const renewed = await createKeyfob(options).getToken({ profile: 'work' });
+    assert.notEqual(renewed.access_token, first.access_token, 'the deleted token is not used again');
+    written.work = JSON.parse(readFileSync(file, 'utf8')).work;
 
     // Another process (a fresh instance) renews it past its expiry; a third renews again with
     // the rotated refresh token the second one wrote.

@@ -124,6 +124,11 @@ export function sessionToEntry(session: Session, fields: FieldMap, asText: boole
   const primary = primaryAccessToken(session);
   const expires = primary?.token.expires_at ? Math.floor(Date.parse(primary.token.expires_at) / 1000) : null;
   const { schema_version: _version, refresh_token, client_secret, admin_api_key, ...kept } = session;
+  // The vendor's `token` key holds the primary token: the kept copy keeps its dates, not the
+  // token a second time (a user who deletes `token` must not find it in use, or on disk).
+  if (primary) {
+    kept.access_tokens = { ...kept.access_tokens, [primary.key]: { ...primary.token, token: '' } };
+  }
   const values: EntryValues = {
     [fields.token]: primary?.token.token ?? null,
     [fields.token_expiration]:
@@ -228,6 +233,13 @@ export function entryToSession(
       region: same?.region ?? null,
       server_url: same?.server_url ?? null,
     };
+  }
+  // The kept copy's primary token was written without its token (it is under the vendor's key):
+  // the vendor's token fills it, and without one it is gone.
+  for (const [key, kept] of Object.entries(session.access_tokens)) {
+    if (kept.token !== '') continue;
+    if (token === null) delete session.access_tokens[key];
+    else kept.token = token;
   }
   if (token !== null) overlayToken(session, token, text('token_expiration'), defaults);
   return sessionShapeProblem(session) === null ? session : null;
