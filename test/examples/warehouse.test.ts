@@ -208,6 +208,7 @@ describe('examples/warehouse', () => {
     const hostile = await run(['account', 'set', 'acme-\u001b[2J\u009b31m'], env);
     assert.equal(hostile.code, 1, hostile.stderr);
     assert.match(hostile.stderr, /^warehouse: /m);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
     assert.doesNotMatch(hostile.stderr, /[\u001b\u009b]/);
     noToken(hostile.stderr);
     assert.equal(readFileSync(file, 'utf8'), before);
