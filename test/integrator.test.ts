@@ -4,7 +4,7 @@
  * `--with-secret` read from stdin and the value is in no process's argv.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,21 +23,9 @@ after(async () => {
   await idp?.close();
 });
 
+/** The vendor's CLI (a fixture run through tsx) as its users run it. */
 function acme(args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ACME, ...args], {
-    env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  child.stdin.end(input);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return runCli(args, { env, input, script: ACME, nodeArgs: ['--import', 'tsx'] });
 }
 
 describe("an integrator's CLI", () => {

@@ -4,7 +4,6 @@
  * for the vendor's users, and can share the instance the vendor's SDK already made.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
@@ -19,21 +18,9 @@ after(async () => {
   await idp?.close();
 });
 
+/** The vendor's CLI (a fixture run through tsx) as its users run it. */
 function kumiho(args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', KUMIHO, ...args], {
-    env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  child.stdin.end(input);
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return runCli(args, { env, input, script: KUMIHO, nodeArgs: ['--import', 'tsx'] });
 }
 
 const PW = [
