@@ -7,6 +7,7 @@
  * - `GET /api/admin`      also needs scope `api:admin`, else 403 `insufficient_scope`
  * - `GET /api/redirect?to=URL[&status=30x]`  redirects, to test that credentials stay home
  * - `GET /api/echo-auth`  says whether an Authorization header arrived, never its value
+ * - `/api/registry/…`     a package registry with its own scopes (`registry-api.ts`)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -18,9 +19,10 @@ import {
 } from 'jose';
 import { sendJson } from './http.js';
 import { SIGNING_ALG } from './keys.js';
+import { handleRegistry, isRegistryPath, REGISTRY_SCOPES, type RegistryPackages } from './registry-api.js';
 
 /** The scopes the API knows; tokens carry those the grant allows. */
-export const API_SCOPES = ['api:read', 'api:write', 'api:admin'] as const;
+export const API_SCOPES = ['api:read', 'api:write', 'api:admin', ...REGISTRY_SCOPES] as const;
 
 const REALM = 'dev-idp';
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -34,6 +36,8 @@ export interface ApiContext {
   api: string;
   /** The provider's current public keys. */
   jwks(): JSONWebKeySet;
+  /** The registry's packages (in memory, per server). */
+  packages: RegistryPackages;
 }
 
 /** True when `pathname` belongs to the API. */
@@ -48,6 +52,10 @@ export async function handleApi(
   res: ServerResponse,
   url: URL,
 ): Promise<void> {
+  if (isRegistryPath(url.pathname)) {
+    await handleRegistry(context.packages, (rq, rs) => authenticate(context, rq, rs), req, res, url);
+    return;
+  }
   switch (url.pathname) {
     case '/api/echo-auth':
       sendJson(res, 200, { authorization_present: req.headers.authorization !== undefined });

@@ -36,6 +36,7 @@ import {
   loadOidcProvider,
   type ProviderSettings,
 } from './provider.js';
+import { seededPackages } from './registry-api.js';
 import { createPersister, loadState, type Persister } from './state-file.js';
 import { createStats } from './stats.js';
 import { RecordStore } from './store.js';
@@ -243,6 +244,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   let signingKeys: SigningJwk[] = [];
   let cookieKeys: string[] = [];
   let persister: Persister | undefined;
+  const packages = seededPackages();
   const store = new RecordStore(Object.entries(saved?.records ?? {}), () => persister?.schedule());
   const adapter = createAdapterFactory(store, {
     seconds: grace,
@@ -264,7 +266,11 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     };
     const provider = buildProvider(oidc, settings);
     const publicKeys = { keys: signingKeys.map(publicJwk) };
-    current = { provider, handle: provider.callback(), apiContext: { issuer, api, jwks: () => publicKeys } };
+    current = {
+      provider,
+      handle: provider.callback(),
+      apiContext: { issuer, api, jwks: () => publicKeys, packages },
+    };
   }
 
   try {
