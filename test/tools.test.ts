@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { createKeyfob, type Keyfob } from '@keyfob/core';
 import { createToolExecutor, defineTool, type Tool } from '@keyfob/core/tools';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { makeHome, robotApproving, type TestHome } from './support/cli.js';
+import { filesUnder, makeHome, robotApproving, type TestHome } from './support/cli.js';
+import { readSession } from './support/file-session.js';
 
 let idp: DevIdp;
 /** Logged in through the device flow with `registry:read` (not `registry:write`). */
@@ -116,6 +117,15 @@ describe('agent tools: the executor against dev-idp', () => {
     const ok = await kf.fetch(`${idp.api}/registry/packages`, { scopes: 'registry:read' });
     assert.equal(ok.status, 200);
     await ok.body?.cancel();
+
+    // A token from outside (KEYFOB_TOKEN) is judged by its own `scope` claim.
+    const token = (await kf.getToken({ scopes: ['registry:read'] })).access_token;
+    const outside = createKeyfob({ environment: { ...env, KEYFOB_TOKEN: token } });
+    await assert.rejects(
+      outside.fetch(`${idp.api}/registry/packages`, { scopes: ['registry:write'] }),
+      /does not hold registry:write; use a credential granted registry:write/,
+    );
+    assert.equal(idp.stats.apiRequests, before + 1, 'only the allowed request reached the API');
   });
 
   it("a server's 403 names the scope from its challenge; params outside the URL go as a JSON body", async () => {
@@ -177,6 +187,31 @@ describe('agent tools: the executor against dev-idp', () => {
     assert.equal(lines.length, 1);
     assert.match(lines[0] ?? '', /^tool=registry action=echo success=true status=200 redacted=\d+ ms=\d+$/);
     assert.ok(!lines.join('\n').includes(token));
+
+    // A provider that places the token in a cookie: the echoed cookie is redacted the same way.
+    const cookieKf = createKeyfob({
+      environment: env,
+      config: {
+        default_provider: 'dev',
+        providers: {
+          dev: {
+            type: 'oidc',
+            issuer: idp.issuer,
+            client_id: idp.clients.cli.client_id,
+            scopes: ['openid', 'profile', 'email', 'offline_access'],
+            api_base: idp.api,
+            resource: idp.api,
+            credential: { cookie: 'reg_token' },
+          },
+        },
+      },
+    });
+    const viaCookie = await executorOn(cookieKf).execute('registry', { action: 'echo' });
+    assert.equal(viaCookie.success, true, viaCookie.error ?? '');
+    const sent = (viaCookie.data as { headers: Record<string, string> }).headers;
+    assert.equal(sent.cookie, 'reg_token=[REDACTED]');
+    assert.equal(sent.authorization, undefined);
+    assert.ok(!JSON.stringify(viaCookie).includes(token));
   });
 });
 
@@ -187,9 +222,15 @@ describe('agent tools: parameters that hold a credential are refused, nothing se
     const secret = 'canary-passphrase-0123456789';
     const kf = createKeyfob({ environment: { ...env, KEYFOB_PASSPHRASE: secret } });
     const token = (await kf.getToken({ scopes: ['registry:read'] })).access_token;
+    // The refresh token is opaque: only knowing it is keyfob's tells it apart.
+    const refreshToken = readSession(reader.home).refresh_token;
+    assert.ok(refreshToken && !refreshToken.includes('.'));
     const executor = executorOn(kf);
+    const disk = filesUnder(reader.home);
     const attempts: Array<Record<string, unknown>> = [
       { action: 'search', query: token },
+      { action: 'search', query: refreshToken },
+      { action: 'upload', name: 'x', content: { note: `rt=${refreshToken}` } },
       { action: 'search', query: `Bearer ${token}` },
       { action: 'search', query: `abc ${secret} def` },
       { action: 'search', query: jwtShaped },
@@ -203,189 +244,12 @@ describe('agent tools: parameters that hold a credential are refused, nothing se
       assert.equal(result.status, null);
       assert.match(result.error ?? '', /credential|JWT/);
       const shown = JSON.stringify(result);
-      for (const value of [token, secret, jwtShaped])
+      for (const value of [token, refreshToken, secret, jwtShaped]) {
         assert.ok(!shown.includes(value), 'the value is not echoed');
+      }
     }
     assert.equal(idp.stats.apiRequests, before, 'nothing reached the API');
-  });
-});
-
-describe('agent tools: templates', () => {
-  it('a parameter cannot change the path or the query structure (encoded, single pass)', async () => {
-    const seen: string[] = [];
-    const { createServer } = await import('node:http');
-    const server = createServer((req, res) => {
-      seen.push(req.url ?? '');
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
-    try {
-      const files = defineTool({
-        id: 'files',
-        description: 'a file by name',
-        request: { method: 'GET', url: 'http://127.0.0.1:${FILES_PORT}/files/{name}?tag={tag}' },
-        requiredScope: null,
-      });
-      const kf = createKeyfob({ environment: { ...env, FILES_PORT: String(port) } });
-      const executor = createToolExecutor({ keyfob: kf, tools: [files] });
-      const call = (name: string, tag = 't') => executor.execute('files', { name, tag });
-      assert.equal((await call('../admin')).success, true);
-      assert.equal((await call('a/b?c#d', 'x&admin=1')).success, true);
-      assert.equal((await call('%2e%2e')).success, true);
-      assert.equal((await call('{tag}', '{name}')).success, true);
-      assert.deepEqual(seen, [
-        '/files/..%2Fadmin?tag=t',
-        '/files/a%2Fb%3Fc%23d?tag=x%26admin%3D1',
-        '/files/%252e%252e?tag=t',
-        '/files/%7Btag%7D?tag=%7Bname%7D',
-      ]);
-      for (const dots of ['..', '.']) {
-        const refused = await call(dots);
-        assert.equal(refused.success, false);
-        assert.match(refused.error ?? '', /change the path/);
-      }
-      assert.match((await call('')).error ?? '', /parameter name is empty/);
-      assert.equal(seen.length, 4, 'the refused calls sent nothing');
-    } finally {
-      server.close();
-    }
-  });
-
-  it('parameters never fill the scheme, host, port, userinfo, fragment or a query key; variables never hold a credential', () => {
-    const tool = (url: string) => () =>
-      defineTool({ id: 't', description: 'd', request: { method: 'GET', url }, requiredScope: null });
-    for (const url of [
-      'http://{host}/x',
-      '{scheme}://h.example/x',
-      'https://h.example:{port}/x',
-      'https://{user}@h.example/x',
-      'https://h.example/x#{frag}',
-      'https://h.example/x?{key}=v',
-      'https://h.example/{a}/{a}',
-      'https://h.example/{action}',
-    ]) {
-      assert.throws(tool(url), { code: 'INVALID_INPUT' }, url);
-    }
-    const kf = createKeyfob({
-      environment: {
-        ...env,
-        KEYFOB_TOKEN: 'x',
-        ACME_ADMIN_API_KEY: 'k',
-        BASE: 'http://127.0.0.1:1',
-        SIGNED: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig',
-      },
-    });
-    const bind = (url: string) => () => createToolExecutor({ keyfob: kf, tools: [tool(url)()] });
-    // A parameter right after a base URL from a variable would be the host or port.
-    assert.throws(bind('${BASE}{rest}'), /scheme, host or port|not an http/);
-    assert.throws(bind('${BASE}/x?token=${KEYFOB_TOKEN}'), /KEYFOB_TOKEN\} holds a credential/);
-    assert.throws(bind('${BASE}/x?k=${ACME_ADMIN_API_KEY}'), /holds a credential/);
-    assert.throws(bind('${BASE}/x?k=${SIGNED}'), /holds a JWT/);
-    assert.throws(bind('${UNSET_VARIABLE}/x'), /is not set/);
-    assert.doesNotThrow(bind('${BASE}/x/{rest}'));
-  });
-});
-
-describe('agent tools: declarations', () => {
-  const request = { method: 'GET' as const, url: 'https://h.example/x' };
-  it('refuses malformed declarations naming what is wrong', () => {
-    const cases: Array<[unknown, RegExp]> = [
-      [{ id: 'Bad Id', description: 'd', request }, /tool id/],
-      [{ id: 't', description: '', request }, /description/],
-      [{ id: 't', description: 'd' }, /either request .* or actions/],
-      [{ id: 't', description: 'd', request, actions: { a: request }, scopes: { a: null } }, /exactly one/],
-      [
-        { id: 't', description: 'd', actions: { a: request }, requiredScope: 'x', scopes: { a: null } },
-        /requiredScope goes with request/,
-      ],
-      [{ id: 't', description: 'd', request, scopes: {} }, /scopes go with actions/],
-      [
-        { id: 't', description: 'd', actions: { a: request, b: request }, scopes: { a: null } },
-        /action b is missing from scopes/,
-      ],
-      [
-        { id: 't', description: 'd', actions: { a: request }, scopes: { a: null, c: 'x' } },
-        /names c, which is not an action/,
-      ],
-      [{ id: 't', description: 'd', actions: { a: request }, scopes: { a: 'two scopes' } }, /one scope name/],
-      [
-        { id: 't', description: 'd', request: { ...request, headers: { 'X-Id': '{id}' } } },
-        /parameters may fill only/,
-      ],
-      [
-        { id: 't', description: 'd', request: { ...request, headers: { Authorization: 'x' } } },
-        /may not set Authorization/,
-      ],
-      [
-        { id: 't', description: 'd', request: { ...request, headers: { cookie: 'x' } } },
-        /may not set cookie/,
-      ],
-      [{ id: 't', description: 'd', request: { ...request, method: 'TRACE' } }, /method must be/],
-    ];
-    for (const [declaration, message] of cases) {
-      assert.throws(() => defineTool(declaration as never), message, JSON.stringify(declaration));
-    }
-  });
-
-  it('an unknown tool throws; an unknown action, a GET with a stray parameter and a missing one are results', async () => {
-    const kf = createKeyfob({ environment: env });
-    const executor = executorOn(kf);
-    await assert.rejects(executor.execute('nope', {}), { code: 'INVALID_INPUT' });
-    const before = idp.stats.apiRequests;
-    const unknown = await executor.execute('registry', { action: 'delete-everything' });
-    assert.equal(unknown.success, false);
-    assert.match(
-      unknown.error ?? '',
-      /unknown action; tool registry has: search, list, upload, echo, publicEcho/,
-    );
-    const stray = await executor.execute('registry', { action: 'search', query: 'a', extra: 1 });
-    assert.match(stray.error ?? '', /GET takes no body: unknown parameter\(s\) extra/);
-    const missing = await executor.execute('registry', { action: 'search' });
-    assert.match(missing.error ?? '', /parameter query is missing/);
-    assert.equal(idp.stats.apiRequests, before);
-  });
-
-  it('list() shows actions, scopes and parameters, and no URL or credential', () => {
-    const listed = executorOn(createKeyfob({ environment: env })).list();
-    assert.deepEqual(listed[0]?.actions.slice(0, 3), [
-      { name: 'search', method: 'GET', scope: null, authenticated: false, params: ['query'] },
-      { name: 'list', method: 'GET', scope: 'registry:read', authenticated: true, params: [] },
-      { name: 'upload', method: 'PUT', scope: 'registry:write', authenticated: true, params: ['name'] },
-    ]);
-    assert.ok(!JSON.stringify(listed).includes(idp.api));
-  });
-});
-
-describe('agent tools: answers', () => {
-  it('a network failure keeps NetworkError words; a body over 1 MiB is refused, naming the bound', async () => {
-    const { createServer } = await import('node:http');
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(2 * 1024 * 1024));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
-    const tool = (id: string, url: string) =>
-      defineTool({ id, description: 'd', request: { method: 'GET', url }, requiredScope: null });
-    const executor = createToolExecutor({
-      keyfob: createKeyfob({ environment: env }),
-      tools: [tool('big', `http://127.0.0.1:${port}/big`), tool('down', `http://127.0.0.1:${port}/down`)],
-    });
-    try {
-      const big = await executor.execute('big', {});
-      assert.equal(big.success, false);
-      assert.equal(big.data, null);
-      assert.match(big.error ?? '', /1 MiB|1048576/);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
-    const down = await executor.execute('down', {});
-    assert.equal(down.success, false);
-    assert.equal(down.status, null);
-    assert.match(
-      down.error ?? '',
-      new RegExp(`could not connect to 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
-    );
+    assert.deepEqual(filesUnder(reader.home), disk, 'nothing on disk changed');
   });
 });
 
