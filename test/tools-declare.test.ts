@@ -81,11 +81,14 @@ describe('agent tools: templates', () => {
       assert.equal((await call('a/b?c#d', 'x&admin=1')).success, true);
       assert.equal((await call('%2e%2e')).success, true);
       assert.equal((await call('{tag}', '{name}')).success, true);
+      // Single pass: a value that looks like a variable is not expanded either.
+      assert.equal((await call('${REGISTRY_URL}', '${API_PORT}')).success, true);
       assert.deepEqual(seen, [
         '/files/..%2Fadmin?tag=t',
         '/files/a%2Fb%3Fc%23d?tag=x%26admin%3D1',
         '/files/%252e%252e?tag=t',
         '/files/%7Btag%7D?tag=%7Bname%7D',
+        '/files/%24%7BREGISTRY_URL%7D?tag=%24%7BAPI_PORT%7D',
       ]);
       for (const dots of ['..', '.']) {
         const refused = await call(dots);
@@ -93,13 +96,13 @@ describe('agent tools: templates', () => {
         assert.match(refused.error ?? '', /change the path/);
       }
       assert.match((await call('')).error ?? '', /parameter name is empty/);
-      assert.equal(seen.length, 4, 'the refused calls sent nothing');
+      assert.equal(seen.length, 5, 'the refused calls sent nothing');
     } finally {
       seen.length = 0;
     }
   });
 
-  it('parameters never fill the scheme, host, port, userinfo, fragment or a query key; variables never hold a credential', () => {
+  it('parameters never fill the scheme, host, port, userinfo, fragment or a query key; variables never hold a credential', async () => {
     const tool = (url: string) => () =>
       defineTool({ id: 't', description: 'd', request: { method: 'GET', url }, requiredScope: null });
     for (const url of [
@@ -131,6 +134,23 @@ describe('agent tools: templates', () => {
     assert.throws(bind('${BASE}/x?k=${SIGNED}'), /holds a JWT/);
     assert.throws(bind('${UNSET_VARIABLE}/x'), /is not set/);
     assert.doesNotThrow(bind('${BASE}/x/{rest}'));
+    // A variable's value is text, never a template: its braces are not a parameter.
+    const braces = createKeyfob({ environment: { ...env, PART: '{name}' } });
+    const braced = createToolExecutor({
+      keyfob: braces,
+      tools: [
+        defineTool({
+          id: 'b',
+          description: 'd',
+          request: { method: 'GET', url: '${REGISTRY_URL}/x/${PART}' },
+          requiredScope: null,
+        }),
+      ],
+    });
+    assert.deepEqual(braced.list()[0]?.actions[0]?.params, []);
+    seen.length = 0;
+    assert.equal((await braced.execute('b', {})).success, true);
+    assert.deepEqual(seen, ['/x/%7Bname%7D']);
   });
 });
 
