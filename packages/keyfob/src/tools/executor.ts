@@ -69,8 +69,9 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  *   would put outside its path or query values.
  */
 export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
-  const inside = internalsOf(options?.keyfob ?? {});
-  if (!inside) throw new InvalidInput('createToolExecutor needs keyfob: an instance createKeyfob made');
+  const found = internalsOf(options?.keyfob ?? {});
+  if (!found) throw new InvalidInput('createToolExecutor needs keyfob: an instance createKeyfob made');
+  const inside: InstanceInternals = found;
   const kf = options.keyfob;
   const tools = new Map<string, { tool: Tool; actions: Map<string, BoundAction> }>();
   for (const tool of options.tools ?? []) {
@@ -89,7 +90,7 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
     const current = tokens.at(-1);
     const hit = cache.get(key);
     if (current !== undefined && hit && hit.token === current && tokens.length === 1) return hit.held;
-    const held = await heldSecrets(inside as InstanceInternals, profile, tokens);
+    const held = await heldSecrets(inside, profile, tokens);
     if (current !== undefined) cache.set(key, { token: current, held });
     return held;
   }
@@ -114,14 +115,14 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
     }
     const { action } = bound;
     if (!tool.single) meta = { ...meta, action: action.name };
-    const chosen = await profileFor(inside as InstanceInternals, tool);
+    const chosen = await profileFor(inside, tool);
     if (typeof chosen === 'object') return failure(meta, chosen.error, null, chosen.extra);
     const profile = chosen;
     const tokenOptions = {
       ...(profile !== undefined ? { profile } : {}),
       ...(action.scope ? { scopes: [action.scope] } : {}),
     };
-    const fallbackLogin = `${inside?.ctx.cliName} login`;
+    const fallbackLogin = `${inside.ctx.cliName} login`;
     // The scope first: nothing is sent to the API before the credential is known to hold it.
     // Its failure is reported after the parameters are checked: a parameter holding a
     // credential is refused whatever else is wrong.
@@ -138,7 +139,7 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
     const refused = refusedParameter(rest, held);
     if (refused) return failure(meta, refused, held);
     if (tokenError !== undefined) {
-      const result = errorResult(meta, tokenError, held, fallbackLogin);
+      const result = errorResult(meta, tokenError, held, fallbackLogin, action.scope ?? undefined);
       if (result) return result;
       throw tokenError;
     }
@@ -187,7 +188,7 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
     } catch (error) {
       // The plain fetch of a public action fails as fetch does: said in NetworkError's words.
       const mapped = networkFailure(error, `requesting ${url.origin}`) ?? error;
-      const result = errorResult(meta, mapped, await heldAfter(), fallbackLogin);
+      const result = errorResult(meta, mapped, await heldAfter(), fallbackLogin, action.scope ?? undefined);
       if (result) return result;
       throw mapped;
     }

@@ -7,9 +7,8 @@ import {
   AuthenticationRequired,
   InsufficientScope,
   isKeyfobError,
-  NetworkError,
+  OAuthError,
   PermissionDenied,
-  ResponseTooLarge,
 } from '../errors.js';
 import { safeText } from '../text.js';
 import { type HeldSecrets, REDACTED, redactValue } from './redact.js';
@@ -77,6 +76,8 @@ export function errorResult(
   error: unknown,
   held: HeldSecrets | null,
   fallbackLogin: string,
+  /** The scope the call asked for, if any. */
+  wanted?: string,
 ): ToolResult | undefined {
   if (!isKeyfobError(error)) return undefined;
   if (error instanceof InsufficientScope) {
@@ -104,8 +105,11 @@ export function errorResult(
       403,
     );
   }
-  if (error instanceof NetworkError || error instanceof ResponseTooLarge)
-    return failure(meta, error.message, held);
+  if (error instanceof OAuthError && error.error === 'invalid_scope' && wanted) {
+    // A machine client asked for a token with the action's scope, and its provider refused it.
+    return failure(meta, error.message, held, { required_scope: wanted });
+  }
+  // NetworkError, ResponseTooLarge, OriginNotAllowed, …: their own words.
   return failure(meta, error.message, held);
 }
 
