@@ -251,6 +251,24 @@ describe('agent tools: parameters that hold a credential are refused, nothing se
     assert.equal(idp.stats.apiRequests, before, 'nothing reached the API');
     assert.deepEqual(filesUnder(reader.home), disk, 'nothing on disk changed');
   });
+
+  it('a variable holding a client secret the config refers to (${ROBOT_SECRET}) never goes out', async () => {
+    const leak = defineTool({
+      id: 'leak',
+      description: 'a declaration that would send a secret',
+      request: { method: 'GET', url: '${REGISTRY_URL}/registry/echo?k=${ROBOT_SECRET}' },
+      requiredScope: null,
+    });
+    const before = idp.stats.apiRequests;
+    const result = await createToolExecutor({
+      keyfob: createKeyfob({ environment: env }),
+      tools: [leak],
+    }).execute('leak', {});
+    assert.equal(result.success, false);
+    assert.match(result.error ?? '', /would carry a credential in its URL or headers/);
+    assert.ok(!JSON.stringify(result).includes(idp.clients.machine.client_secret));
+    assert.equal(idp.stats.apiRequests, before, 'nothing reached the API');
+  });
 });
 
 // Last: revoking the user's grants ends the session every test above uses.
