@@ -192,7 +192,14 @@ function home(name: string): { dir: string; env: Record<string, string> } {
 describe('the npm tarballs', () => {
   it('hold only what a package needs: dist, bin, types, README, LICENSE; no sources or tests', async () => {
     const expected: Record<Name, string[]> = {
-      core: ['dist/index.js', 'dist/index.d.ts', 'dist/lifecycle/cached-token.d.ts', 'dist/config/names.js'],
+      core: [
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/lifecycle/cached-token.d.ts',
+        'dist/config/names.js',
+        'dist/tools/index.js',
+        'dist/tools/index.d.ts',
+      ],
       cli: [
         'bin/keyfob.cjs',
         'dist/main.js',
@@ -329,7 +336,11 @@ describe('an integrator project with the three tarballs', () => {
       join(app, 'light.mjs'),
       [
         "import { createKeyfob } from '@keyfob/core';",
-        "createKeyfob({ appName: 'acme', home: process.argv[2], environment: {} });",
+        "import { createToolExecutor, defineTool } from '@keyfob/core/tools';",
+        "const kf = createKeyfob({ appName: 'acme', home: process.argv[2], environment: {} });",
+        // The agent tools too: declaring a tool and making its executor load nothing heavy.
+        "const tool = defineTool({ id: 't', description: 'd', request: { method: 'GET', url: 'https://api.acme.example/x/{id}' }, requiredScope: null });",
+        'createToolExecutor({ keyfob: kf, tools: [tool] });',
       ].join('\n'),
     );
     mkdirSync(join(work, 'light-home'));
@@ -343,6 +354,11 @@ describe('an integrator project with the three tarballs', () => {
     assert.equal(result.code, 0, result.stderr);
     const loaded = readFileSync(trace, 'utf8');
     assert.match(loaded, /node_modules\/@keyfob\/core\/dist\/index\.js/, 'the trace saw the library load');
+    assert.match(
+      loaded,
+      /node_modules\/@keyfob\/core\/dist\/tools\/index\.js/,
+      'the trace saw the tools load',
+    );
     for (const heavy of ['openid-client', 'oauth4webapi', '/jose/', 'undici', 'yaml']) {
       assert.ok(!loaded.includes(heavy), `${heavy} was loaded by importing the library`);
     }
@@ -422,6 +438,7 @@ describe('an integrator project with the three tarballs', () => {
         "import { AuthenticationRequired, createKeyfob, isKeyfobError, type Keyfob, type KeyfobOptions } from '@keyfob/core';",
         "import { cachedToken } from '@keyfob/core/cached-token';",
         "import { appNames } from '@keyfob/core/config-names';",
+        "import { createToolExecutor, defineTool, type ToolResult } from '@keyfob/core/tools';",
         "import { type AuthCommands, createAuthCommands } from '@keyfob/cli';",
         "import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';",
         "const options: KeyfobOptions = { appName: 'acme', token: 'x' };",
@@ -438,6 +455,8 @@ describe('an integrator project with the three tarballs', () => {
         '}',
         "export const prefix: string = appNames('acme').envPrefix;",
         'export const cached: typeof cachedToken = cachedToken;',
+        "const search = defineTool({ id: 'search', description: 'd', request: { method: 'GET', url: 'https://x.example/s?q={q}' }, requiredScope: null });",
+        "export const run: () => Promise<ToolResult> = () => createToolExecutor({ keyfob: kf, tools: [search] }).execute('search', { q: 'a' });",
         'export const idp: () => Promise<DevIdp> = () => startDevIdp();',
         '// The types are real, not `any`: a misspelt option and a wrong type are refused.',
         '// @ts-expect-error',
