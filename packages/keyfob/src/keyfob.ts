@@ -70,5 +70,6 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
       return createSession({ fetch, closeConnections: () => ctx.close() }, profile, options);
     },
     close: () => ctx.close(),
+    profileInfo: async (profile) => (await import('./instance/profile-info.js')).profileInfo(ctx, profile),
   };
 }
