@@ -142,10 +142,13 @@ export function createAuthStore(options: AuthStoreOptions): AuthStore {
       // A service whose profile was never stored is "not logged in", with the command to run.
       if (error instanceof ProfileNotFound) {
         const info = await kf.profileInfo(profile);
-        throw new AuthenticationRequired(`not logged in (service ${service}, profile ${profile})`, {
-          hint: `run \`${info.login_command}\``,
-          cause: error,
-        });
+        throw new AuthenticationRequired(
+          `not logged in (service ${printable(service)}, profile ${profile})`,
+          {
+            hint: `run \`${info.login_command}\``,
+            cause: error,
+          },
+        );
       }
       throw error;
     }
