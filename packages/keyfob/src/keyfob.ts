@@ -71,6 +71,7 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
       return createSession({ fetch, closeConnections: () => ctx.close() }, profile, options);
     },
     close: () => ctx.close(),
+    profileInfo: async (profile) => (await import('./instance/profile-info.js')).profileInfo(ctx, profile),
   };
   // The agent tools' executor reads the instance's environment and held credentials through this.
   registerInternals(instance, { ctx, memo });

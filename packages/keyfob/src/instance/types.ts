@@ -318,6 +318,27 @@ export interface ImportSessionResult {
   notices: string[];
 }
 
+/** What {@link Keyfob.profileInfo} knows of a profile from its store alone: no secret in it. */
+export interface ProfileInfo {
+  profile: string;
+  /** The provider of its session, else the one the state file or config.yaml names, else `null`. */
+  provider: string | null;
+  /** A session is stored (it may have expired). */
+  logged_in: boolean;
+  /** The scopes the session was granted. */
+  scopes: string[];
+  /** Expiry of its access token (ISO 8601 UTC), `null` when unknown or none. */
+  expires_at: string | null;
+  /** When that token was obtained (ISO 8601 UTC), `null` when none. */
+  obtained_at: string | null;
+  /** The tenant id, or `null`. */
+  tenant: string | null;
+  /** It can be renewed without a person (a refresh token, or machine credentials). */
+  refreshable: boolean;
+  /** The exact command that logs this profile in. */
+  login_command: string;
+}
+
 /** A keyfob instance (`createKeyfob()`): every operation on the app's profiles and credentials. */
 export interface Keyfob {
   readonly names: AppNames;
@@ -407,4 +428,10 @@ export interface Keyfob {
    * `createKeyfob` is the caller's to close.
    */
   close(): Promise<void>;
+  /**
+   * What is stored for `profile` (provider, scopes, expiry, tenant), from its store alone: no
+   * secret in the answer, no network request, no lock.
+   * @throws InvalidInput for a name that is not a profile name.
+   */
+  profileInfo(profile: string): Promise<ProfileInfo>;
 }
