@@ -70,5 +70,6 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
       return createSession({ fetch, closeConnections: () => ctx.close() }, profile, options);
     },
     close: () => ctx.close(),
+    proxy: async (opts) => (await import('./proxy/index.js')).startProxy(ctx, memo, opts),
   };
 }
