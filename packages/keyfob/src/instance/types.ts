@@ -439,6 +439,8 @@ export interface CredentialProxy {
   readonly url: string;
   /** 32 random bytes, base64url: give it to the tool (environment), never on a command line. */
   readonly key: string;
+  /** Where requests go: the profile's `api_base` or tenant `server_url`. */
+  readonly upstream: string;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

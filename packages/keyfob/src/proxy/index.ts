@@ -108,6 +108,7 @@ export async function startProxy(
   return {
     url,
     key,
+    upstream: base.href,
     close,
     [ASYNC_DISPOSE]: close,
   };

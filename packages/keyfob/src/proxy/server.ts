@@ -94,8 +94,12 @@ export function proxyHandler(deps: ProxyHandlerDeps): (req: IncomingMessage, res
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!keyMatches(req, deps.keyHeader, expected)) {
-      res.setHeader('proxy-authenticate', `Bearer realm="${deps.app}-proxy"`);
-      answer(res, 407, {
+      // 407 answers the proxy's own scheme; fetch() reports any 407 as a bare "fetch failed", so a
+      // tool that sent the key header (or nothing) gets a 401 it can read.
+      const proxyStyle = req.headers['proxy-authorization'] !== undefined;
+      if (proxyStyle) res.setHeader('proxy-authenticate', `Bearer realm="${deps.app}-proxy"`);
+      else res.setHeader('www-authenticate', `ProxyKey realm="${deps.app}-proxy"`);
+      answer(res, proxyStyle ? 407 : 401, {
         error: 'proxy_key_required',
         message: `send the proxy key as Proxy-Authorization: Bearer KEY or ${deps.keyHeader}: KEY`,
       });
