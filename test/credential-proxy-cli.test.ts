@@ -69,9 +69,7 @@ describe('keyfob proxy (CLI)', () => {
       });
     });
     await run.waitForStderr(/Ctrl-C stops it/);
-    const printed = JSON.parse(
-      await line,
-    ) as { url: string; key: string; pid: number };
+    const printed = JSON.parse(await line) as { url: string; key: string; pid: number };
     assert.match(printed.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(printed.key, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(printed.pid, run.child.pid);
@@ -122,7 +120,9 @@ describe('keyfob proxy (CLI)', () => {
   });
 
   it('forwards SIGTERM to the tool and exits with its code', async () => {
-    const run = startCli(['proxy', '--profile', 'ci', '--', process.execPath, tool, 'wait'], { env: home.env });
+    const run = startCli(['proxy', '--profile', 'ci', '--', process.execPath, tool, 'wait'], {
+      env: home.env,
+    });
     await run.waitForStderr(/tool ready/);
     run.child.kill('SIGTERM');
     const done = await run.done;

@@ -12,8 +12,15 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type CredentialProxy, createKeyfob, InvalidConfig, type Keyfob, type LoginInteraction } from '@keyfob/core';
+import {
+  type CredentialProxy,
+  createKeyfob,
+  InvalidConfig,
+  type Keyfob,
+  type LoginInteraction,
+} from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { REDACTED, RedactStream } from '../packages/keyfob/src/proxy/redact-stream.js';
 
 let idp: DevIdp;
 let kf: Keyfob;
@@ -113,13 +120,13 @@ describe('keyfob proxy: the key', () => {
     const none = await fetch(`${proxy.url}/registry/echo`);
     assert.equal(none.status, 401);
     assert.match(none.headers.get('www-authenticate') ?? '', /^ProxyKey realm=/);
-    assert.equal((await none.json()).error, 'proxy_key_required');
+    assert.equal(((await none.json()) as ProxyAnswer).error, 'proxy_key_required');
     // fetch turns any 407 into "fetch failed": the Proxy-Authorization style is checked with node:http.
     const wrongBearer = `Bearer ${proxy.key.slice(0, -1)}${proxy.key.endsWith('x') ? 'y' : 'x'}`;
     assert.equal(await statusOf(proxy, '/registry/echo', { 'proxy-authorization': wrongBearer }), 407);
     const wrongHeader = await through(proxy, '/registry/echo', { headers: { 'x-keyfob-proxy-key': 'nope' } });
     assert.equal(wrongHeader.status, 401);
-    assert.equal((await wrongHeader.json()).error, 'proxy_key_required');
+    assert.equal(((await wrongHeader.json()) as ProxyAnswer).error, 'proxy_key_required');
     // The key of another proxy is useless here.
     const other = await kf.proxy();
     const foreign = await through(proxy, '/registry/echo', { headers: { 'x-keyfob-proxy-key': other.key } });
@@ -159,6 +166,13 @@ describe('keyfob proxy: the key', () => {
   });
 });
 
+/** The proxy's own JSON answer. */
+interface ProxyAnswer {
+  error: string;
+  message?: string;
+  command?: string;
+}
+
 /** dev-idp's echo body. */
 async function recorded(response: Response): Promise<{ path: string; headers: Record<string, string> }> {
   assert.equal(response.status, 200, await response.clone().text());
@@ -187,8 +201,12 @@ describe('keyfob proxy: where requests may go', () => {
       `${cpPath.slice(issuerPath.length)}/v1/tenants`,
       `${cpPath.slice(issuerPath.length)}/oauth/token`,
     ]) {
-      const response = await through(p, path, path.includes('token') ? { method: 'POST', body: 'grant_type=x' } : {});
-      const body = await response.json();
+      const response = await through(
+        p,
+        path,
+        path.includes('token') ? { method: 'POST', body: 'grant_type=x' } : {},
+      );
+      const body = (await response.json()) as ProxyAnswer;
       assert.equal(response.status, 403, `${path}: ${JSON.stringify(body)}`);
       assert.equal(body.error, 'forbidden_target');
     }
@@ -325,9 +343,78 @@ describe('keyfob proxy: refresh refused', () => {
     shiftMs = 3_600_000;
     const refused = await through(p, '/registry/echo');
     assert.equal(refused.status, 401);
-    const body = await refused.json();
+    const body = (await refused.json()) as ProxyAnswer;
     assert.equal(body.error, 'auth_required');
-    assert.match(body.command, /login/);
+    assert.match(body.command ?? '', /login/);
     assert.ok(!JSON.stringify(body).includes('refresh-token-the-idp-never-issued'));
+  });
+});
+
+/** A server on 127.0.0.1 standing for an API: `route` answers each request it records. */
+async function api(route: (headers: IncomingHttpHeaders, n: number) => number) {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume();
+    res.statusCode = route(req.headers, seen.length);
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { seen, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` };
+}
+
+describe('keyfob proxy: a 401 from upstream', () => {
+  it('renews the token once and retries a GET; a PUT gets the 401, and the next request the new token', async () => {
+    const refused = new Set<string>();
+    const upstream = await api((headers, n) => {
+      const auth = String(headers.authorization);
+      if (n === 1 || n === 3) {
+        refused.add(auth);
+        return 401;
+      }
+      return refused.has(auth) ? 401 : 200;
+    });
+    const p = await instance({ api_base: upstream.base }).proxy();
+    cleanup.push(() => p.close());
+    assert.equal((await through(p, '/items')).status, 200, 'retried with a renewed token');
+    assert.equal(upstream.seen.length, 2);
+    assert.notEqual(upstream.seen[0]?.authorization, upstream.seen[1]?.authorization);
+    const put = await through(p, '/items/1', { method: 'PUT', body: 'x' });
+    assert.equal(put.status, 401, 'a request with a body is not replayed');
+    assert.equal(upstream.seen.length, 3);
+    assert.equal((await through(p, '/items')).status, 200, 'the next request has the renewed token');
+    assert.notEqual(upstream.seen[3]?.authorization, upstream.seen[2]?.authorization);
+  });
+});
+
+describe('RedactStream', () => {
+  /** Feeds `text` to a redactor in the given chunk sizes and returns its output. */
+  async function redacted(text: string, secrets: string[], cut: (i: number) => boolean): Promise<string> {
+    const stream = new RedactStream(secrets);
+    const out: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => out.push(chunk));
+    let start = 0;
+    for (let i = 1; i <= text.length; i++) {
+      if (i === text.length || cut(i)) {
+        stream.write(text.slice(start, i));
+        start = i;
+      }
+    }
+    stream.end();
+    await new Promise((resolve) => stream.on('end', resolve));
+    return Buffer.concat(out).toString();
+  }
+
+  it('catches a secret split at any point, the longer form first, and leaves the rest byte for byte', async () => {
+    const token = 'eyJhbGciOi.secret-payload.sig';
+    const text = `{"a":"Bearer ${token}","b":"${token}","c":"Bearer eyJhbG not it"}`;
+    const expected = `{"a":"${REDACTED}","b":"${REDACTED}","c":"Bearer eyJhbG not it"}`;
+    const secrets = [token, `Bearer ${token}`];
+    for (let at = 1; at < text.length; at++) {
+      assert.equal(await redacted(text, secrets, (i) => i === at), expected, `split at ${at}`);
+    }
+    assert.equal(await redacted(text, secrets, () => true), expected, 'one byte at a time');
+    assert.equal(await redacted(text, [], () => true), text, 'nothing to redact');
   });
 });

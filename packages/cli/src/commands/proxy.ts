@@ -19,7 +19,7 @@ export const proxy: Command = {
   summary: 'run a local credential proxy for tools (127.0.0.1 only)',
   usage: '[--profile NAME] [--port N] [--scope SCOPE] [--json] [-- TOOL ARGS...]',
   description: [
-    "Forwards requests that carry the proxy's key (Proxy-Authorization: Bearer KEY, or X-Keyfob-Proxy-Key: KEY) under the profile's api_base (or its tenant's server_url), adding a fresh credential; never to the identity provider or the control plane. Set-Cookie is dropped and echoed credentials come back as [REDACTED].",
+    "Forwards requests that carry the proxy's key (Proxy-Authorization: Bearer KEY, or the app's X-<App>-Proxy-Key header, named when the proxy starts) under the profile's api_base (or its tenant's server_url), adding a fresh credential; never to the identity provider or the control plane. Set-Cookie is dropped and echoed credentials come back as [REDACTED].",
     'With -- TOOL, the tool runs with KEYFOB_PROXY_URL and KEYFOB_PROXY_KEY set and without keyfob credential variables; the proxy stops when it exits, and keyfob exits with its code. A tool running as the same user can still read what that user can: run untrusted tools as another user or in a container, with the proxy as their only way in.',
   ].join('\n\n'),
   examples: [
@@ -58,22 +58,35 @@ export const proxy: Command = {
       if (tool === undefined) {
         io.stdout.write(
           values.json
-            ? toJson({ url: running.url, key: running.key, pid: process.pid, upstream: running.upstream })
+            ? toJson({
+                url: running.url,
+                key: running.key,
+                pid: process.pid,
+                upstream: running.upstream,
+                key_header: keyHeader(app),
+              })
             : `${appEnvVar(app, 'PROXY_URL')}=${running.url}\n${appEnvVar(app, 'PROXY_KEY')}=${running.key}\n`,
         );
-        io.stderr.write(`${app.name}: proxy to ${running.upstream} on ${running.url}; Ctrl-C stops it\n`);
+        io.stderr.write(
+          `${app.name}: proxy to ${running.upstream} on ${running.url}; send the key as Proxy-Authorization: Bearer KEY or ${keyHeader(app)}: KEY; Ctrl-C stops it\n`,
+        );
         await untilSignal();
         return 0;
       }
       const env = await toolEnv(io.env, app, kf);
       env[appEnvVar(app, 'PROXY_URL')] = running.url;
       env[appEnvVar(app, 'PROXY_KEY')] = running.key;
-      return await runTool(tool, args, env);
+      return await runTool(app.name, tool, args, env);
     } finally {
       await running.close();
     }
   },
 };
+
+/** `X-Keyfob-Proxy-Key`, `X-Acme-Proxy-Key`: the header that carries the key besides Proxy-Authorization. */
+function keyHeader(app: AppIdentity): string {
+  return `X-${app.name.charAt(0).toUpperCase()}${app.name.slice(1)}-Proxy-Key`;
+}
 
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -121,7 +134,7 @@ async function toolEnv(env: Env, app: AppIdentity, kf: Keyfob): Promise<Record<s
 }
 
 /** Runs the tool to its end, forwarding signals; its exit code, or 128 + its signal's number. */
-function runTool(tool: string, args: string[], env: Record<string, string>): Promise<number> {
+function runTool(label: string, tool: string, args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(tool, args, { env, stdio: 'inherit' });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
@@ -133,7 +146,7 @@ function runTool(tool: string, args: string[], env: Record<string, string>): Pro
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
       process.stderr.write(
-        `proxy: could not run ${JSON.stringify(tool)}: ${error.code === 'ENOENT' ? 'not found' : (error.code ?? 'failed')}\n`,
+        `${label} proxy: could not run ${JSON.stringify(tool)}: ${error.code === 'ENOENT' ? 'not found' : (error.code ?? 'failed')}\n`,
       );
       done(127);
     });
