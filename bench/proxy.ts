@@ -61,7 +61,12 @@ try {
       default_provider: 'pw',
     },
   });
-  await kf.login({ provider: 'pw', email: 'alice@example.com', password: 'alice-password-1', interaction: nobody });
+  await kf.login({
+    provider: 'pw',
+    email: 'alice@example.com',
+    password: 'alice-password-1',
+    interaction: nobody,
+  });
   const token = (await kf.getToken()).access_token;
   await using proxy = await kf.proxy();
   const path = '/registry/packages';
@@ -83,7 +88,9 @@ try {
   }
   const d = median(directRates);
   const p = median(proxiedRates);
-  console.log(`direct:  ${d.toFixed(0)} req/s (median of ${rounds} rounds of ${perRound}, ${CONCURRENCY} in flight)`);
+  console.log(
+    `direct:  ${d.toFixed(0)} req/s (median of ${rounds} rounds of ${perRound}, ${CONCURRENCY} in flight)`,
+  );
   console.log(`proxied: ${p.toFixed(0)} req/s`);
   console.log(`ratio proxied/direct: ${(p / d).toFixed(2)}`);
   await kf.close();
