@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { makeHome, runCli, startCli, type TestHome } from './support/cli.js';
+import { assertMatchesSchema } from './support/schemas.js';
 
 let idp: DevIdp;
 let home: TestHome;
@@ -70,6 +71,7 @@ describe('keyfob proxy (CLI)', () => {
     });
     await run.waitForStderr(/Ctrl-C stops it/);
     const printed = JSON.parse(await line) as { url: string; key: string; pid: number };
+    assertMatchesSchema('proxy', printed);
     assert.match(printed.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(printed.key, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(printed.pid, run.child.pid);

@@ -20,7 +20,7 @@ export const proxy: Command = {
   usage: '[--profile NAME] [--port N] [--scope SCOPE] [--json] [-- TOOL ARGS...]',
   description: [
     "Forwards requests that carry the proxy's key (Proxy-Authorization: Bearer KEY, or the app's X-<App>-Proxy-Key header, named when the proxy starts) under the profile's api_base (or its tenant's server_url), adding a fresh credential; never to the identity provider or the control plane. Set-Cookie is dropped and echoed credentials come back as [REDACTED].",
-    'With -- TOOL, the tool runs with KEYFOB_PROXY_URL and KEYFOB_PROXY_KEY set and without keyfob credential variables; the proxy stops when it exits, and keyfob exits with its code. A tool running as the same user can still read what that user can: run untrusted tools as another user or in a container, with the proxy as their only way in.',
+    'With -- TOOL, the tool runs with KEYFOB_PROXY_URL and KEYFOB_PROXY_KEY set and without the credential variables of keyfob (KEYFOB_TOKEN and the like); the proxy stops when it exits, and keyfob exits with its code. A tool running as the same user can still read what that user can: run untrusted tools as another user or in a container, with the proxy as their only way in.',
   ].join('\n\n'),
   examples: [
     { what: 'start a proxy and print its URL and key', run: 'keyfob proxy --profile ci' },
