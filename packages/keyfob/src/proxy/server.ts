@@ -125,8 +125,10 @@ export function proxyHandler(deps: ProxyHandlerDeps): (req: IncomingMessage, res
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
+    const length = req.headers['content-length'];
+    // A zero Content-Length (sent by some clients on DELETE) is no body: the request may be retried.
     const hasBody =
-      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+      req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     const aborted = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) aborted.abort();
