@@ -72,6 +72,7 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     },
     close: () => ctx.close(),
     profileInfo: async (profile) => (await import('./instance/profile-info.js')).profileInfo(ctx, profile),
+    proxy: async (opts) => (await import('./proxy/index.js')).startProxy(ctx, memo, opts),
   };
   // The agent tools' executor reads the instance's environment and held credentials through this.
   registerInternals(instance, { ctx, memo });

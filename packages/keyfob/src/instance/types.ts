@@ -434,4 +434,41 @@ export interface Keyfob {
    * @throws InvalidInput for a name that is not a profile name.
    */
   profileInfo(profile: string): Promise<ProfileInfo>;
+  /**
+   * Starts a local credential proxy on 127.0.0.1 (DESIGN.md, Agent tools): requests that carry
+   * its key (`Proxy-Authorization: Bearer KEY` or `X-<App>-Proxy-Key: KEY`) are forwarded under
+   * the profile's `api_base` (or tenant `server_url`) only, never to the identity provider or the
+   * control plane, each with a fresh credential; echoed credentials come back `[REDACTED]`.
+   *
+   * ```ts
+   * await using proxy = await kf.proxy({ profile: 'ci', scope: 'registry:read' });
+   * spawn('tool', { env: { ...env, KEYFOB_PROXY_URL: proxy.url, KEYFOB_PROXY_KEY: proxy.key } });
+   * ```
+   */
+  proxy(options?: ProxyOptions): Promise<CredentialProxy>;
+}
+
+/** Options of {@link Keyfob.proxy}. */
+export interface ProxyOptions {
+  /** The profile whose credential the proxy adds; the selected one by default. */
+  profile?: string;
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Hold a token with only these scopes (a narrowing refresh, or a client-credentials request). */
+  scope?: string | readonly string[];
+  /** Loopback only: `127.0.0.1` (the default) or `::1`. */
+  host?: '127.0.0.1' | '::1';
+}
+
+/** A running credential proxy. The key is useless anywhere else and dies with it. */
+export interface CredentialProxy {
+  /** `http://127.0.0.1:PORT`: a request's path is appended under the upstream base. */
+  readonly url: string;
+  /** 32 random bytes, base64url: give it to the tool (environment), never on a command line. */
+  readonly key: string;
+  /** Where requests go: the profile's `api_base` or tenant `server_url`. */
+  readonly upstream: string;
+  /** Stops listening and drops open connections. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 }
