@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { HeldSecrets } from '../packages/keyfob/src/held-secrets.js';
 import { REDACTED, RedactStream } from '../packages/keyfob/src/proxy/redact-stream.js';
 
 describe('RedactStream', () => {
   /** Feeds `text` to a redactor in the given chunk sizes and returns its output. */
   async function redacted(text: string, secrets: string[], cut: (i: number) => boolean): Promise<string> {
-    const stream = new RedactStream(secrets);
+    const stream = new RedactStream(new HeldSecrets(secrets));
     const out: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => out.push(chunk));
     let start = 0;

@@ -4,9 +4,8 @@
  * like every refresh), optionally narrowed to the scopes of `--scope`; and the secrets a
  * response must not echo back to the tool.
  */
-import { envVar } from '../config/names.js';
-import type { KeyfobConfig } from '../config/schema.js';
 import { InvalidInput } from '../errors.js';
+import { type HeldSecrets, heldSecrets } from '../held-secrets.js';
 import type { InstanceContext } from '../instance/context.js';
 import { getToken, type TokenMemo } from '../instance/token.js';
 import type { TokenResult } from '../instance/types.js';
@@ -17,7 +16,7 @@ export interface ProxyCredential {
   /** A token for one request; `force` renews it first (after a 401 from upstream). */
   token(force: boolean): Promise<TokenResult>;
   /** The credentials keyfob holds for this path, to redact from responses. */
-  secrets(current: TokenResult): Promise<string[]>;
+  secrets(current: TokenResult): Promise<HeldSecrets>;
 }
 
 /**
@@ -37,7 +36,7 @@ export function proxyCredential(
     ...(profile !== undefined ? { profile } : {}),
     ...(wanted ? { scopes: wanted } : {}),
   };
-  let sessionSecrets: { token: string; values: string[] } | undefined;
+  let held: { token: string; secrets: HeldSecrets } | undefined;
   return {
     async token(force) {
       const first = await getToken(ctx, memo, { ...base, forceRefresh: force });
@@ -53,16 +52,11 @@ export function proxyCredential(
     },
     async secrets(current) {
       // The session is read again only when the token changed (a refresh may rotate the rest).
-      if (sessionSecrets?.token !== current.access_token) {
-        sessionSecrets = { token: current.access_token, values: await storedSecrets(ctx, current.profile) };
+      if (held?.token !== current.access_token) {
+        const injected = [current.access_token, `${current.token_type} ${current.access_token}`];
+        held = { token: current.access_token, secrets: await heldSecrets(ctx, current.profile, injected) };
       }
-      return [
-        current.access_token,
-        `${current.token_type} ${current.access_token}`,
-        `Bearer ${current.access_token}`,
-        ...sessionSecrets.values,
-        ...(await configuredSecrets(ctx)),
-      ];
+      return held.secrets;
     },
   };
 }
@@ -70,44 +64,4 @@ export function proxyCredential(
 function sameScopes(have: readonly string[], wanted: readonly string[]): boolean {
   const sorted = parseScopes(have);
   return sorted.length === wanted.length && sorted.every((scope, i) => scope === wanted[i]);
-}
-
-/** The profile's refresh token, ID token and every access token it holds; none if unreadable. */
-async function storedSecrets(ctx: InstanceContext, profile: string): Promise<string[]> {
-  try {
-    const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
-    const binding = ctx.binding(cfg, st, profile);
-    const memory = await ctx.memory.read(profile);
-    const session =
-      memory ??
-      (await (
-        ctx.credentialsFile?.store ?? ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind)
-      ).read(profile));
-    if (!session) return [];
-    return [
-      session.refresh_token,
-      session.id_token,
-      ...Object.values(session.access_tokens).map((t) => t.token),
-    ].filter((s): s is string => typeof s === 'string');
-  } catch {
-    return [];
-  }
-}
-
-/** Client secrets and admin keys of the configuration, and the credential variables set. */
-async function configuredSecrets(ctx: InstanceContext): Promise<string[]> {
-  const cfg: KeyfobConfig = await ctx.config();
-  const out: string[] = [];
-  for (const provider of Object.values(cfg.providers)) {
-    const settings = provider as unknown as Record<string, unknown>;
-    for (const key of ['client_secret', 'admin_api_key', 'token']) {
-      const value = settings[key];
-      if (typeof value === 'string') out.push(value);
-    }
-  }
-  for (const suffix of ['TOKEN', 'CLIENT_SECRET', 'ADMIN_API_KEY']) {
-    const value = ctx.env[envVar(ctx.names, suffix)];
-    if (value) out.push(value);
-  }
-  return out;
 }

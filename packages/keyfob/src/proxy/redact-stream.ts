@@ -5,37 +5,9 @@
  * and memory stays bounded by the longest secret plus one chunk.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { type HeldSecrets, REDACTED } from '../held-secrets.js';
 
-/** What a redacted credential becomes. */
-export const REDACTED = '[REDACTED]';
-
-/**
- * Secrets shorter than this are not redacted: replacing a few common characters everywhere in
- * a body would corrupt it without hiding anything worth hiding.
- */
-export const MIN_SECRET_LENGTH = 8;
-
-/** The secrets to look for, unique, long enough, longest first (so `Bearer x` wins over `x`). */
-export function secretList(secrets: Iterable<string | null | undefined>): string[] {
-  const unique = new Set<string>();
-  for (const secret of secrets) {
-    if (typeof secret === 'string' && secret.length >= MIN_SECRET_LENGTH) unique.add(secret);
-  }
-  return [...unique].sort((a, b) => b.length - a.length);
-}
-
-/** `text` with every occurrence of a secret replaced by {@link REDACTED}. */
-export function redactText(text: string, secrets: readonly string[]): { text: string; count: number } {
-  let count = 0;
-  let out = text;
-  for (const secret of secrets) {
-    if (!out.includes(secret)) continue;
-    const parts = out.split(secret);
-    count += parts.length - 1;
-    out = parts.join(REDACTED);
-  }
-  return { text: out, count };
-}
+export { REDACTED };
 
 interface Match {
   start: number;
@@ -53,9 +25,10 @@ export class RedactStream extends Transform {
   #carry: Buffer = Buffer.alloc(0);
   #count = 0;
 
-  constructor(secrets: readonly string[]) {
+  constructor(secrets: HeldSecrets) {
     super();
-    this.#secrets = secretList(secrets).map((s) => Buffer.from(s));
+    // Longest first, as HeldSecrets keeps them (so `Bearer x` wins over `x`).
+    this.#secrets = secrets.values.map((s) => Buffer.from(s));
     const longest = this.#secrets[0]?.length ?? 0;
     this.#hold = Math.max(0, longest - 1);
   }

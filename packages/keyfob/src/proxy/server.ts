@@ -10,11 +10,12 @@ import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AuthenticationRequired, KeyfobError } from '../errors.js';
+import { HeldSecrets } from '../held-secrets.js';
 import { type CredentialPlacement, placeCredential } from '../http/credential.js';
 import type { TokenResult } from '../instance/types.js';
 import type { Logger } from '../log.js';
 import type { ProxyCredential } from './credential.js';
-import { RedactStream, redactText, secretList } from './redact-stream.js';
+import { RedactStream } from './redact-stream.js';
 import { mapTarget, type Upstream } from './upstream.js';
 
 export interface ProxyHandlerDeps {
@@ -174,7 +175,7 @@ export function proxyHandler(deps: ProxyHandlerDeps): (req: IncomingMessage, res
       });
       return;
     }
-    const secrets = secretList([deps.key, ...(await deps.credential.secrets(token))]);
+    const secrets = new HeldSecrets([deps.key, ...(await deps.credential.secrets(token)).values]);
     res.writeHead(response.status, responseHeaders(response.headers, secrets));
     if (!response.body || method === 'HEAD') {
       await response.body?.cancel();
@@ -246,11 +247,11 @@ function forwardHeaders(req: IncomingMessage, deps: ProxyHandlerDeps, token: str
 }
 
 /** Upstream's headers minus cookies and framing, with echoed credentials redacted. */
-function responseHeaders(from: Headers, secrets: readonly string[]): Record<string, string | string[]> {
+function responseHeaders(from: Headers, secrets: HeldSecrets): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of from) {
     if (DROPPED_RESPONSE.has(name)) continue;
-    const clean = redactText(value, secrets).text;
+    const clean = secrets.redact(value).text;
     const previous = out[name];
     out[name] =
       previous === undefined ? clean : [...(Array.isArray(previous) ? previous : [previous]), clean];

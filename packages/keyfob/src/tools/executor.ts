@@ -7,11 +7,11 @@
  * with no credential at all; the answer comes back bounded and redacted.
  */
 import { InvalidInput } from '../errors.js';
+import { heldSecrets, isCredentialVariable } from '../held-secrets.js';
 import { type InstanceInternals, internalsOf } from '../instance/internals.js';
 import type { Keyfob, TokenResult } from '../instance/types.js';
 import { networkFailure } from '../network-failure.js';
 import { SINGLE_ACTION, type Tool, type ToolAction } from './declare.js';
-import { heldSecrets, isCredentialVariable } from './held.js';
 import { containsJwt, type HeldSecrets, refusedParameter } from './redact.js';
 import { errorResult, failure, responseResult, type ToolResult, type ToolResultMetadata } from './result.js';
 import { type BoundUrl, bindText, bindUrl, fillUrl, varsOf } from './template.js';
@@ -90,7 +90,7 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
     const current = tokens.at(-1);
     const hit = cache.get(key);
     if (current !== undefined && hit && hit.token === current && tokens.length === 1) return hit.held;
-    const held = await heldSecrets(inside, profile, tokens);
+    const held = await heldSecrets(inside.ctx, profile, tokens);
     if (current !== undefined) cache.set(key, { token: current, held });
     return held;
   }
@@ -250,7 +250,7 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
 function bindAction(inside: InstanceInternals, toolId: string, action: ToolAction): BoundAction {
   const where = `tool ${toolId} action ${action.name}`;
   const value = (name: string) => {
-    if (isCredentialVariable(inside, name)) {
+    if (isCredentialVariable(inside.ctx.names, name)) {
       throw new InvalidInput(
         `${where}: \${${name}} holds a credential keyfob knows; a template may not read it`,
       );

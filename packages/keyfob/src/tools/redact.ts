@@ -8,44 +8,9 @@
  * (base64 or percent-encoded, split, reversed, hashed) is not recognised.
  */
 
-/** What replaces a credential. */
-export const REDACTED = '[REDACTED]';
+import { HeldSecrets, MIN_SECRET_LENGTH, REDACTED } from '../held-secrets.js';
 
-/**
- * Credentials shorter than this are not searched for: a short value would match ordinary text
- * everywhere (real tokens and secrets are far longer).
- */
-export const MIN_SECRET_LENGTH = 8;
-
-/** The credentials keyfob holds for one call, longest first (a token before its prefix). */
-export class HeldSecrets {
-  readonly #values: string[];
-  constructor(values: Iterable<string | null | undefined>) {
-    const set = new Set<string>();
-    for (const v of values) if (typeof v === 'string' && v.length >= MIN_SECRET_LENGTH) set.add(v);
-    this.#values = [...set].sort((a, b) => b.length - a.length);
-  }
-  /** How many credentials there are (for tests and logs: never which). */
-  get size(): number {
-    return this.#values.length;
-  }
-  /** True when `text` contains any of them. */
-  foundIn(text: string): boolean {
-    return this.#values.some((v) => text.includes(v));
-  }
-  /** `text` with each occurrence replaced, and how many were. */
-  redact(text: string): { text: string; count: number } {
-    let count = 0;
-    let out = text;
-    for (const v of this.#values) {
-      if (!out.includes(v)) continue;
-      const pieces = out.split(v);
-      count += pieces.length - 1;
-      out = pieces.join(REDACTED);
-    }
-    return { text: out, count };
-  }
-}
+export { HeldSecrets, MIN_SECRET_LENGTH, REDACTED };
 
 const JWT_CANDIDATE = /[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
 
