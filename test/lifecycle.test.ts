@@ -131,46 +131,49 @@ describe('across processes', () => {
   }
 
   // The killed process leaves its profile lock behind; the next call takes it over once stale
-  // (30 s), so the grace window must outlast that.
-  for (const grace of [0, 120]) {
-    it(`a process killed between the token response and the write (reuse grace ${grace ? 'on' : 'off'})`, async () => {
-      await withIdp({ accessTokenTtl: 3, refreshReuseGraceSeconds: grace }, async (idp) => {
-        const home = makeHome(idp);
-        assert.equal((await loginWithDevice(idp, home)).code, 0);
-        assert.equal((await loginWithDevice(idp, home, ['--profile', 'other'])).code, 0);
-        const otherBefore = readFileSync(join(home.home, 'sessions', 'other.json'));
-        const spent = refreshToken(home);
+  // (30 s), so the grace window must outlast that. The two cases (each its own dev-idp and home)
+  // wait out that staleness side by side rather than one after the other.
+  describe('a killed refresher', { concurrency: true }, () => {
+    for (const grace of [0, 120]) {
+      it(`a process killed between the token response and the write (reuse grace ${grace ? 'on' : 'off'})`, async () => {
+        await withIdp({ accessTokenTtl: 3, refreshReuseGraceSeconds: grace }, async (idp) => {
+          const home = makeHome(idp);
+          assert.equal((await loginWithDevice(idp, home)).code, 0);
+          assert.equal((await loginWithDevice(idp, home, ['--profile', 'other'])).code, 0);
+          const otherBefore = readFileSync(join(home.home, 'sessions', 'other.json'));
+          const spent = refreshToken(home);
 
-        const proxy = await startProxy();
-        try {
-          const victim = startCli(['refresh', '--profile', 'default'], {
-            env: { ...home.env, HTTP_PROXY: proxy.url },
-          });
-          proxy.decide = (exchange) => {
-            if (!exchange.requestBody.includes('grant_type=refresh_token')) return 'forward';
-            victim.child.kill('SIGKILL');
-            return 'drop';
-          };
-          const killed = await victim.done;
-          assert.equal(killed.code, null, 'the process was killed');
-        } finally {
-          await proxy.close();
-        }
-        assert.equal(refreshToken(home), spent, 'the rotated refresh token never reached the store');
-        await sleep(3_200);
-        const next = await runCli(['token', '--profile', 'default'], { env: home.env, timeoutMs: 90_000 });
-        if (grace) {
-          assert.equal(next.code, 0, next.stderr);
-        } else {
-          assert.equal(next.code, 2, next.stderr);
-          assert.match(next.stderr, /run `keyfob login --profile default`/);
-        }
-        assert.deepEqual(
-          readFileSync(join(home.home, 'sessions', 'other.json')),
-          otherBefore,
-          'other profile untouched',
-        );
+          const proxy = await startProxy();
+          try {
+            const victim = startCli(['refresh', '--profile', 'default'], {
+              env: { ...home.env, HTTP_PROXY: proxy.url },
+            });
+            proxy.decide = (exchange) => {
+              if (!exchange.requestBody.includes('grant_type=refresh_token')) return 'forward';
+              victim.child.kill('SIGKILL');
+              return 'drop';
+            };
+            const killed = await victim.done;
+            assert.equal(killed.code, null, 'the process was killed');
+          } finally {
+            await proxy.close();
+          }
+          assert.equal(refreshToken(home), spent, 'the rotated refresh token never reached the store');
+          await sleep(3_200);
+          const next = await runCli(['token', '--profile', 'default'], { env: home.env, timeoutMs: 90_000 });
+          if (grace) {
+            assert.equal(next.code, 0, next.stderr);
+          } else {
+            assert.equal(next.code, 2, next.stderr);
+            assert.match(next.stderr, /run `keyfob login --profile default`/);
+          }
+          assert.deepEqual(
+            readFileSync(join(home.home, 'sessions', 'other.json')),
+            otherBefore,
+            'other profile untouched',
+          );
+        });
       });
-    });
-  }
+    }
+  });
 });
