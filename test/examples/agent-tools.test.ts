@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { alice } from '../support/cli.js';
 import { exampleDir, runExample } from '../support/example.js';
+import { commandInTerminal } from '../support/pty.js';
 
 const DIR = exampleDir('agent-tools');
 const BIN = 'bin/registry.js';
@@ -114,6 +115,24 @@ function assertNoSecret(text: string, secrets: readonly string[], where: string)
   }
 }
 
+/**
+ * `registry auth proxy -- node src/subprocess-tool.js --dump-env FILE diagnose`: the tool run by
+ * the vendor's CLI behind a proxy; returns the run after checking the echo came back redacted.
+ */
+async function proxyRun(env: Record<string, string>, dump: string) {
+  const tool = [process.execPath, join(DIR, 'src/subprocess-tool.js'), '--dump-env', dump, 'diagnose'];
+  const result = await run(['auth', 'proxy', '--', ...tool], env);
+  assert.equal(result.code, 0, result.stderr);
+  const answer = JSON.parse(result.stdout) as { status: number; headers: Record<string, string> };
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers['x-echo-authorization'], '[REDACTED]', 'the echoed header redacted');
+  assert.match(JSON.stringify(answer), /"authorization":"\[REDACTED\]"/, 'and the echoed body');
+  assert.equal(answer.headers['set-cookie'], undefined, 'Set-Cookie dropped');
+  const seen = JSON.parse(readFileSync(dump, 'utf8')) as { env: Record<string, string> };
+  assert.ok(seen.env.REGISTRY_PROXY_URL && seen.env.REGISTRY_PROXY_KEY, 'the proxy’s URL and key');
+  return result;
+}
+
 const LIST = { tool: 'packages', params: { action: 'list' } };
 const upload = (name: string) => ({
   tool: 'packages',
@@ -126,7 +145,11 @@ describe('examples/agent-tools (Registry)', () => {
     assert.deepEqual(pkg.dependencies, { '@keyfob/core': '0.1.0', '@keyfob/cli': '0.1.0' });
     assert.equal(pkg.type, 'module');
     for (const file of ['src/auth.js', 'src/tools.js', 'src/agent.js', 'src/subprocess-tool.js', BIN]) {
-      assert.doesNotMatch(readFileSync(join(DIR, file), 'utf8'), /from '\.\.\/\.\.\/|packages\//, file);
+      assert.doesNotMatch(
+        readFileSync(join(DIR, file), 'utf8'),
+        /from '(\.\.\/\.\.\/|[^']*packages\/)/,
+        file,
+      );
     }
     const code = readFileSync(join(DIR, 'src/auth.js'), 'utf8')
       .split('\n')
@@ -184,6 +207,7 @@ describe('examples/agent-tools (Registry)', () => {
       assert.equal(result.success, false);
       assert.equal(result.metadata.auth_required, true, JSON.stringify(result));
       assert.match(result.metadata.command ?? '', new RegExp(`^${SIGNIN}`));
+      assert.doesNotMatch(JSON.stringify(result), /auth login/, 'the vendor’s name for it, everywhere');
     }
     // The agent's tool list: names, scopes and parameters; no URL, no address.
     const packages = view.tools.find((t) => t.id === 'packages');
@@ -201,7 +225,7 @@ describe('examples/agent-tools (Registry)', () => {
     assert.ok(!JSON.stringify(view.tools).includes(idp.api), 'no URL in the tool list');
   });
 
-  it('signed in with registry:read: list works, upload says required_scope and sends nothing; with registry:write it uploads', async () => {
+  it('signed in with registry:read: list works, upload says required_scope and sends nothing; after the step-up the agent was told to run, it uploads', async () => {
     const env = freshUser();
     await signin(env);
     const read = await agent(env, [LIST, upload('agent-readonly'), LIST, { subprocess: ['list'] }]);
@@ -217,7 +241,21 @@ describe('examples/agent-tools (Registry)', () => {
     assert.equal(sub.success, true, JSON.stringify(sub));
     assert.equal((sub.data as { status: number }).status, 200);
 
-    await signin(env, ALL_SCOPES);
+    // The command the agent was given, run by a person at a terminal (a step-up: a new login
+    // with the email and the hidden password, which a password provider needs).
+    const command = refused.metadata.command ?? '';
+    assert.match(command, /^registry auth \S+ --scopes registry:write$/);
+    const stepUp = await commandInTerminal(
+      [process.execPath, join(DIR, BIN), ...command.split(' ').slice(1)],
+      env,
+      [
+        { until: /Email: /, answer: `${alice(idp).email}\r` },
+        { until: /Password: /, answer: `${alice(idp).password}\r` },
+      ],
+    );
+    assert.equal(stepUp.code, 0, stepUp.output);
+    assert.match(stepUp.output, /now has: .*registry:read registry:write/);
+    assert.ok(!stepUp.output.includes(alice(idp).password), 'the password is not echoed');
     const write = await agent(env, [upload('agent-upload'), LIST]);
     const [uploaded, listed] = write.results as [ToolResult, ToolResult];
     assert.equal(uploaded.success, true, JSON.stringify(uploaded));
@@ -258,6 +296,20 @@ describe('examples/agent-tools (Registry)', () => {
     const seen = JSON.parse(readFileSync(dump, 'utf8')) as { env: Record<string, string>; argv: string[] };
     assert.deepEqual(Object.keys(seen.env).sort(), ['PATH', 'REGISTRY_PROXY_KEY', 'REGISTRY_PROXY_URL']);
     assertNoSecret(JSON.stringify(seen), secrets, 'the subprocess’s environment and argv');
+
+    // The same tool under `registry auth proxy -- TOOL` (the vendor's CLI): the echo redacted.
+    const cliDump = join(env.HOME as string, 'cli-proxy-env.json');
+    const cli = await proxyRun(env, cliDump);
+    assertNoSecret(
+      cli.stdout + cli.stderr,
+      storedSecrets(env),
+      'the proxied tool’s output and the CLI’s log',
+    );
+    assertNoSecret(
+      readFileSync(cliDump, 'utf8'),
+      storedSecrets(env),
+      'the proxied tool’s environment and argv',
+    );
   });
 
   it('the canary in REGISTRY_TOKEN: injected by the executor, echoed by the registry, never seen by the agent', async () => {
@@ -274,6 +326,14 @@ describe('examples/agent-tools (Registry)', () => {
     assert.equal(list.success, false, 'the registry refuses a token it did not issue');
     assert.equal(proxied.status, 200, JSON.stringify(proxied));
     assertNoSecret(view.text, [canary], 'the agent’s view');
+    // `registry auth proxy -- TOOL`: the proxy injects the canary; the tool gets neither it nor
+    // REGISTRY_TOKEN, and sees it echoed only as [REDACTED].
+    const dump = join(env.HOME as string, 'cli-proxy-env.json');
+    const cli = await proxyRun(env, dump);
+    assertNoSecret(cli.stdout + cli.stderr, [canary], 'the proxied tool’s output and the CLI’s log');
+    const seen = readFileSync(dump, 'utf8');
+    assertNoSecret(seen, [canary], 'the proxied tool’s environment and argv');
+    assert.ok(!('REGISTRY_TOKEN' in JSON.parse(seen).env), 'REGISTRY_TOKEN is not passed on');
     // A tool given a credential as a parameter is refused, and the refusal does not repeat it.
     const handed = await agent(env, [{ tool: 'search', params: { query: canary } }]);
     assert.equal((handed.results[0] as ToolResult).success, false);
@@ -292,6 +352,15 @@ describe('examples/agent-tools (Registry)', () => {
       assert.equal(result.success, false);
       assert.equal(result.metadata.auth_required, true, JSON.stringify(result));
       assert.match(result.metadata.command ?? '', new RegExp(`^${SIGNIN}`));
+      assert.doesNotMatch(JSON.stringify(result), /auth login/);
     }
+    // A tool run under `registry auth proxy --` is not started at all: the proxy needs a session.
+    const proxied = await run(
+      ['auth', 'proxy', '--', process.execPath, join(DIR, 'src/subprocess-tool.js'), 'list'],
+      env,
+    );
+    assert.equal(proxied.code, 2, proxied.stderr);
+    assert.match(proxied.stderr, /not logged in .*registry auth signin/);
+    assert.equal(proxied.stdout, '');
   });
 });

@@ -24,7 +24,10 @@ const show = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
 export async function runAgent(command, planFile) {
   const kf = keyfob();
   try {
-    const executor = createToolExecutor({ keyfob: kf, tools });
+    // REGISTRY_DEBUG=1: one line per call (tool, action, status, error) in the agent's log.
+    const log =
+      process.env.REGISTRY_DEBUG === '1' ? (line) => process.stderr.write(`${line.trimEnd()}\n`) : undefined;
+    const executor = createToolExecutor({ keyfob: kf, tools, ...(log ? { log } : {}) });
     show({ tools: executor.list() });
     if (command === 'tools') return 0;
     const plan = JSON.parse(await readFile(planFile, 'utf8'));
@@ -33,12 +36,24 @@ export async function runAgent(command, planFile) {
       const result = Array.isArray(call.subprocess)
         ? await throughProxy(kf, call.subprocess, call.scope)
         : await executor.execute(call.tool, call.params ?? {});
-      show({ step, call, result });
+      show({ step, call, result: withSignin(result) });
     }
     return 0;
   } finally {
     await kf.close();
   }
+}
+
+/**
+ * keyfob's hints name its own `login`; the Registry's users type `registry auth signin` (the
+ * rename of the mounted commands), so the error and the command an agent shows say that.
+ */
+function withSignin(result) {
+  const rename = (text) => (typeof text === 'string' ? text.replace(/registry auth login\b/g, SIGNIN) : text);
+  const metadata = result.metadata?.command
+    ? { ...result.metadata, command: rename(result.metadata.command) }
+    : result.metadata;
+  return { ...result, error: rename(result.error), metadata };
 }
 
 /**
