@@ -110,6 +110,36 @@ for (const layout of ['single-json', 'ini'] as const) {
   });
 }
 
+describe('one credentials file, two homes (the vendor CLI and its SDK)', () => {
+  it('6 processes of two homes renewing the same profile at once: one refresh, and the rotated refresh token is the live one', async () => {
+    const cli = vendorHome(idp);
+    const sdk = vendorHome(idp);
+    const path = join(cli.home, 'credentials.json');
+    const job = (where: typeof cli, action: string, offsetMs: number) => ({
+      action,
+      profile: 'shared',
+      email: alice(idp).email,
+      env: where.env,
+      home: where.home,
+      layout: 'single-json',
+      path,
+      offsetMs,
+    });
+    const login = await worker(job(cli, 'login', 0), alice(idp).password);
+    assert.equal(login.code, 0, login.stderr);
+    const refreshesBefore = idp.stats.refreshRequests;
+    // Past expiry, three processes of each home at once: the lock is beside the shared file, so
+    // the homes' own lock folders cannot let two of them spend the same refresh token.
+    const renewals = await Promise.all(
+      [cli, sdk, cli, sdk, cli, sdk].map((where) => worker(job(where, 'token', 601_000), '')),
+    );
+    for (const run of renewals) assert.equal(run.code, 0, run.stderr);
+    assert.equal(idp.stats.refreshRequests - refreshesBefore, 1);
+    const again = await worker(job(sdk, 'token', 1_202_000), '');
+    assert.equal(again.code, 0, again.stderr);
+  });
+});
+
 describe('hostile and damaged credentials files', () => {
   const SECRET = 'sekrit-refresh-token-never-in-errors';
 

@@ -38,7 +38,7 @@ describe('dev-idp registry API', () => {
     const search = await fetch(`${idp.api}/registry/search?q=pad`);
     assert.equal(search.status, 200);
     assert.deepEqual(
-      (await search.json()).results.map((r: { name: string }) => r.name),
+      ((await search.json()) as { results: Array<{ name: string }> }).results.map((r) => r.name),
       ['left-pad'],
     );
 
@@ -55,7 +55,11 @@ describe('dev-idp registry API', () => {
       headers: { authorization: `Bearer ${reader}` },
     });
     assert.equal(listed.status, 200);
-    assert.ok((await listed.json()).packages.some((p: { name: string }) => p.name === 'keyfob-demo'));
+    assert.ok(
+      ((await listed.json()) as { packages: Array<{ name: string }> }).packages.some(
+        (p: { name: string }) => p.name === 'keyfob-demo',
+      ),
+    );
   });
 
   it('upload needs registry:write, refuses bad names and large bodies, then lists the package', async () => {
@@ -77,7 +81,11 @@ describe('dev-idp registry API', () => {
     const listed = await fetch(`${idp.api}/registry/packages`, {
       headers: { authorization: `Bearer ${reader}` },
     });
-    assert.ok((await listed.json()).packages.some((p: { name: string }) => p.name === 'mine'));
+    assert.ok(
+      ((await listed.json()) as { packages: Array<{ name: string }> }).packages.some(
+        (p: { name: string }) => p.name === 'mine',
+      ),
+    );
   });
 
   it('echo sends the credentials back in the body, a header and a cookie, chunked on request', async () => {
@@ -89,7 +97,7 @@ describe('dev-idp registry API', () => {
     assert.equal(response.headers.get('x-echo-authorization'), secret);
     assert.match(response.headers.get('set-cookie') ?? '', /^registry_session=/);
     assert.equal(response.headers.get('content-length'), null, 'chunked');
-    const body = await response.json();
+    const body = (await response.json()) as { headers: Record<string, string> };
     assert.equal(body.headers.authorization, secret);
     assert.equal(body.headers['x-api-key'], 'key-123');
   });

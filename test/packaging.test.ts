@@ -192,7 +192,16 @@ function home(name: string): { dir: string; env: Record<string, string> } {
 describe('the npm tarballs', () => {
   it('hold only what a package needs: dist, bin, types, README, LICENSE; no sources or tests', async () => {
     const expected: Record<Name, string[]> = {
-      core: ['dist/index.js', 'dist/index.d.ts', 'dist/lifecycle/cached-token.d.ts', 'dist/config/names.js'],
+      core: [
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/lifecycle/cached-token.d.ts',
+        'dist/config/names.js',
+        'dist/tools/index.js',
+        'dist/tools/index.d.ts',
+        'dist/testing/index.js',
+        'dist/testing/index.d.ts',
+      ],
       cli: [
         'bin/keyfob.cjs',
         'dist/main.js',
@@ -294,19 +303,28 @@ describe('an integrator project with the three tarballs', () => {
     writeFileSync(
       join(app, 'index.mjs'),
       [
-        "import { AuthenticationRequired, checkToken, createKeyfob } from '@keyfob/core';",
-        'const [issuer, api, token, home, empty] = process.argv.slice(2);',
+        "import { AuthenticationRequired, checkToken, createAuthStore, createKeyfob } from '@keyfob/core';",
+        "import { createTestKeychain, createTestKeychainStore } from '@keyfob/core/testing';",
+        'const [issuer, api, token, home, empty, kept] = process.argv.slice(2);',
         "const kf = createKeyfob({ appName: 'acme', home, environment: {}, token });",
         'const served = (await kf.getToken()).access_token === token;',
         'const report = await checkToken(token, { issuer, audience: api, fetch: kf.http });',
         'const hello = (await kf.fetch(`${api}/hello`, { allowOrigins: [new URL(api).origin] })).status;',
         "const none = createKeyfob({ appName: 'acme', home: empty, environment: {} });",
         'const refused = await none.getToken().then(() => null, (e) => e instanceof AuthenticationRequired && e.code);',
-        'console.log(JSON.stringify({ served, valid: report.valid, hello, refused }));',
+        '// The test keychain of @keyfob/core/testing under the installed keychain store.',
+        'const keychain = createTestKeychain();',
+        "const store = createTestKeychainStore({ home: kept, keychain, appName: 'acme' });",
+        "const config = { providers: { corp: { type: 'oidc', issuer, client_id: 'keyfob-cli' } } };",
+        "const auth = createAuthStore({ keyfob: createKeyfob({ appName: 'acme', home: kept, environment: {}, config, store }) });",
+        "await auth.setToken('svc', { accessToken: token, expiresIn: 600 });",
+        "const testing = (await auth.getToken('svc')) === token && keychain.entries().length;",
+        'console.log(JSON.stringify({ served, valid: report.valid, hello, refused, testing }));',
       ].join('\n'),
     );
     mkdirSync(join(work, 'esm-home'));
     mkdirSync(join(work, 'esm-empty'));
+    mkdirSync(join(work, 'esm-kept'));
     const result = await node(app, [
       'index.mjs',
       ready.issuer,
@@ -314,6 +332,7 @@ describe('an integrator project with the three tarballs', () => {
       token,
       join(work, 'esm-home'),
       join(work, 'esm-empty'),
+      join(work, 'esm-kept'),
     ]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), {
@@ -321,6 +340,7 @@ describe('an integrator project with the three tarballs', () => {
       valid: true,
       hello: 200,
       refused: 'AUTHENTICATION_REQUIRED',
+      testing: 1,
     });
   });
 
@@ -329,7 +349,11 @@ describe('an integrator project with the three tarballs', () => {
       join(app, 'light.mjs'),
       [
         "import { createKeyfob } from '@keyfob/core';",
-        "createKeyfob({ appName: 'acme', home: process.argv[2], environment: {} });",
+        "import { createToolExecutor, defineTool } from '@keyfob/core/tools';",
+        "const kf = createKeyfob({ appName: 'acme', home: process.argv[2], environment: {} });",
+        // The agent tools too: declaring a tool and making its executor load nothing heavy.
+        "const tool = defineTool({ id: 't', description: 'd', request: { method: 'GET', url: 'https://api.acme.example/x/{id}' }, requiredScope: null });",
+        'createToolExecutor({ keyfob: kf, tools: [tool] });',
       ].join('\n'),
     );
     mkdirSync(join(work, 'light-home'));
@@ -343,6 +367,11 @@ describe('an integrator project with the three tarballs', () => {
     assert.equal(result.code, 0, result.stderr);
     const loaded = readFileSync(trace, 'utf8');
     assert.match(loaded, /node_modules\/@keyfob\/core\/dist\/index\.js/, 'the trace saw the library load');
+    assert.match(
+      loaded,
+      /node_modules\/@keyfob\/core\/dist\/tools\/index\.js/,
+      'the trace saw the tools load',
+    );
     for (const heavy of ['openid-client', 'oauth4webapi', '/jose/', 'undici', 'yaml']) {
       assert.ok(!loaded.includes(heavy), `${heavy} was loaded by importing the library`);
     }
@@ -422,6 +451,8 @@ describe('an integrator project with the three tarballs', () => {
         "import { AuthenticationRequired, createKeyfob, isKeyfobError, type Keyfob, type KeyfobOptions } from '@keyfob/core';",
         "import { cachedToken } from '@keyfob/core/cached-token';",
         "import { appNames } from '@keyfob/core/config-names';",
+        "import { createToolExecutor, defineTool, type ToolResult } from '@keyfob/core/tools';",
+        "import { createTestKeychain, createTestKeychainStore, type TestKeychain } from '@keyfob/core/testing';",
         "import { type AuthCommands, createAuthCommands } from '@keyfob/cli';",
         "import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';",
         "const options: KeyfobOptions = { appName: 'acme', token: 'x' };",
@@ -438,7 +469,11 @@ describe('an integrator project with the three tarballs', () => {
         '}',
         "export const prefix: string = appNames('acme').envPrefix;",
         'export const cached: typeof cachedToken = cachedToken;',
+        "const search = defineTool({ id: 'search', description: 'd', request: { method: 'GET', url: 'https://x.example/s?q={q}' }, requiredScope: null });",
+        "export const run: () => Promise<ToolResult> = () => createToolExecutor({ keyfob: kf, tools: [search] }).execute('search', { q: 'a' });",
         'export const idp: () => Promise<DevIdp> = () => startDevIdp();',
+        'const keychain: TestKeychain = createTestKeychain();',
+        "export const stored: Keyfob = createKeyfob({ store: createTestKeychainStore({ home: '/tmp/x', keychain }) });",
         '// The types are real, not `any`: a misspelt option and a wrong type are refused.',
         '// @ts-expect-error',
         "createKeyfob({ appNme: 'acme' });",

@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { cliEnv, KEYFOB_BIN } from './support/cli.js';
+import { cliEnv, KEYFOB_BIN, runCli } from './support/cli.js';
 
 const README = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 
@@ -158,6 +158,57 @@ describe('the README', () => {
           assert.ok(Number(n) <= length, `examples/${name}/${ref[1]}:${n} is past its ${length} lines`);
         }
       }
+    }
+  });
+
+  it('its AuthStore and test keychain block runs as written against dev-idp', async () => {
+    const [block] = blocks('The library', 'js').filter((b) => b.includes('createAuthStore'));
+    assert.ok(block, 'The library has the AuthStore block');
+    const user = idp.users[0];
+    assert.ok(user);
+    const answer = await fetch(`${idp.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: idp.clients.cli.client_id,
+        username: user.email,
+        password: user.password,
+        scope: 'openid offline_access',
+      }),
+    });
+    const tokens = (await answer.json()) as { access_token: string; refresh_token: string };
+    // Inside the repository, so that `@keyfob/core` resolves by name as in a project of its own.
+    const dir = fileURLToPath(new URL('../.tmp/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    const script = join(dir, `readme-authstore-${process.pid}.mjs`);
+    writeFileSync(script, block);
+    const home = mkdtempSync(join(tmpdir(), 'keyfob-readme-authstore-'));
+    const revocations = idp.stats.revocations;
+    const result = await runCli([], {
+      script,
+      nodeArgs: ['--conditions=@keyfob/source', '--import', 'tsx'],
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: home,
+        HOME_DIR: home,
+        ISSUER: idp.issuer,
+        ACCESS_TOKEN: tokens.access_token,
+        REFRESH_TOKEN: tokens.refresh_token,
+      },
+    });
+    rmSync(script, { force: true });
+    rmSync(home, { recursive: true, force: true });
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split('\n');
+    assert.equal(lines[0], 'true');
+    assert.match(lines[1] ?? '', /^true \{/);
+    assert.match(result.stdout, /service: 'registry'/);
+    assert.match(result.stdout, /provider: 'corp'/);
+    assert.equal(lines.at(-1), 'true', 'revoked');
+    assert.equal(idp.stats.revocations - revocations, 1);
+    for (const secret of [tokens.access_token, tokens.refresh_token]) {
+      assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret), 'no token printed');
     }
   });
 });

@@ -9,7 +9,7 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 ajv.addFormat('date-time', (value: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value));
 
 export function assertMatchesSchema(
-  name: 'token' | 'status' | 'check' | 'providers' | 'tenants',
+  name: 'token' | 'status' | 'check' | 'providers' | 'tenants' | 'proxy',
   value: unknown,
 ): void {
   const schema = JSON.parse(

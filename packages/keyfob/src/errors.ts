@@ -92,8 +92,11 @@ export class InsufficientScope extends KeyfobError {
 
 /** The server answered 403. */
 export class PermissionDenied extends KeyfobError {
-  constructor(message: string, options?: KeyfobErrorOptions) {
+  /** The scope the server's `WWW-Authenticate` challenge names (`scope="…"`), when it names one. */
+  readonly requiredScope: string | undefined;
+  constructor(message: string, options?: KeyfobErrorOptions & { requiredScope?: string }) {
     super('PERMISSION_DENIED', message, options);
+    this.requiredScope = options?.requiredScope;
   }
 }
 

@@ -5,6 +5,15 @@
  * imported from here at module load: the instance loads them on first use.
  */
 
+export type {
+  AuthStore,
+  AuthStoreMetadata,
+  AuthStoreOptions,
+  AuthStoreService,
+  AuthStoreToken,
+  ClearTokenResult,
+} from './agent-store/index.js';
+export { createAuthStore } from './agent-store/index.js';
 export type { AppNames } from './config/names.js';
 export { appNames, envVar } from './config/names.js';
 export type {
@@ -42,6 +51,7 @@ export type {
   AssumeUserResult,
   CreateServicePrincipalOptions,
   CreateServicePrincipalResult,
+  CredentialProxy,
   CredentialsFileField,
   CredentialsFileOptions,
   ExplainReport,
@@ -55,7 +65,9 @@ export type {
   LoginOptions,
   LoginResult,
   LogoutResult,
+  ProfileInfo,
   ProfileStatus,
+  ProxyOptions,
   ServicePrincipalCallOptions,
   ServicePrincipals,
   StatusReport,

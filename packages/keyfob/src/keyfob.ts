@@ -6,6 +6,7 @@
  */
 import type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 import { createContext } from './instance/context.js';
+import { registerInternals } from './instance/internals.js';
 import { createSession } from './instance/session-client.js';
 import { getToken, TokenMemo } from './instance/token.js';
 import type { Keyfob, KeyfobOptions } from './instance/types.js';
@@ -14,7 +15,7 @@ import type { Keyfob, KeyfobOptions } from './instance/types.js';
 export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
   const ctx = createContext(options);
   const memo = new TokenMemo();
-  return {
+  const instance: Keyfob = {
     names: ctx.names,
     home: ctx.home,
     config: () => ctx.config(),
@@ -70,5 +71,10 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
       return createSession({ fetch, closeConnections: () => ctx.close() }, profile, options);
     },
     close: () => ctx.close(),
+    profileInfo: async (profile) => (await import('./instance/profile-info.js')).profileInfo(ctx, profile),
+    proxy: async (opts) => (await import('./proxy/index.js')).startProxy(ctx, memo, opts),
   };
+  // The agent tools' executor reads the instance's environment and held credentials through this.
+  registerInternals(instance, { ctx, memo });
+  return instance;
 }

@@ -33,6 +33,10 @@ export const authCommands: CommandTable = {
     summary: 'list the configured providers, their flows and stored credentials',
     load: async () => (await import('./providers.js')).providers,
   },
+  proxy: {
+    summary: 'run a local credential proxy for tools (127.0.0.1 only)',
+    load: async () => (await import('./proxy.js')).proxy,
+  },
   refresh: {
     summary: 'refresh the access token now',
     load: async () => (await import('./refresh.js')).refresh,

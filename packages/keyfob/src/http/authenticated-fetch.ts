@@ -36,6 +36,11 @@ export interface KeyfobRequestInit extends RequestInit {
    * relative URLs. The profile's current tenant by default.
    */
   tenant?: string;
+  /**
+   * Scopes the request needs: a credential that lacks one is `InsufficientScope` (naming the
+   * command that adds it) before anything is sent to the target.
+   */
+  scopes?: string | readonly string[];
 }
 
 export interface AuthenticatedFetchDeps {
@@ -131,6 +136,7 @@ export async function authenticatedFetch(
       hint: challenge?.scope
         ? addScopesHint(deps.loginCommand, parseScopes(challenge.scope))
         : 'ask for access to this resource',
+      ...(challenge?.scope ? { requiredScope: challenge.scope } : {}),
     });
   }
   return response;

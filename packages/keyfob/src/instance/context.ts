@@ -327,7 +327,9 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     async withProfileLock(profile, fn) {
       // Nothing, not even a lock, is created in a home another user could change.
       await checkPrivateDir(home);
-      return withLock(profileLockPath(home, profile), fn);
+      // A store shared beyond this home (a vendor's credentials file) says where its lock is.
+      const shared = await fixed?.store?.profileLockPath?.(profile);
+      return withLock(shared ?? profileLockPath(home, profile), fn);
     },
 
     resolve(call, cfg, st) {

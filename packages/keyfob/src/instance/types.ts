@@ -1,16 +1,23 @@
 /**
  * The public types of a keyfob instance: its options, what each method takes and returns.
  */
-import type { AppNames, KnownEnvSuffix } from '../config/names.js';
+import type { AppNames } from '../config/names.js';
 import type { KeyfobConfig } from '../config/schema.js';
-import type { ControlPlane } from '../control-plane/control-plane.js';
 import type { KeyfobRequestInit } from '../http/authenticated-fetch.js';
-import type { Logger } from '../log.js';
 import type { LoginInteraction, RevocationResult } from '../providers/provider.js';
 import type { ChainStep } from '../resolve/chain.js';
 import type { Tenant } from '../session.js';
-import type { CredentialStore, StoreKind } from '../stores/store.js';
+import type { StoreKind } from '../stores/store.js';
 import type { AssumeUserOptions, AssumeUserResult, ServicePrincipals } from './control-plane-types.js';
+
+export type {
+  CredentialsFileField,
+  CredentialsFileOptions,
+  Env,
+  InteractiveOptions,
+  KeyfobOptions,
+} from './options.js';
+
 import type { KeyfobSession, SessionOptions } from './session-client.js';
 
 export type {
@@ -21,128 +28,6 @@ export type {
   ServicePrincipalCallOptions,
   ServicePrincipals,
 } from './control-plane-types.js';
-
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/** `createKeyfob(options)`: names, files, environment, explicit credentials, and the integrator options (envPrefix, env renames, store, interactive). */
-export interface KeyfobOptions {
-  /** The integrator's app name: it replaces `keyfob` in paths, env vars and messages. */
-  appName?: string;
-  /** How people run the auth commands, for messages (`acme auth`); defaults to the app name. */
-  cliName?: string;
-  /**
-   * Prefix of the app's environment variables, without the trailing `_`: `KUMIHO_AUTH` gives
-   * `KUMIHO_AUTH_TOKEN`. Defaults to the app name upper-cased (`acme` → `ACME`).
-   */
-  envPrefix?: string;
-  /**
-   * Single variables the vendor already documents under other names, by keyfob's suffix:
-   * `{ VERIFY_TLS: 'KSCLI_VERIFY_SSL', ADMIN_API_KEY: 'ADMIN_API_KEY' }`. A renamed variable is
-   * read under its new name only; every other one under `envPrefix`.
-   */
-  env?: Readonly<Partial<Record<KnownEnvSuffix | (string & {}), string>>>;
-  /** The environment to read; `process.env` by default (tests, or an SDK given its own map). */
-  environment?: Env;
-  /** The home directory; otherwise `<PREFIX>_HOME`, `$XDG_CONFIG_HOME/<app>`, `~/.config/<app>`. */
-  home?: string;
-  /** A config file to read instead of `<home>/config.yaml` (the CLI's `--config`). */
-  configPath?: string;
-  /** Configuration given in code instead of a file; same shape and rules as config.yaml. */
-  config?: Record<string, unknown>;
-  log?: Logger;
-  /** The clock; for tests. */
-  now?: () => Date;
-  /** Replaces the instance's fetch (tests, or a caller with its own transport). */
-  fetch?: typeof globalThis.fetch;
-  /** Explicit credentials (level 1 of the chain): a token given in code. */
-  token?: string;
-  /** Explicit machine credentials (level 1): with `clientSecret`, on the default provider's issuer. */
-  clientId?: string;
-  clientSecret?: string;
-  /** The profile to use unless a call names another (level 1). */
-  profile?: string;
-  /** The tenant (some vendors say account) for the explicit credential or profile. */
-  tenant?: string;
-  /**
-   * Asks for the passphrase of the encrypted-file store when `<PREFIX>_PASSPHRASE` is unset;
-   * give it only when a person is there (the CLI does).
-   */
-  promptPassphrase?: (request: { file: string; creating: boolean }) => Promise<string>;
-  /**
-   * A control plane that does not speak keyfob's wire protocol: the integrator's implementation
-   * of {@link ControlPlane}, used by every `exchange` provider instead of the default.
-   */
-  controlPlane?: ControlPlane;
-  /**
-   * Where sessions are kept: a kind (`keychain`, `encrypted-file`, `file`, `memory`), fixed for
-   * every profile of this instance, or any object implementing {@link CredentialStore}.
-   * Otherwise `token_storage`, `<PREFIX>_STORAGE`, and DESIGN.md's default choice apply.
-   */
-  store?: StoreKind | CredentialStore;
-  /** The vendor's credentials file layout, so its users keep their existing files. */
-  credentialsFile?: CredentialsFileOptions;
-  /**
-   * May a call (`getToken`, `fetch`) start a browser login when nothing else is found and a
-   * person is there (stdin and stderr terminals, no `CI`, no `<PREFIX>_NO_PROMPT`)? Off by
-   * default. Such a login stays in this instance's memory unless `persist: true`.
-   */
-  interactive?: boolean | InteractiveOptions;
-}
-
-/** `createKeyfob({ interactive })`: how an SDK-triggered login behaves. */
-export interface InteractiveOptions {
-  /** Keep the session in the profile's store, as `login` does; in memory only by default. */
-  persist?: boolean;
-  /** How to show the person what to do; a default that opens the browser and writes to stderr. */
-  interaction?: LoginInteraction;
-}
-
-/**
- * `createKeyfob({ credentialsFile })`: DESIGN.md's file layouts.
- * - `sessions`: keyfob's own, a JSON file per profile (the default).
- * - `single-json`: every profile in one JSON file, keyed by profile name.
- * - `ini`: an INI file as AWS and Komodo use: `[default]` holds a person's `token`,
- *   `token_expiration` and tenant; a named section holding `client_id` and `client_secret` is a
- *   machine profile.
- */
-export interface CredentialsFileOptions {
-  layout: 'sessions' | 'single-json' | 'ini';
-  /**
-   * The file (`single-json`, `ini`); a leading `~` is the user's home (`HOME` of the instance's
-   * environment). Default: `credentials.json` (`single-json`) or `credentials` (`ini`) in the
-   * instance's home. Its directory must be the user's and private: never a shared `/tmp/<app>/`.
-   */
-  path?: string;
-  /**
-   * A variable whose value, when set, overrides `path` (`KSCLI_CREDENTIALS_PATH`). Full name,
-   * read from the instance's environment.
-   */
-  pathEnv?: string;
-  /**
-   * The vendor's names for keyfob's fields: `{ tenant: 'account_id', token_expiration: 'expires' }`.
-   * A field not given keeps its own name (`session`: `<app>_session`).
-   */
-  fields?: Readonly<Partial<Record<CredentialsFileField, string>>>;
-}
-
-/** The fields of a `single-json` or `ini` entry that a vendor may rename. */
-export type CredentialsFileField =
-  | 'token'
-  | 'token_expiration'
-  | 'refresh_token'
-  | 'scopes'
-  | 'tenant'
-  | 'tenant_name'
-  | 'user'
-  | 'client_id'
-  | 'client_secret'
-  | 'admin_api_key'
-  | 'provider'
-  /**
-   * The key under which the rest of a session (what the vendor has no key for: other access
-   * tokens, ID token, binding, …) is kept in the same entry; default `<app>_session`.
-   */
-  | 'session';
 
 /** `kf.login()`: the profile and provider, the flow, and how to talk to the person. */
 export interface LoginOptions {
@@ -318,6 +203,27 @@ export interface ImportSessionResult {
   notices: string[];
 }
 
+/** What {@link Keyfob.profileInfo} knows of a profile from its store alone: no secret in it. */
+export interface ProfileInfo {
+  profile: string;
+  /** The provider of its session, else the one the state file or config.yaml names, else `null`. */
+  provider: string | null;
+  /** A session is stored (it may have expired). */
+  logged_in: boolean;
+  /** The scopes the session was granted. */
+  scopes: string[];
+  /** Expiry of its access token (ISO 8601 UTC), `null` when unknown or none. */
+  expires_at: string | null;
+  /** When that token was obtained (ISO 8601 UTC), `null` when none. */
+  obtained_at: string | null;
+  /** The tenant id, or `null`. */
+  tenant: string | null;
+  /** It can be renewed without a person (a refresh token, or machine credentials). */
+  refreshable: boolean;
+  /** The exact command that logs this profile in. */
+  login_command: string;
+}
+
 /** A keyfob instance (`createKeyfob()`): every operation on the app's profiles and credentials. */
 export interface Keyfob {
   readonly names: AppNames;
@@ -407,4 +313,47 @@ export interface Keyfob {
    * `createKeyfob` is the caller's to close.
    */
   close(): Promise<void>;
+  /**
+   * What is stored for `profile` (provider, scopes, expiry, tenant), from its store alone: no
+   * secret in the answer, no network request, no lock.
+   * @throws InvalidInput for a name that is not a profile name.
+   */
+  profileInfo(profile: string): Promise<ProfileInfo>;
+  /**
+   * Starts a local credential proxy on 127.0.0.1 (DESIGN.md, Agent tools): requests that carry
+   * its key (`Proxy-Authorization: Bearer KEY` or `X-<App>-Proxy-Key: KEY`) are forwarded under
+   * the profile's `api_base` (or tenant `server_url`) only, never to the identity provider or the
+   * control plane, each with a fresh credential; echoed credentials come back `[REDACTED]`.
+   *
+   * ```ts
+   * await using proxy = await kf.proxy({ profile: 'ci', scope: 'registry:read' });
+   * spawn('tool', { env: { ...env, KEYFOB_PROXY_URL: proxy.url, KEYFOB_PROXY_KEY: proxy.key } });
+   * ```
+   */
+  proxy(options?: ProxyOptions): Promise<CredentialProxy>;
+}
+
+/** Options of {@link Keyfob.proxy}. */
+export interface ProxyOptions {
+  /** The profile whose credential the proxy adds; the selected one by default. */
+  profile?: string;
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Hold a token with only these scopes (a narrowing refresh, or a client-credentials request). */
+  scope?: string | readonly string[];
+  /** Loopback only: `127.0.0.1` (the default) or `::1`. */
+  host?: '127.0.0.1' | '::1';
+}
+
+/** A running credential proxy. The key is useless anywhere else and dies with it. */
+export interface CredentialProxy {
+  /** `http://127.0.0.1:PORT`: a request's path is appended under the upstream base. */
+  readonly url: string;
+  /** 32 random bytes, base64url: give it to the tool (environment), never on a command line. */
+  readonly key: string;
+  /** Where requests go: the profile's `api_base` or tenant `server_url`. */
+  readonly upstream: string;
+  /** Stops listening and drops open connections. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 }

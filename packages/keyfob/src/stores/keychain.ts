@@ -24,8 +24,9 @@
  * Reading verifies the SHA-256 digest of the joined payload: corrupt metadata, or entries that
  * do not match it, are moved aside (`<profile>.json.corrupt-<timestamp>`) and reported once as
  * {@link StoreCorrupt}, never returned as a wrong session. Every keychain call has a time limit
- * (`keychain/keyring.ts`). The store does not lock: callers hold the profile's lock around every
- * read-modify-write, as with every store.
+ * (`keychain/keyring.ts`). The keychain itself is a {@link KeychainBackend} parameter (the OS
+ * keychain by default), so a test backend runs this same code. The store does not lock:
+ * callers hold the profile's lock around every read-modify-write, as with every store.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -43,19 +44,13 @@ import {
   syncDir,
   writeFileAtomic,
 } from '../fs/secure.js';
-import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
+import type { Session } from '../session.js';
 import { isRecord } from '../shape.js';
-import { SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
-import { DEFAULT_KEYCHAIN_TIMEOUT_MS, Keyring, keychainName, randomHex } from './keychain/keyring.js';
-import { assertStorableSession, listProfileFiles, profileFilePath } from './profile-files.js';
-import type { CredentialStore, StoreWriteOptions } from './store.js';
-
-export type { KeychainProbe } from './keychain/keyring.js';
-export { DEFAULT_KEYCHAIN_TIMEOUT_MS, KeychainTimeout } from './keychain/keyring.js';
-export { probeKeychain } from './keychain/probe.js';
-
+import { SESSION_FILE_SCHEMA_VERSION } from './file.js';
+import { type KeychainBackend, OsKeychainBackend, setVerified } from './keychain/backend.js';
+import { recoverGenerations, removeGeneration, writePending } from './keychain/generations.js';
+import { DEFAULT_KEYCHAIN_TIMEOUT_MS, randomHex } from './keychain/keyring.js';
 import {
-  GENERATION,
   type Generation,
   generationOf,
   inspectMetadata,
@@ -63,23 +58,25 @@ import {
   KEYCHAIN_METADATA_SCHEMA_VERSION,
   type KeychainMetadata,
   METADATA_SUFFIX,
-  newerVersion,
-  type PayloadResult,
-  PENDING_SUFFIX,
-  type Pending,
-  parsePending,
   READ_ATTEMPTS,
   sha256Hex,
   splitChunks,
   unlinkIfPresent,
 } from './keychain/metadata.js';
+import { readPayload } from './keychain/payload.js';
+import { assertStorableSession, listProfileFiles, profileFilePath } from './profile-files.js';
+import type { CredentialStore, StoreWriteOptions } from './store.js';
 
+export type { KeychainBackend } from './keychain/backend.js';
+export type { KeychainProbe } from './keychain/keyring.js';
+export { DEFAULT_KEYCHAIN_TIMEOUT_MS, KeychainTimeout } from './keychain/keyring.js';
 export type { KeychainMetadata } from './keychain/metadata.js';
 export {
   KEYCHAIN_CHUNK_CHARS,
   KEYCHAIN_MAX_PAYLOAD_BYTES,
   KEYCHAIN_METADATA_SCHEMA_VERSION,
 } from './keychain/metadata.js';
+export { probeKeychain } from './keychain/probe.js';
 
 /** Options of {@link KeychainStore}. */
 export interface KeychainStoreOptions {
@@ -89,6 +86,11 @@ export interface KeychainStoreOptions {
   names: AppNames;
   /** Time limit of one keychain call, in ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * The keychain itself: the OS keychain (`@napi-rs/keyring`) by default; the in-memory one of
+   * `@keyfob/core/testing` in tests. The store's logic is the same for both.
+   */
+  backend?: KeychainBackend;
 }
 
 /** Sessions in the OS keychain; see the file comment for the layout and the commit protocol. */
@@ -99,14 +101,16 @@ export class KeychainStore implements CredentialStore {
   /** The metadata directory, `<home>/keychain`. */
   readonly metadataDir: string;
   readonly #names: AppNames;
-  readonly #keyring: Keyring;
+  readonly #backend: KeychainBackend;
+  /** The service new entries go under (the app's `keychainService`). */
+  readonly #service: string;
 
   /** @throws InvalidInput when `home`, `names` or `timeoutMs` is not acceptable. */
   constructor(options: KeychainStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidInput('KeychainStore needs { home, names }');
     }
-    const { home, names, timeoutMs = DEFAULT_KEYCHAIN_TIMEOUT_MS } = options;
+    const { home, names, timeoutMs = DEFAULT_KEYCHAIN_TIMEOUT_MS, backend } = options;
     if (typeof home !== 'string' || home.length === 0 || home.includes('\0')) {
       throw new InvalidInput('KeychainStore home must be a non-empty path');
     }
@@ -116,15 +120,26 @@ export class KeychainStore implements CredentialStore {
     if (!Number.isFinite(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) {
       throw new InvalidInput('KeychainStore timeoutMs must be between 100 and 120000');
     }
+    if (
+      backend !== undefined &&
+      (!isRecord(backend) ||
+        typeof backend.get !== 'function' ||
+        typeof backend.set !== 'function' ||
+        typeof backend.remove !== 'function')
+    ) {
+      throw new InvalidInput('KeychainStore backend must have get, set and remove');
+    }
     const resolvedHome = path.resolve(home);
     this.metadataDir = path.join(resolvedHome, 'keychain');
-    this.location = `${keychainName()}, service "${names.keychainService}" (metadata in ${this.metadataDir})`;
+    this.#backend =
+      backend ??
+      new OsKeychainBackend({
+        timeoutMs,
+        hint: `unlock your keychain, or choose another store with token_storage in config.yaml or ${envVar(names, 'STORAGE')}`,
+      });
+    this.#service = names.keychainService;
+    this.location = `${this.#backend.name}, service "${names.keychainService}" (metadata in ${this.metadataDir})`;
     this.#names = names;
-    this.#keyring = new Keyring({
-      service: names.keychainService,
-      timeoutMs,
-      hint: `unlock your keychain, or choose another store with token_storage in config.yaml or ${envVar(names, 'STORAGE')}`,
-    });
   }
 
   /**
@@ -153,7 +168,7 @@ export class KeychainStore implements CredentialStore {
       if (found.status === 'corrupt') {
         reason = found.reason;
       } else {
-        const payload = await this.#readPayload(profile, found.metadata);
+        const payload = await readPayload(this.#backend, profile, found.metadata);
         if (payload.status === 'ok') return payload.session;
         if (payload.status === 'newer') {
           throw this.#newer(
@@ -206,27 +221,33 @@ export class KeychainStore implements CredentialStore {
     }
     if (current.status === 'corrupt') await moveAside(file, new Date());
     const committed = current.status === 'ok' ? current.metadata : null;
-    await this.#recover(profile, committed);
+    await recoverGenerations(this.#backend, this.metadataDir, profile, committed);
 
     const chunks = splitChunks(Buffer.from(payload).toString('base64url'));
     const next: Generation = {
-      service: this.#keyring.service,
+      service: this.#service,
       account_prefix: `${profile}/${randomHex(8)}`,
       chunks: chunks.length,
     };
     // Written before any entry, so that a crash from here on leaves a record of its garbage.
-    const pendingFile = await this.#writePending(profile, {
+    const pendingFile = await writePending(this.metadataDir, profile, {
       writing: next,
       replacing: committed ? generationOf(committed) : null,
     });
     for (const [index, chunk] of chunks.entries()) {
       if (options.signal?.aborted) {
-        if (await this.#removeGeneration({ ...next, chunks: index })) await unlinkIfPresent(pendingFile);
+        if (await removeGeneration(this.#backend, { ...next, chunks: index }))
+          await unlinkIfPresent(pendingFile);
         options.signal.throwIfAborted();
       }
       // A keychain that failed or stalled here is not asked again now: the pending record
       // lets the next write clean up, instead of this one waiting out more time limits.
-      await this.#keyring.setVerified(`${next.account_prefix}/${index}`, new TextEncoder().encode(chunk));
+      await setVerified(
+        this.#backend,
+        next.service,
+        `${next.account_prefix}/${index}`,
+        new TextEncoder().encode(chunk),
+      );
     }
     const metadata: KeychainMetadata = {
       schema_version: KEYCHAIN_METADATA_SCHEMA_VERSION,
@@ -246,10 +267,10 @@ export class KeychainStore implements CredentialStore {
       // Nothing was committed (the lock was lost, or the file could not be written). Only this
       // write's own entries are deleted: with the lock lost, the pending file may be another
       // process's by now.
-      if (await this.#removeGeneration(next)) await unlinkIfPresent(pendingFile);
+      if (await removeGeneration(this.#backend, next)) await unlinkIfPresent(pendingFile);
       throw error;
     }
-    if (!committed || (await this.#removeGeneration(generationOf(committed))))
+    if (!committed || (await removeGeneration(this.#backend, generationOf(committed))))
       await unlinkIfPresent(pendingFile);
   }
 
@@ -270,116 +291,14 @@ export class KeychainStore implements CredentialStore {
       throw fsError(error, 'remove', file);
     }
     await syncDir(this.metadataDir);
-    if (current.status === 'ok') await this.#removeGeneration(generationOf(current.metadata));
-    await this.#recover(profile, null);
+    if (current.status === 'ok') await removeGeneration(this.#backend, generationOf(current.metadata));
+    await recoverGenerations(this.#backend, this.metadataDir, profile, null);
     return true;
   }
 
   /** Profiles with committed metadata, sorted; moved-aside and temp files are not profiles. */
   async list(): Promise<string[]> {
     return listProfileFiles(this.metadataDir, METADATA_SUFFIX);
-  }
-
-  async #readPayload(profile: string, metadata: KeychainMetadata): Promise<PayloadResult> {
-    const keyring = this.#keyringFor(metadata.service);
-    let text = '';
-    for (let index = 0; index < metadata.chunks; index++) {
-      const chunk = await keyring.get(`${metadata.account_prefix}/${index}`);
-      if (chunk === null) return { status: 'stale' };
-      text += Buffer.from(chunk).toString('latin1');
-    }
-    if (!/^[A-Za-z0-9_-]*$/.test(text))
-      return { status: 'corrupt', reason: 'its keychain entries are not base64url' };
-    const payload = Buffer.from(text, 'base64url');
-    if (payload.length !== metadata.bytes || (await sha256Hex(payload)) !== metadata.sha256) {
-      return { status: 'corrupt', reason: 'its keychain entries do not match the recorded digest' };
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return { status: 'corrupt', reason: 'its keychain payload is not valid JSON' };
-    }
-    if (!isRecord(parsed)) return { status: 'corrupt', reason: 'its keychain payload is not a JSON object' };
-    const version = newerVersion(parsed.schema_version, SESSION_FILE_SCHEMA_VERSION);
-    if (version !== null) return { status: 'newer', version };
-    if (parsed.schema_version !== SESSION_FILE_SCHEMA_VERSION || parsed.profile !== profile) {
-      return { status: 'corrupt', reason: 'its keychain payload belongs to another profile or version' };
-    }
-    const session = parsed.session;
-    const sessionVersion = isRecord(session)
-      ? newerVersion(session.schema_version, SESSION_SCHEMA_VERSION)
-      : null;
-    if (sessionVersion !== null) return { status: 'newer', version: sessionVersion };
-    const problem = sessionShapeProblem(session);
-    if (problem) return { status: 'corrupt', reason: problem };
-    return { status: 'ok', session: session as Session };
-  }
-
-  /**
-   * Deletes what interrupted writes left behind: for each pending record of the profile, the
-   * generations it names that are not `committed`; a record goes once its clean-up is done.
-   * Best effort: a keychain that does not answer leaves the records for a later write.
-   */
-  async #recover(profile: string, committed: Generation | null): Promise<void> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.metadataDir);
-    } catch (error) {
-      throw fsError(error, 'list', this.metadataDir);
-    }
-    const prefix = `${profile}.`;
-    for (const name of names) {
-      if (!name.startsWith(prefix) || !name.endsWith(PENDING_SUFFIX)) continue;
-      if (!GENERATION.test(name.slice(prefix.length, -PENDING_SUFFIX.length))) continue;
-      const file = path.join(this.metadataDir, name);
-      const text = await readFileNoFollow(file);
-      if (text === null) continue;
-      const pending = parsePending(text, profile);
-      if (pending === null) {
-        // Only bookkeeping, but moved aside like any damaged file rather than deleted.
-        await moveAside(file, new Date());
-        continue;
-      }
-      let done = true;
-      for (const generation of [pending.writing, pending.replacing]) {
-        if (generation === null || generation.account_prefix === committed?.account_prefix) continue;
-        if (!(await this.#removeGeneration(generation))) {
-          done = false;
-          break;
-        }
-      }
-      if (!done) return;
-      await unlinkIfPresent(file);
-    }
-  }
-
-  /** Records a write before its first entry; returns the record's path. */
-  async #writePending(profile: string, pending: Pending): Promise<string> {
-    const generation = pending.writing.account_prefix.slice(profile.length + 1);
-    const file = path.join(this.metadataDir, `${profile}.${generation}${PENDING_SUFFIX}`);
-    await writeFileAtomic(file, `${JSON.stringify(pending)}\n`, { mode: PRIVATE_FILE_MODE });
-    return file;
-  }
-
-  /** Deletes a generation's entries; `false` when the keychain stopped answering. */
-  async #removeGeneration(generation: Generation): Promise<boolean> {
-    const keyring = this.#keyringFor(generation.service);
-    for (let index = 0; index < generation.chunks; index++) {
-      try {
-        await keyring.remove(`${generation.account_prefix}/${index}`);
-      } catch {
-        // A stalled or unreachable keychain would make every further call fail as slowly.
-        return false;
-      }
-    }
-    return true;
-  }
-
-  #keyringFor(service: string): Keyring {
-    return service === this.#keyring.service
-      ? this.#keyring
-      : new Keyring({ service, timeoutMs: this.#keyring.timeoutMs });
   }
 
   async #corrupt(profile: string, file: string, reason: string): Promise<StoreCorrupt> {

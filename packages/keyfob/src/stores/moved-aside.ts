@@ -164,5 +164,6 @@ export function recordingMoves(store: CredentialStore, home: string, now: () => 
       store.write(profile, session, options),
     delete: (profile: string) => store.delete(profile),
     list: () => store.list(),
+    ...(store.profileLockPath ? { profileLockPath: store.profileLockPath.bind(store) } : {}),
   };
 }

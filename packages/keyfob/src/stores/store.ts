@@ -35,4 +35,11 @@ export interface CredentialStore {
   delete(profile: string): Promise<boolean>;
   /** Names of the profiles with a stored session. */
   list(): Promise<string[]>;
+  /**
+   * Where changes to a profile's session (a refresh, a login, a logout) are serialized, for a
+   * store that other homes may share (a vendor's credentials file): the home's own lock folder
+   * would let two homes spend one refresh token twice. Omitted: `<home>/locks/<profile>.lock`.
+   * Checks the place first: nothing is created where another user could reach it.
+   */
+  profileLockPath?(profile: string): Promise<string>;
 }

@@ -85,6 +85,17 @@ export class CredentialsFileStore implements CredentialStore {
   }
 
   /**
+   * A profile's refreshes and logins are serialized beside the file, not in a home: the file may
+   * be shared by homes (the vendor's CLI and its SDK). Not {@link lockPath}, which every write
+   * takes inside this one.
+   */
+  async profileLockPath(profile: string): Promise<string> {
+    assertProfileName(profile);
+    if (!(await checkCredentialsLocation(this.location))) await ensurePrivateDir(path.dirname(this.location));
+    return path.join(path.dirname(this.location), `.${path.basename(this.location)}.${profile}.lock`);
+  }
+
+  /**
    * @returns the profile's session, or `null` when the file has no usable entry for it.
    * @throws StoreCorrupt when the file cannot be parsed at all; it has been moved aside first.
    * @throws StoreUnavailable when the profile's section is repeated or the file is too large

@@ -8,7 +8,7 @@
  * - The `AsyncEntry` calls run on libuv's thread pool, so a keychain that never answers (an
  *   unlock dialog nobody sees, a stopped daemon) cannot freeze the process. A call that passes
  *   its time limit is abandoned, not cancelled: it may still land later, so a timed-out write
- *   counts as "unknown" and is read back before anything else is tried ({@link Keyring.setVerified}).
+ *   counts as "unknown" and is read back before anything else is tried (`setVerified` in `backend.ts`).
  * - On Linux, creating an entry talks to D-Bus synchronously; libdbus bounds that at about 2 s,
  *   and the time it took is charged to the call's limit.
  * - On Linux the Secret Service is required explicitly: the library's default falls back to the
@@ -102,25 +102,9 @@ export class Keyring {
     return secret === null ? null : Uint8Array.from(secret);
   }
 
-  /** Sets the secret of `account`. A timeout leaves the outcome unknown: see {@link setVerified}. */
+  /** Sets the secret of `account`. A timeout leaves the outcome unknown (see `setVerified` in `backend.ts`). */
   async set(account: string, secret: Uint8Array): Promise<void> {
     await this.#call('write', account, (entry, signal) => entry.setSecret(secret, signal));
-  }
-
-  /**
-   * Sets the secret of `account`; when the call times out, reads the entry back (that read
-   * queues behind the stalled write) and succeeds only if it holds exactly `secret`.
-   *
-   * @throws KeychainTimeout when the write timed out and the read-back could not confirm it.
-   */
-  async setVerified(account: string, secret: Uint8Array): Promise<void> {
-    try {
-      await this.set(account, secret);
-    } catch (error) {
-      if (!(error instanceof KeychainTimeout)) throw error;
-      const stored = await this.get(account).catch(() => null);
-      if (stored === null || !sameBytes(stored, secret)) throw error;
-    }
   }
 
   /** Deletes `account`'s entry; `false` when there was none. */
