@@ -137,7 +137,7 @@ describe('the README', () => {
     const section = README.split(/^### /m).find((s) => s.startsWith('Vendor SDKs re-created in examples/'));
     assert.ok(section, 'the README has the examples table');
     const counts = [...section.matchAll(/^\| `examples\/([\w-]+)` \| [^|]+ \| (\d+) lines \|$/gm)];
-    assert.equal(counts.length, 4, 'four examples with their auth lines');
+    assert.equal(counts.length, 5, 'five examples with their auth lines');
     for (const [, name, lines] of counts) {
       const code = readFileSync(
         fileURLToPath(new URL(`../examples/${name}/src/auth.js`, import.meta.url)),

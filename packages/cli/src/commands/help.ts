@@ -4,7 +4,7 @@
  * prefix, so an integrator's users read `ACME_TOKEN`, never `KEYFOB_TOKEN`.
  */
 import { InvalidInput } from '@keyfob/core';
-import { type AppIdentity, appEnvVar, type Command, commandHelp, forApp } from '../command.js';
+import { type AppIdentity, appEnvVar, type Command, commandHelp, commandName, forApp } from '../command.js';
 import type { CommandTable } from '../run.js';
 
 /** The app's variables (DESIGN.md, Files and environment), then the ones every program reads. */
@@ -131,7 +131,8 @@ export function overview(app: AppIdentity, table: CommandTable): string {
     ...rows,
     '',
     'Examples:',
-    `  $ ${p} login`,
+    // The vendor's name for login (`signin`): the overview is not a command's help text.
+    `  $ ${p} ${commandName(app, 'login')}`,
     `  $ ${p} status`,
     `  $ ${p} token`,
     '',

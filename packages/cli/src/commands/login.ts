@@ -160,8 +160,11 @@ async function passwordFromFlags(
   return value;
 }
 
-/** At a terminal: "Email:" (shown, unless given), then "Password:" with echo off. */
-async function askCredentials(
+/**
+ * At a terminal: "Email:" (shown, unless given), then "Password:" with echo off. Also the
+ * step-up of `refresh --scopes` for a password or firebase provider.
+ */
+export async function askCredentials(
   io: IO,
   known: { email?: string },
 ): Promise<{ email: string; password: string }> {

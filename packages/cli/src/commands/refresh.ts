@@ -8,6 +8,7 @@ import { AuthenticationRequired, InvalidInput, openInBrowser, parseScopes } from
 import { appEnvVar, type Command, jsonFlag, noInputFlag, profileFlags } from '../command.js';
 import { cliInteraction } from '../interaction.js';
 import { personIsThere, sanitize, toJson } from '../io.js';
+import { askCredentials } from './login.js';
 import {
   envCredentialNotRefreshable,
   envCredentialWhat,
@@ -70,6 +71,8 @@ export const refresh: Command = {
         ...(current?.provider ? { provider: current.provider } : {}),
         scopes: [...(current?.scopes ?? []), ...added],
         interaction: cliInteraction(io, (url) => openInBrowser(url, io.env)),
+        // A password or firebase provider: the step-up asks the email and password instead.
+        askCredentials: (known) => askCredentials(io, known),
         personPresent: true,
         persist: true,
       });
