@@ -6,8 +6,9 @@
  */
 import { StoreCorrupt } from '../errors.js';
 import { assertProfileName } from '../profile-name.js';
-import { type AccessToken, findAccessToken, type Session } from '../session.js';
+import type { Session } from '../session.js';
 import type { InstanceContext } from './context.js';
+import { shownToken } from './status.js';
 import type { ProfileInfo } from './types.js';
 
 /**
@@ -25,19 +26,7 @@ export async function profileInfo(ctx: InstanceContext, profile: string): Promis
     // A corrupt session was moved aside (and is told by the next command): there is none now.
     if (!(error instanceof StoreCorrupt)) throw error;
   }
-  const providerName = session?.provider ?? binding.provider;
-  const providerConfig =
-    providerName && Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName] : undefined;
-  const token = session
-    ? (findAccessToken(
-        session,
-        providerConfig?.resource ?? null,
-        [],
-        providerConfig?.type === 'exchange'
-          ? { control_plane: providerConfig.control_plane, tenant: null }
-          : null,
-      ) ?? latest(session))
-    : undefined;
+  const { providerName, providerConfig, token } = shownToken(cfg, session, binding.provider);
   return {
     profile,
     provider: providerName,
@@ -49,10 +38,4 @@ export async function profileInfo(ctx: InstanceContext, profile: string): Promis
     refreshable: Boolean(session?.refresh_token) || providerConfig?.type === 'client_credentials',
     login_command: ctx.loginCommand(profile, true),
   };
-}
-
-function latest(session: Session): AccessToken | undefined {
-  return Object.values(session.access_tokens).sort((a, b) =>
-    (b.expires_at ?? '9999').localeCompare(a.expires_at ?? '9999'),
-  )[0];
 }

@@ -4,6 +4,7 @@
  * the active one; and what in the environment takes precedence over all of them.
  */
 import { envVar } from '../config/names.js';
+import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
 import { KeyfobError, StoreCorrupt } from '../errors.js';
 import { type AccessToken, findAccessToken, type Session } from '../session.js';
 import { summarizeKeychainFailure } from '../stores/choose.js';
@@ -31,20 +32,7 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
       // A move aside is told below, with the moves other commands made, exactly once.
       if (!(error instanceof StoreCorrupt)) notes.push(error.message);
     }
-    const providerName = session?.provider ?? binding.provider;
-    const providerConfig =
-      providerName && Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName] : undefined;
-    const token = session
-      ? (findAccessToken(
-          session,
-          providerConfig?.resource ?? null,
-          [],
-          // An exchange's expiry is its current tenant's token's, not the login's.
-          providerConfig?.type === 'exchange'
-            ? { control_plane: providerConfig.control_plane, tenant: null }
-            : null,
-        ) ?? latest(session))
-      : undefined;
+    const { providerName, providerConfig, token } = shownToken(cfg, session, binding.provider);
     profiles.push({
       name,
       provider: providerName,
@@ -73,10 +61,33 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
   return { active_profile: active, profiles, overridden_by: overrides[0] ?? null, notes };
 }
 
-function latest(session: Session): AccessToken | undefined {
-  return Object.values(session.access_tokens).sort((a, b) =>
-    (b.expires_at ?? '9999').localeCompare(a.expires_at ?? '9999'),
-  )[0];
+/**
+ * A session's provider (its own, else the profile's binding) and the access token whose expiry
+ * a status shows: an exchange's current tenant's, not the login's; else the latest to expire.
+ */
+export function shownToken(
+  cfg: KeyfobConfig,
+  session: Session | null,
+  boundProvider: string | null,
+): {
+  providerName: string | null;
+  providerConfig: ProviderConfig | undefined;
+  token: AccessToken | undefined;
+} {
+  const providerName = session?.provider ?? boundProvider;
+  const providerConfig =
+    providerName && Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName] : undefined;
+  if (!session) return { providerName, providerConfig, token: undefined };
+  const exchange =
+    providerConfig?.type === 'exchange'
+      ? { control_plane: providerConfig.control_plane, tenant: null }
+      : null;
+  const token =
+    findAccessToken(session, providerConfig?.resource ?? null, [], exchange) ??
+    Object.values(session.access_tokens).sort((a, b) =>
+      (b.expires_at ?? '9999').localeCompare(a.expires_at ?? '9999'),
+    )[0];
+  return { providerName, providerConfig, token };
 }
 
 /** The store's own words, with the login to run (the message may predate the hint). */
