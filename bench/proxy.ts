@@ -2,20 +2,39 @@
  * The credential proxy's cost: requests per second through `kf.proxy()` against the same
  * requests sent directly to dev-idp's API with the token, in one run, interleaved rounds (so
  * both sides see the same machine load), with a fixed number of requests in flight. Prints each
- * side's median rate and their ratio (proxy / direct).
+ * side's median rate and their ratio (proxy / direct). dev-idp runs in its own process (the
+ * built `keyfob dev-idp`), as an API does: in this one it would share the event loop with the
+ * proxy and its client, and the ratio would measure that contention.
  *
  *   npx tsx --conditions=@keyfob/source bench/proxy.ts [ROUNDS] [REQUESTS_PER_ROUND]
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeyfob, type LoginInteraction } from '@keyfob/core';
-import { startDevIdp } from '@keyfob/dev-idp';
 
 const rounds = Number(process.argv[2] ?? 11);
 const perRound = Number(process.argv[3] ?? 400);
 const CONCURRENCY = 8;
-const idp = await startDevIdp();
+const server = spawn(
+  process.execPath,
+  [join(import.meta.dirname, '../packages/cli/dist/main.js'), 'dev-idp', '--port', '0'],
+  { stdio: ['ignore', 'pipe', 'ignore'] },
+);
+const idp = await new Promise<{ issuer: string; api: string; clients: { cli: { client_id: string } } }>(
+  (resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve(JSON.parse(line));
+    });
+    server.on('exit', (code) =>
+      reject(new Error(`dev-idp exited (${code}); run node scripts/build.mjs first`)),
+    );
+  },
+);
 const home = mkdtempSync(join(tmpdir(), 'keyfob-bench-proxy-'));
 const nobody: LoginInteraction = {
   showAuthorizationUrl() {},
@@ -95,6 +114,6 @@ try {
   console.log(`ratio proxied/direct: ${(p / d).toFixed(2)}`);
   await kf.close();
 } finally {
-  await idp.close();
+  server.kill();
   rmSync(home, { recursive: true, force: true });
 }
