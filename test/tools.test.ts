@@ -103,7 +103,7 @@ describe('agent tools: the executor against dev-idp', () => {
     assert.match(upload.error ?? '', /not granted registry:write/);
   });
 
-  it('kf.fetch({ scopes }) is InsufficientScope before any request', async () => {
+  it('kf.fetch({ scopes }) is InsufficientScope before any request; a token the API refuses is auth_required with its 401', async () => {
     const kf = createKeyfob({ environment: env });
     const before = idp.stats.apiRequests;
     await assert.rejects(
@@ -126,6 +126,17 @@ describe('agent tools: the executor against dev-idp', () => {
       /does not hold registry:write; use a credential granted registry:write/,
     );
     assert.equal(idp.stats.apiRequests, before + 1, 'only the allowed request reached the API');
+
+    // A token the API refuses (not renewable: from outside) is auth_required with the 401 kept.
+    const refused = await createToolExecutor({
+      keyfob: createKeyfob({ environment: { ...env, KEYFOB_TOKEN: 'not-a-token-the-api-knows' } }),
+      tools: [registryTool()],
+    }).execute('registry', { action: 'list' });
+    assert.equal(refused.success, false);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.metadata.auth_required, true);
+    assert.match(refused.error ?? '', /refused the credential \(HTTP 401\)/);
+    assert.ok(!JSON.stringify(refused).includes('not-a-token-the-api-knows'));
   });
 
   it("a server's 403 names the scope from its challenge; params outside the URL go as a JSON body", async () => {

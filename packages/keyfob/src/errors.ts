@@ -71,13 +71,16 @@ export class KeyfobError extends Error {
 
 /** No usable credential: nothing stored, expired and not renewable, revoked, or a final 401. */
 export class AuthenticationRequired extends KeyfobError {
+  /** The HTTP status of the answer that said so (a resource server's final 401), if one came. */
+  readonly status: number | undefined;
   constructor(
     message: string,
-    options?: KeyfobErrorOptions,
+    options?: KeyfobErrorOptions & { status?: number },
     /** For subclasses only ({@link RefreshFailed}). */
     code: 'AUTHENTICATION_REQUIRED' | 'REFRESH_FAILED' = 'AUTHENTICATION_REQUIRED',
   ) {
     super(code, message, options, 2);
+    this.status = options?.status;
   }
 }
 

@@ -125,6 +125,7 @@ export async function authenticatedFetch(
     await response.body?.cancel();
     throw new AuthenticationRequired(`${target.origin} refused the credential (HTTP 401)`, {
       hint: `run \`${deps.loginCommand}\``,
+      status: 401,
     });
   }
   if (response.status === 403) {

@@ -89,10 +89,14 @@ export function errorResult(
   }
   if (error instanceof AuthenticationRequired) {
     // RefreshFailed, TokenExpired and CredentialRefused are AuthenticationRequired too.
-    return failure(meta, error.message, held, {
-      auth_required: true,
-      command: commandOf(error) ?? fallbackLogin,
-    });
+    // A server's final 401 keeps its status; no request, or a refused refresh, has none.
+    return failure(
+      meta,
+      error.message,
+      held,
+      { auth_required: true, command: commandOf(error) ?? fallbackLogin },
+      error.status ?? null,
+    );
   }
   if (error instanceof PermissionDenied) {
     const scope = error.requiredScope ? safeText(error.requiredScope, 200) : undefined;
