@@ -4,8 +4,13 @@
  * for the vendor's users, and can share the instance the vendor's SDK already made.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createAuthCommands } from '@keyfob/cli';
+import { AuthenticationRequired, createKeyfob, InsufficientScope, InvalidInput } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { type CliResult, makeHome, runCli } from './support/cli.js';
 
@@ -129,5 +134,105 @@ describe('createAuthCommands with createKeyfob options and command names', () =>
     const { join } = await import('node:path');
     const sessions = join(home, 'sessions');
     assert.ok(!existsSync(sessions) || readdirSync(sessions).length === 0);
+  });
+});
+
+describe("the library's hints under the vendor's command names (createKeyfob({ commandNames }))", () => {
+  const config = () => ({
+    providers: {
+      pw: {
+        type: 'password',
+        issuer: idp.issuer,
+        client_id: idp.clients.cli.client_id,
+        scopes: ['openid', 'profile', 'email', 'offline_access'],
+      },
+    },
+  });
+
+  it('getToken names `acme auth signin` and `acme auth renew --scopes`, never login or refresh', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'keyfob-names-'));
+    const kf = createKeyfob({
+      appName: 'acme',
+      cliName: 'acme auth',
+      commandNames: { login: 'signin', refresh: 'renew' },
+      home,
+      environment: {},
+      config: config(),
+    });
+    try {
+      const missing = await kf.getToken().then(
+        () => assert.fail('not logged in'),
+        (error: unknown) => error,
+      );
+      assert.ok(missing instanceof AuthenticationRequired, String(missing));
+      assert.match(missing.hint ?? '', /run `acme auth signin`/);
+      await kf.importSession({
+        profile: 'work',
+        provider: 'pw',
+        accessToken: 'header.payload.signature',
+        expiresIn: 3600,
+        scopes: 'openid profile',
+      });
+      const scope = await kf.getToken({ profile: 'work', scopes: 'registry:write' }).then(
+        () => assert.fail('the scope was not granted'),
+        (error: unknown) => error,
+      );
+      assert.ok(scope instanceof InsufficientScope, String(scope));
+      assert.match(scope.hint ?? '', /run `acme auth renew --profile work --scopes registry:write`/);
+      for (const error of [missing, scope]) {
+        assert.doesNotMatch(`${error.message} ${error.hint}`, /acme auth (login|refresh)\b|keyfob/);
+      }
+      assert.deepEqual(kf.commandNames, { login: 'signin', refresh: 'renew' });
+    } finally {
+      await kf.close();
+    }
+  });
+
+  it('refuses an unknown command or a name that is not a command word, naming the key', () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ signin: 'login' }, /commandNames\.signin/],
+      [{ login: 'Sign In' }, /commandNames\.login/],
+      [{ refresh: '' }, /commandNames\.refresh/],
+    ];
+    for (const [commandNames, message] of bad) {
+      assert.throws(
+        () => createKeyfob({ commandNames: commandNames as Record<string, string>, environment: {} }),
+        (error: unknown) => error instanceof InvalidInput && message.test(error.message),
+        JSON.stringify(commandNames),
+      );
+    }
+  });
+
+  it("createAuthCommands({ keyfob }) takes the instance's names and refuses others", () => {
+    const home = mkdtempSync(join(tmpdir(), 'keyfob-names-'));
+    const kf = createKeyfob({ appName: 'acme', commandNames: { login: 'signin' }, home, environment: {} });
+    const auth = createAuthCommands({ commandPrefix: 'acme auth', keyfob: kf });
+    assert.ok(auth.commands.includes('signin'), auth.commands.join(' '));
+    assert.ok(!auth.commands.includes('login'));
+    assert.throws(
+      () => createAuthCommands({ commandPrefix: 'acme auth', keyfob: kf, names: { login: 'enter' } }),
+      (error: unknown) => error instanceof InvalidInput && /commandNames/.test(error.message),
+    );
+    // The same names again are no conflict.
+    createAuthCommands({ commandPrefix: 'acme auth', keyfob: kf, names: { login: 'signin' } });
+    assert.deepEqual(readdirSync(home), [], 'nothing written');
+  });
+
+  it("the vendor's CLI says `kumiho auth refresh --scopes …` for a scope its session lacks", async () => {
+    const { env } = kumihoHome();
+    const signin = await kumiho(
+      ['auth', 'signin', 'pw', '--email', 'alice@example.com', '--password-stdin'],
+      env,
+      'alice-password-1\n',
+    );
+    assert.equal(signin.code, 0, signin.stderr);
+    const scoped = await kumiho(['auth', 'token', '--scopes', 'registry:write'], env);
+    assert.notEqual(scoped.code, 0);
+    assert.match(scoped.stderr, /kumiho auth refresh --scopes registry:write/);
+    const out = await kumiho(['auth', 'logout'], env);
+    assert.equal(out.code, 0, out.stderr);
+    const again = await kumiho(['auth', 'token'], env);
+    assert.match(again.stderr, /run `kumiho auth signin`/);
+    assert.doesNotMatch(scoped.stderr + again.stderr, /auth login\b|keyfob/);
   });
 });

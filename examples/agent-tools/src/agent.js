@@ -36,24 +36,12 @@ export async function runAgent(command, planFile) {
       const result = Array.isArray(call.subprocess)
         ? await throughProxy(kf, call.subprocess, call.scope)
         : await executor.execute(call.tool, call.params ?? {});
-      show({ step, call, result: withSignin(result) });
+      show({ step, call, result });
     }
     return 0;
   } finally {
     await kf.close();
   }
-}
-
-/**
- * keyfob's hints name its own `login`; the Registry's users type `registry auth signin` (the
- * rename of the mounted commands), so the error and the command an agent shows say that.
- */
-function withSignin(result) {
-  const rename = (text) => (typeof text === 'string' ? text.replace(/registry auth login\b/g, SIGNIN) : text);
-  const metadata = result.metadata?.command
-    ? { ...result.metadata, command: rename(result.metadata.command) }
-    : result.metadata;
-  return { ...result, error: rename(result.error), metadata };
 }
 
 /**

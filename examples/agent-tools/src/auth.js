@@ -18,6 +18,8 @@ export const keyfob = () =>
   createKeyfob({
     appName: 'registry',
     cliName: 'registry auth',
+    // The Registry's users sign in with `registry auth signin`: every hint keyfob writes says so.
+    commandNames: { login: 'signin' },
     configPath: fileURLToPath(new URL('../providers.yaml', import.meta.url)),
     environment: { ...PRODUCTION, ...process.env },
     // REGISTRY_DEBUG=1: keyfob's redacted debug lines on stderr (the agent's log).
@@ -28,6 +30,5 @@ export const keyfob = () =>
     }),
   });
 
-/** `registry auth …`: keyfob's commands, `login` renamed `signin` as the Registry always said. */
-export const authCommands = (kf) =>
-  createAuthCommands({ commandPrefix: 'registry auth', names: { login: 'signin' }, keyfob: kf });
+/** `registry auth …`: keyfob's commands under the instance's names (`login` is `signin`). */
+export const authCommands = (kf) => createAuthCommands({ commandPrefix: 'registry auth', keyfob: kf });

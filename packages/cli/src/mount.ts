@@ -32,6 +32,9 @@ export interface AuthCommandsOptions extends KeyfobOptions {
   /**
    * The vendor's names for commands, `{ login: 'signin' }`: used in dispatch, help, examples,
    * completion and the "run `acme auth signin`" hints of errors. The old name no longer runs.
+   * Given to `createKeyfob` as `commandNames`, so the library's own hints (getToken's errors,
+   * the agent tools' `command`, the proxy's `auth_required`) say them too. With `keyfob`, they
+   * default to `keyfob.commandNames`, and names that differ from those are refused.
    */
   names?: Readonly<Record<string, string>>;
   /**
@@ -57,7 +60,8 @@ const COMMAND_NAME = /^[a-z][a-z0-9-]{0,31}$/;
  *   malformed name, or `keyfob` beside other createKeyfob options.
  */
 export function createAuthCommands(options: AuthCommandsOptions): AuthCommands {
-  const { commandPrefix, names: renames, keyfob, ...keyfobOptions } = options;
+  const { commandPrefix, names: given, keyfob, ...keyfobOptions } = options;
+  const renames = keyfob ? sharedNames(given, keyfob) : given;
   if (keyfob) {
     const extra = Object.keys(keyfobOptions).filter(
       (key) => key !== 'appName' && keyfobOptions[key as keyof KeyfobOptions] !== undefined,
@@ -78,13 +82,39 @@ export function createAuthCommands(options: AuthCommandsOptions): AuthCommands {
     ...(renames ? { commandNames: renames } : {}),
     ...(keyfob ? { keyfob } : { keyfobOptions }),
   };
-  const instance = () => keyfob ?? createKeyfob({ ...keyfobOptions, appName: names.app });
+  const instance = () =>
+    keyfob ??
+    createKeyfob({ ...keyfobOptions, appName: names.app, ...(renames ? { commandNames: renames } : {}) });
   return {
     run: async (argv, io = processIO()) =>
       runCommandLine(argv, app, await forProviders(table, renames ?? {}, argv, instance), io),
     // help and completion too: `acme auth help`, `acme auth completion bash` (under acme's name).
     commands: Object.keys(withBuiltins(table)).filter((name) => !name.startsWith('__')),
   };
+}
+
+/**
+ * The names of an SDK's instance: the library's hints use `keyfob.commandNames`, so the commands
+ * take those; other names would make the CLI and its own hints disagree.
+ * @throws InvalidInput when `given` differs from what the instance was created with.
+ */
+function sharedNames(
+  given: Readonly<Record<string, string>> | undefined,
+  keyfob: Keyfob,
+): Readonly<Record<string, string>> | undefined {
+  const own = keyfob.commandNames ?? {};
+  const key = (names: Readonly<Record<string, string>>) =>
+    JSON.stringify(Object.entries(names).sort(([a], [b]) => a.localeCompare(b)));
+  if (given === undefined) return Object.keys(own).length > 0 ? own : undefined;
+  if (key(given) !== key(own)) {
+    throw new InvalidInput(
+      'createAuthCommands: names differ from the commandNames the keyfob instance was created with',
+      {
+        hint: 'give them once, to createKeyfob({ commandNames }), and leave names out',
+      },
+    );
+  }
+  return given;
 }
 
 /** Commands that need a control plane: offered only when a configured provider has one. */

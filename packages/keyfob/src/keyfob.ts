@@ -17,6 +17,7 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
   const memo = new TokenMemo();
   const instance: Keyfob = {
     names: ctx.names,
+    commandNames: ctx.commandNames,
     home: ctx.home,
     config: () => ctx.config(),
     http: (input, init) => ctx.runtime().fetch(input, init),

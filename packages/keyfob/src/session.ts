@@ -287,9 +287,14 @@ export function newSession(provider: string, obtainedBy: ObtainedBy, now: Date):
  * from `fetch`: a refresh cannot add scopes (RFC 6749 §6), so `refresh --scopes` logs in again
  * asking for the scopes the profile has plus these.
  *
- * @param loginCommand the profile's login command, e.g. `keyfob login --profile work`.
+ * @param refresh the profile's refresh command under the vendor's names, e.g.
+ *   `keyfob refresh --profile work` (`InstanceContext.profileCommand('refresh', …)`).
  */
-export function addScopesHint(loginCommand: string, missing: readonly string[]): string {
-  const refresh = loginCommand.replace(/ login\b/, ' refresh');
+export function addScopesHint(refresh: string, missing: readonly string[]): string {
   return `run \`${refresh} --scopes ${missing.join(',')}\` to add ${missing.length > 1 ? 'them' : 'it'} (a new login in the browser)`;
+}
+
+/** keyfob's own refresh command beside a login command whose commands were not renamed. */
+export function refreshOf(loginCommand: string): string {
+  return loginCommand.replace(/ login\b/, ' refresh');
 }

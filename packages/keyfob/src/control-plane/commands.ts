@@ -8,8 +8,9 @@ import { safeText } from '../text.js';
 /**
  * `<cli> assume-user --tenant-id T --user-id U [--profile P]`: the command that assumes a user
  * (again); `T` and `U` stand for what the caller does not know.
+ * @param command the assume-user command under the vendor's names (`acme auth assume-user`).
  */
-export function assumeUserCommand(cliName: string, tenantId = 'T', userId = 'U', profile?: string): string {
-  const base = `${cliName} assume-user --tenant-id ${safeText(tenantId, 100)} --user-id ${safeText(userId, 100)}`;
+export function assumeUserCommand(command: string, tenantId = 'T', userId = 'U', profile?: string): string {
+  const base = `${command} --tenant-id ${safeText(tenantId, 100)} --user-id ${safeText(userId, 100)}`;
   return profile ? `${base} --profile ${profile}` : base;
 }

@@ -17,7 +17,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../log.js';
 import { transportError } from '../providers/oauth-client.js';
-import { addScopesHint, parseScopes } from '../session.js';
+import { addScopesHint, parseScopes, refreshOf } from '../session.js';
 import { parseSecureUrl } from '../url.js';
 import { bearerChallengeOf } from './challenge.js';
 import { type CredentialPlacement, placeCredential } from './credential.js';
@@ -52,6 +52,8 @@ export interface AuthenticatedFetchDeps {
   fetch: typeof globalThis.fetch;
   /** The command that logs in again, for a final 401. */
   loginCommand: string;
+  /** The command that adds scopes (`refresh --scopes`), for a 403 that names them. */
+  refreshCommand?: string;
   /** Whether a 401 may be answered with a refresh (not for static tokens). */
   renewable: boolean;
   /**
@@ -135,7 +137,7 @@ export async function authenticatedFetch(
     const what = challenge?.error === 'insufficient_scope' ? 'insufficient_scope' : 'HTTP 403';
     throw new PermissionDenied(`${target.origin} denied the request: ${what}${scope}`, {
       hint: challenge?.scope
-        ? addScopesHint(deps.loginCommand, parseScopes(challenge.scope))
+        ? addScopesHint(deps.refreshCommand ?? refreshOf(deps.loginCommand), parseScopes(challenge.scope))
         : 'ask for access to this resource',
       ...(challenge?.scope ? { requiredScope: challenge.scope } : {}),
     });

@@ -33,6 +33,8 @@ export function appStore(input: {
   home: string;
   env: Env;
   cliName: string;
+  /** The login command under the vendor's names, for messages. */
+  loginCommand?: string;
   now: () => Date;
   config: () => Promise<KeyfobConfig>;
 }): AppStore | null {
@@ -43,6 +45,7 @@ export function appStore(input: {
     env: input.env,
     userHome: input.env.HOME || homedir(),
     cliName: input.cliName,
+    ...(input.loginCommand ? { loginCommand: input.loginCommand } : {}),
     now: input.now,
     config: input.config,
   });

@@ -31,7 +31,7 @@ export async function assumeUser(ctx: InstanceContext, opts: AssumeUserOptions):
   const profile = ctx.selectedProfile(st, opts.profile ?? ctx.explicit.profile).name;
   const binding = ctx.binding(cfg, st, profile);
   const providerConfig = assumeUserProvider(ctx, cfg, opts.provider, binding.provider);
-  const command = assumeUserCommand(ctx.cliName, opts.tenantId, opts.userId, opts.profile);
+  const command = assumeUserCommand(ctx.command('assume-user'), opts.tenantId, opts.userId, opts.profile);
   const adminApiKey =
     opts.adminApiKey ??
     providerConfig.admin_api_key ??

@@ -29,6 +29,7 @@ import { MemoryStore } from '../stores/memory.js';
 import { recordingMoves } from '../stores/moved-aside.js';
 import type { CredentialStore, StoreKind } from '../stores/store.js';
 import { appStore, isStoreKind } from './app-store.js';
+import { commandLine, type KeyfobCommand, validCommandNames } from './command-names.js';
 import type { Env, InteractiveOptions, KeyfobOptions } from './types.js';
 
 /** Where a profile lives and which provider it uses, from the state file and config.yaml. */
@@ -42,6 +43,13 @@ export interface InstanceContext {
   readonly names: AppNames;
   /** How people run the auth commands, for messages: `keyfob`, `acme auth`. */
   readonly cliName: string;
+  /** The vendor's names of keyfob's commands (`createKeyfob({ commandNames })`), validated. */
+  readonly commandNames: Readonly<Record<string, string>>;
+  /**
+   * How people run one of keyfob's commands, for messages: `acme auth signin` for `login` when
+   * the vendor renamed it. Every hint the library writes names a command through this.
+   */
+  command(name: KeyfobCommand): string;
   readonly env: Env;
   readonly home: string;
   readonly log: Logger;
@@ -86,6 +94,8 @@ export interface InstanceContext {
   resolve(call: ExplicitCredentials, cfg: KeyfobConfig, st: KeyfobState): ChainResult;
   /** The exact command that logs a profile in again. */
   loginCommand(profile: string, named: boolean): string;
+  /** One of keyfob's commands for a profile: `acme auth refresh --profile work` when named. */
+  profileCommand(name: KeyfobCommand, profile: string, named: boolean): string;
   /** DESIGN.md's profile selection: `explicit`, else `<PREFIX>_PROFILE`, else active, else default. */
   selectedProfile(st: KeyfobState, explicit: string | undefined): SelectedProfile;
   /** Every profile keyfob knows of: in the state file, in config.yaml, or with a file-store session. */
@@ -112,6 +122,8 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     ...(options.env !== undefined ? { envRenames: options.env as Record<string, string> } : {}),
   });
   const cliName = options.cliName ?? names.app;
+  const commandNames = validCommandNames(options.commandNames);
+  const command = (name: KeyfobCommand) => commandLine(cliName, commandNames, name);
   const env: Env = options.environment ?? process.env;
   // `~` is the environment's HOME, as for a credentials file's path (an SDK given its own map).
   const home = options.home ?? resolveHome({ names, env, homedir: env.HOME || homedir() });
@@ -129,6 +141,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     home,
     env,
     cliName,
+    loginCommand: command('login'),
     now: () => ctx.now(),
     config: () => ctx.config(),
   });
@@ -143,7 +156,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   function createStore(kind: StoreKind): CredentialStore {
     switch (kind) {
       case 'file':
-        return new FileStore({ home, cliName });
+        return new FileStore({ home, cliName, loginCommand: command('login') });
       case 'memory':
         return memory;
       case 'keychain':
@@ -170,6 +183,8 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     controlPlaneOf: (config) => options.controlPlane ?? controlPlaneFromConfig(config, ctx.runtime()),
     names,
     cliName,
+    commandNames,
+    command,
     env,
     home,
     log,
@@ -244,6 +259,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
             env,
             names,
             cliName,
+            commandNames,
             lookup: ctx.lookupProvider(cfg),
             ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
           });
@@ -257,7 +273,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
       const found = Object.hasOwn(cfg.providers, name) ? cfg.providers[name] : undefined;
       if (!found) {
         throw new ProviderNotFound(`provider ${name} is not configured`, {
-          hint: `add it to config.yaml, or run \`${cliName} logout\` for the profiles that use it`,
+          hint: `add it to config.yaml, or run \`${command('logout')}\` for the profiles that use it`,
         });
       }
       return found.type === 'firebase' ? withEmulatorFromEnv(found, env) : found;
@@ -344,7 +360,11 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     loginCommand(profile, named) {
-      return named ? `${cliName} login --profile ${profile}` : `${cliName} login`;
+      return ctx.profileCommand('login', profile, named);
+    },
+
+    profileCommand(name, profile, named) {
+      return named ? `${command(name)} --profile ${profile}` : command(name);
     },
 
     selectedProfile(st, explicit) {
@@ -353,7 +373,9 @@ export function createContext(options: KeyfobOptions): InstanceContext {
     },
 
     async knownProfiles(cfg, st) {
-      const stored = await (fixed?.store ?? new FileStore({ home, cliName })).list();
+      const stored = await (
+        fixed?.store ?? new FileStore({ home, cliName, loginCommand: command('login') })
+      ).list();
       // Sessions of this instance's memory (a memory store, a library login) are known too.
       const inMemory = [...memoryBindings.keys()];
       return [

@@ -41,12 +41,16 @@ export async function authenticatedFetch(
   const loginCommand =
     resolved.kind === 'profile'
       ? ctx.loginCommand(resolved.profile, resolved.level === 'explicit')
-      : `${ctx.cliName} login`;
+      : ctx.command('login');
+  const refreshCommand =
+    resolved.kind === 'profile'
+      ? ctx.profileCommand('refresh', resolved.profile, resolved.level === 'explicit')
+      : ctx.command('refresh');
   assertScopes(first.scopes, wanted, {
     source: resolved.kind === 'profile' ? `profile ${first.profile}` : first.profile,
     hint: (missing) =>
       resolved.kind === 'profile'
-        ? addScopesHint(loginCommand, missing)
+        ? addScopesHint(refreshCommand, missing)
         : `use a credential granted ${missing.join(' ')}`,
   });
   // A tenant's token goes to its regional server: relative URLs are appended to its path.
@@ -63,6 +67,7 @@ export async function authenticatedFetch(
       ...(providerConfig?.credential ? { credential: providerConfig.credential } : {}),
       fetch: ctx.apiFetch(),
       loginCommand,
+      refreshCommand,
       renewable,
       log: ctx.log,
     },

@@ -54,12 +54,12 @@ async function loginHeld(
     defaultProvider: cfg.default_provider,
     configured: Object.keys(cfg.providers),
     ...(opts.personPresent && opts.chooseProvider ? { choose: opts.chooseProvider } : {}),
-    loginCommand: `${ctx.cliName} login`,
+    loginCommand: ctx.command('login'),
   });
   const providerConfig = ctx.providerConfig(cfg, providerName);
   if (providerConfig.type === 'assume_user') {
     throw new InvalidInput(
-      `provider ${providerName} is assume_user: it has no login; run \`${assumeUserCommand(ctx.cliName)}\``,
+      `provider ${providerName} is assume_user: it has no login; run \`${assumeUserCommand(ctx.command('assume-user'))}\``,
     );
   }
   const chosen = await ctx.provider(providerName);
@@ -101,7 +101,7 @@ async function loginHeld(
       // Nobody chose this flow and nobody is there to finish it: waiting would only time out.
       const noPrompt = envVar(ctx.names, 'NO_PROMPT');
       throw new AuthenticationRequired(
-        `no person is here to finish a ${choice.flow} login (stdin or stderr is not a terminal, or CI, ${noPrompt} or --no-input is set); choose one: \`${ctx.cliName} login --device\` or \`--browser\` to wait for a person anyway, \`--with-token\` to store a token read from stdin, or \`--with-secret\` for a machine provider's secret`,
+        `no person is here to finish a ${choice.flow} login (stdin or stderr is not a terminal, or CI, ${noPrompt} or --no-input is set); choose one: \`${ctx.command('login')} --device\` or \`--browser\` to wait for a person anyway, \`--with-token\` to store a token read from stdin, or \`--with-secret\` for a machine provider's secret`,
       );
     }
     if (choice.reason) opts.interaction.notice(choice.reason);
@@ -214,7 +214,7 @@ async function passwordCredentials(
   }
   if (opts.token !== undefined || opts.secret !== undefined) {
     throw new InvalidInput(
-      `provider ${providerName} logs in with an email and password: use \`${ctx.cliName} login ${providerName} --email E --password-stdin\` instead of --with-token or --with-secret`,
+      `provider ${providerName} logs in with an email and password: use \`${ctx.command('login')} ${providerName} --email E --password-stdin\` instead of --with-token or --with-secret`,
     );
   }
   if (opts.flow !== undefined && opts.flow !== 'auto') {
@@ -230,7 +230,7 @@ async function passwordCredentials(
     throw new AuthenticationRequired(
       `provider ${providerName} logs in with an email and password, and no person is here to type them`,
       {
-        hint: `pipe the password on stdin: \`printenv PASSWORD | ${ctx.cliName} login ${providerName} --email E --password-stdin\``,
+        hint: `pipe the password on stdin: \`printenv PASSWORD | ${ctx.command('login')} ${providerName} --email E --password-stdin\``,
       },
     );
   }

@@ -17,6 +17,12 @@ export interface KeyfobOptions {
   /** How people run the auth commands, for messages (`acme auth`); defaults to the app name. */
   cliName?: string;
   /**
+   * The vendor's names of keyfob's commands when it mounts them renamed (`{ login: 'signin' }`):
+   * every hint ("run `acme auth signin`") then names the command its users have. Keys are
+   * keyfob's command names, values command words (`[a-z][a-z0-9-]*`), else `InvalidInput`.
+   */
+  commandNames?: Readonly<Partial<Record<string, string>>>;
+  /**
    * Prefix of the app's environment variables, without the trailing `_`: `KUMIHO_AUTH` gives
    * `KUMIHO_AUTH_TOKEN`. Defaults to the app name upper-cased (`acme` → `ACME`).
    */

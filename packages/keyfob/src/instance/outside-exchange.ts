@@ -89,7 +89,7 @@ async function exchangeOnce(
     // The login's own token, expired: the control plane would refuse it; nothing is sent.
     throw new TokenExpired(
       `the token from ${label} expired at ${new Date(claims.exp * 1000).toISOString()} and cannot be renewed`,
-      { hint: `provide a fresh token in ${label}, or log in with \`${ctx.cliName} login\`` },
+      { hint: `provide a fresh token in ${label}, or log in with \`${ctx.command('login')}\`` },
     );
   }
   const provider = await ctx.provider(config.name);
@@ -102,7 +102,7 @@ async function exchangeOnce(
       ...(config.tenant ? [{ id: config.tenant, source: `provider ${config.name}` }] : []),
     ],
     tenants,
-    command: `${ctx.cliName} token`,
+    command: `${ctx.command('token')}`,
   });
   const answer = await cp.exchange({
     subjectToken: token,

@@ -50,7 +50,7 @@ export async function createServicePrincipal(
     // Checked before anything is created: a principal whose secret has nowhere to go is lost.
     if (known.includes(save) || ctx.memoryBindings.has(save)) {
       throw new InvalidInput(`profile ${save} already exists; choose another name for --save-profile`, {
-        hint: `or remove it first with \`${ctx.cliName} logout --profile ${save}\``,
+        hint: `or remove it first with \`${ctx.command('logout')} --profile ${save}\``,
       });
     }
   }
@@ -109,7 +109,7 @@ export async function createServicePrincipal(
   } catch (error) {
     // The secret is gone with this process: say which principal to delete.
     ctx.log.warn(
-      `service principal ${created.clientId} was created but could not be saved as profile ${save}; delete it with \`${ctx.cliName} service-principal delete ${created.clientId}\``,
+      `service principal ${created.clientId} was created but could not be saved as profile ${save}; delete it with \`${ctx.command('service-principal')} delete ${created.clientId}\``,
     );
     throw error;
   }
@@ -144,7 +144,7 @@ export async function deleteServicePrincipal(
     if (!(error instanceof ControlPlaneError) || error.status !== 404 || error.hint) throw error;
     throw new ControlPlaneError(error.message, {
       status: 404,
-      hint: `\`${ctx.cliName} service-principal list\` lists them`,
+      hint: `\`${ctx.command('service-principal')} list\` lists them`,
     });
   }
 }
@@ -170,7 +170,7 @@ async function requireTarget(
   }
   throw new InvalidInput(
     'service principals are managed at a control plane: use a profile of an exchange or assume_user provider',
-    { hint: `e.g. \`${assumeUserCommand(ctx.cliName)}\` first, or --profile P` },
+    { hint: `e.g. \`${assumeUserCommand(ctx.command('assume-user'))}\` first, or --profile P` },
   );
 }
 

@@ -21,8 +21,8 @@ export async function switchProfile(ctx: InstanceContext, profile: string): Prom
     throw new ProfileNotFound(`there is no profile ${profile}`, {
       hint:
         known.length > 0
-          ? `known profiles: ${known.join(', ')}; or run \`${ctx.cliName} login --profile ${profile}\``
-          : `run \`${ctx.cliName} login --profile ${profile}\``,
+          ? `known profiles: ${known.join(', ')}; or run \`${ctx.command('login')} --profile ${profile}\``
+          : `run \`${ctx.command('login')} --profile ${profile}\``,
     });
   }
   await updateState(

@@ -128,7 +128,7 @@ export async function switchTenant(
       if (!token || !isFreshEnough(token, ctx.now())) {
         section = holdSignals({
           what: `the tenant switch of profile ${parts.profile}`,
-          lost: `The login may be lost; if \`${ctx.cliName} token\` then fails, run \`${parts.loginCommand}\``,
+          lost: `The login may be lost; if \`${ctx.command('token')}\` then fails, run \`${parts.loginCommand}\``,
           prefix: ctx.cliName,
         });
         next = await parts.provider

@@ -109,7 +109,7 @@ async function fromSource(
     // Never silently ignored (DESIGN.md): exchanging client credentials from outside is not done yet.
     throw new InvalidInput(
       `a tenant (${tenantSource(ctx, opts)}) cannot be used with ${label}: only a profile of an exchange provider has tenants here`,
-      { hint: `log in with \`${ctx.cliName} login --tenant ID\` and use that profile` },
+      { hint: `log in with \`${ctx.command('login')} --tenant ID\` and use that profile` },
     );
   }
   switch (resolved.kind) {
@@ -169,7 +169,12 @@ async function fromProfile(
   const providerConfig = ctx.providerConfig(cfg, binding.provider);
   // An assumed session is started again by assume-user, not login.
   if (providerConfig.type === 'assume_user') {
-    loginCommand = assumeUserCommand(ctx.cliName, binding.tenant?.id, 'U', named ? profile : undefined);
+    loginCommand = assumeUserCommand(
+      ctx.command('assume-user'),
+      binding.tenant?.id,
+      'U',
+      named ? profile : undefined,
+    );
   }
   const store = ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind);
   const providerName = binding.provider;
@@ -201,6 +206,7 @@ async function fromProfile(
     resource: opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null),
     ...(place ? { place } : {}),
     loginCommand,
+    refreshCommand: ctx.profileCommand('refresh', profile, named),
     lock: (fn) => ctx.withProfileLock(profile, fn),
     boundTo,
     whyMissing: async () => {
@@ -223,6 +229,8 @@ function fresh(
     /** For a control-plane token: its control plane and tenant. */
     place?: TokenPlace;
     loginCommand: string;
+    /** The profile's `refresh` under the vendor's names, for a missing scope. */
+    refreshCommand?: string;
     lock: <T>(fn: (lock: HeldLock) => Promise<T>) => Promise<T>;
     /** Where the configuration names the profile's provider now; absent for in-memory machines. */
     boundTo?: SessionBinding | null;
@@ -238,6 +246,8 @@ function fresh(
       now: ctx.now,
       log: ctx.log,
       loginCommand: how.loginCommand,
+      ...(how.refreshCommand ? { refreshCommand: how.refreshCommand } : {}),
+      tokenCommand: ctx.command('token'),
       cliName: ctx.cliName,
       ...(how.boundTo !== undefined ? { boundTo: how.boundTo } : {}),
       ...(how.whyMissing ? { whyMissing: how.whyMissing } : {}),

@@ -227,6 +227,8 @@ export interface ProfileInfo {
 /** A keyfob instance (`createKeyfob()`): every operation on the app's profiles and credentials. */
 export interface Keyfob {
   readonly names: AppNames;
+  /** The vendor's names of keyfob's commands, as `createKeyfob({ commandNames })` was given them. */
+  readonly commandNames: Readonly<Record<string, string>>;
   readonly home: string;
   /** The validated configuration (read once per instance). */
   config(): Promise<KeyfobConfig>;

@@ -18,6 +18,7 @@ import {
   isExpired,
   isFreshEnough,
   parseScopes,
+  refreshOf,
   type Session,
   type SessionBinding,
 } from '../session.js';
@@ -44,6 +45,8 @@ export interface LifecycleDeps {
   log: Logger;
   /** The exact command that logs this profile in again, for error messages. */
   loginCommand: string;
+  /** The command that adds scopes (`refresh --scopes`) under the vendor's names, for messages. */
+  refreshCommand?: string;
   /**
    * Where the configuration says this profile's provider is now (`lifecycle/binding.ts`): a
    * session bound elsewhere is never sent there. Omitted for in-memory machine sessions, which
@@ -52,6 +55,8 @@ export interface LifecycleDeps {
   boundTo?: SessionBinding | null;
   /** The command's name, for the notice when a signal is held. */
   cliName?: string;
+  /** The token command under the vendor's names (`acme auth token`), for that notice. */
+  tokenCommand?: string;
   /** Why the profile has no session, when keyfob knows (its session was moved aside). */
   whyMissing?: () => Promise<string | null>;
 }
@@ -118,7 +123,7 @@ function lockedRenewal(
     opened(
       holdSignals({
         what: `the token refresh of profile ${deps.profile}`,
-        lost: `The new refresh token may be lost; if \`${deps.cliName ?? 'keyfob'} token\` then fails, run \`${deps.loginCommand}\``,
+        lost: `The new refresh token may be lost; if \`${deps.tokenCommand ?? `${deps.cliName ?? 'keyfob'} token`}\` then fails, run \`${deps.loginCommand}\``,
         ...(deps.cliName ? { prefix: deps.cliName } : {}),
       }),
     );
@@ -187,7 +192,7 @@ function checkScopes(session: Session, wanted: readonly string[], deps: Lifecycl
   const missing = parseScopes(wanted).filter((scope) => !session.scopes.includes(scope));
   if (missing.length === 0) return;
   throw new InsufficientScope(`profile ${deps.profile} was not granted ${missing.join(' ')}`, missing, {
-    hint: addScopesHint(deps.loginCommand, missing),
+    hint: addScopesHint(deps.refreshCommand ?? refreshOf(deps.loginCommand), missing),
   });
 }
 

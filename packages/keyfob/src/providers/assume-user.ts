@@ -5,11 +5,13 @@
  * environment variable the key first came from is unset. It has no login flow of its own:
  * `assume-user` (`kf.assumeUser`) starts its sessions.
  */
+
 import type { AssumeUserProviderConfig } from '../config/schema.js';
 import { assumeUserCommand } from '../control-plane/commands.js';
 import { AdminKeyRefused, type ControlPlane } from '../control-plane/control-plane.js';
 import { controlPlaneFromConfig } from '../control-plane/from-config.js';
 import { AuthenticationRequired, CredentialRefused, InsufficientScope, InvalidInput } from '../errors.js';
+import { type CommandNames, commandLine } from '../instance/command-names.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import { safeText } from '../text.js';
 import type { CredentialProvider, ProviderRuntime, RevocationResult, TokenRequest } from './provider.js';
@@ -21,6 +23,8 @@ export interface AssumeUserProviderOptions {
   allowedOrigins: readonly string[];
   /** How people run the auth commands, for messages. */
   cliName: string;
+  /** The vendor's names of keyfob's commands, for messages. */
+  commandNames?: CommandNames;
 }
 
 /** What one assume_user asks for. */
@@ -68,7 +72,7 @@ export async function assumedSession(
 export function assumeUserProviderFromConfig(
   config: AssumeUserProviderConfig,
   runtime: ProviderRuntime,
-  cliName: string,
+  names: { cliName: string; commandNames?: CommandNames },
   controlPlane?: ControlPlane,
 ): CredentialProvider {
   return createAssumeUserProvider(
@@ -77,7 +81,8 @@ export function assumeUserProviderFromConfig(
       controlPlane: controlPlane ?? controlPlaneFromConfig(config, runtime),
       resource: config.resource ?? null,
       allowedOrigins: config.allowed_origins,
-      cliName,
+      cliName: names.cliName,
+      ...(names.commandNames ? { commandNames: names.commandNames } : {}),
     },
     runtime,
   );
@@ -98,7 +103,7 @@ export function createAssumeUserProvider(
     canReacquire: true,
     async login() {
       throw new InvalidInput(
-        `provider ${options.name} is assume_user: it has no login; run \`${assumeUserCommand(options.cliName)}\``,
+        `provider ${options.name} is assume_user: it has no login; run \`${assumeUserCommand(commandLine(options.cliName, options.commandNames, 'assume-user'))}\``,
       );
     },
     async renew(session: Session, request: TokenRequest): Promise<Session> {
@@ -108,7 +113,7 @@ export function createAssumeUserProvider(
         throw new AuthenticationRequired(
           'this profile holds no admin API key, tenant and user to assume again',
           {
-            hint: `run \`${assumeUserCommand(options.cliName)}\``,
+            hint: `run \`${assumeUserCommand(commandLine(options.cliName, options.commandNames, 'assume-user'))}\``,
           },
         );
       }
@@ -124,7 +129,7 @@ export function createAssumeUserProvider(
         throw new CredentialRefused(
           `the stored admin API key was refused when assuming user ${safeText(userId, 100)} in tenant ${safeText(tenantId, 100)} again (${error.message.replace(/^.*?\((.*)\).*$/, '$1')})`,
           {
-            hint: `pipe the current key: \`printenv ADMIN_API_KEY | ${assumeUserCommand(options.cliName, tenantId, userId)} --admin-key-stdin\``,
+            hint: `pipe the current key: \`printenv ADMIN_API_KEY | ${assumeUserCommand(commandLine(options.cliName, options.commandNames, 'assume-user'), tenantId, userId)} --admin-key-stdin\``,
           },
         );
       }

@@ -9,11 +9,13 @@
  * made them), and the control-plane tokens, each keyed by control plane + tenant + resource +
  * scopes (`session.ts`), so another tenant's token never replaces this one's.
  */
+
 import { decodeJwt } from 'jose';
 import type { SubjectTokenKind } from '../config/schema.js';
 import type { ControlPlane, ControlPlaneToken, ListedTenant } from '../control-plane/control-plane.js';
 import { SubjectTokenRefused } from '../control-plane/control-plane.js';
 import { AuthenticationRequired, TenantNotFound } from '../errors.js';
+import { type CommandNames, commandLine } from '../instance/command-names.js';
 import { pickTenant, tenantNotFound } from '../resolve/tenant.js';
 import {
   type AccessToken,
@@ -47,6 +49,8 @@ export interface ExchangeProviderOptions {
   allowedOrigins: readonly string[];
   resource: string | null;
   cliName: string;
+  /** The vendor's names of keyfob's commands, for messages. */
+  commandNames?: CommandNames;
 }
 
 /** A provider whose tokens are scoped to tenants of a control plane. */
@@ -214,7 +218,7 @@ export function createExchangeProvider(
       ],
       tenants,
       ...(chooser ? { choose: chooser } : {}),
-      command: request.command ?? `${options.cliName} login`,
+      command: request.command ?? `${commandLine(options.cliName, options.commandNames, 'login')}`,
     });
     // The login was made just now: a refusal of its token is final (no renewal).
     const { token } = await exchangeFor(session, tenant.id, [], false);

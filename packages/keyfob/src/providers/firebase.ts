@@ -5,6 +5,7 @@
  * (plain http, loopback only), else to Google's endpoints; a session stays bound to the one it
  * came from (lifecycle/binding.ts).
  */
+
 import { decodeJwt } from 'jose';
 import {
   AuthenticationRequired,
@@ -15,6 +16,7 @@ import {
   OAuthError,
   RefreshFailed,
 } from '../errors.js';
+import { type CommandNames, commandLine } from '../instance/command-names.js';
 import { type AccessToken, accessTokenKey, newSession, type Session } from '../session.js';
 import { isRecord } from '../shape.js';
 import { safeText, transportError } from './oauth-errors.js';
@@ -36,6 +38,8 @@ export interface FirebaseProviderOptions {
   allowedOrigins: readonly string[];
   /** How people run the auth commands, for hints. */
   cliName: string;
+  /** The vendor's names of keyfob's commands, for messages. */
+  commandNames?: CommandNames;
 }
 
 /** Codes that mean the email or the password is wrong; Firebase says which, keyfob does not. */
@@ -71,7 +75,7 @@ export function createFirebaseProvider(
 ): CredentialProvider {
   const endpoints = firebaseEndpoints(options.apiKey, options.emulatorHost);
   const place = options.emulatorHost ? `the Firebase Auth emulator at ${options.emulatorHost}` : 'Firebase';
-  const loginCommand = `${options.cliName} login ${options.name} --email EMAIL --password-stdin`;
+  const loginCommand = `${commandLine(options.cliName, options.commandNames, 'login')} ${options.name} --email EMAIL --password-stdin`;
 
   /** Sends one request and returns the answer's JSON, or throws the error it names. */
   async function call(

@@ -2,6 +2,7 @@
  * From a provider's validated configuration to the provider itself. Loaded lazily by the
  * instance: importing it pulls in openid-client.
  */
+
 import type { AppNames } from '../config/names.js';
 import {
   type ClientCredentialsProviderConfig,
@@ -15,6 +16,7 @@ import {
 import type { ControlPlane } from '../control-plane/control-plane.js';
 import { controlPlaneFromConfig } from '../control-plane/from-config.js';
 import { ProviderNotFound } from '../errors.js';
+import { type CommandNames, type CommandOf, commandOf } from '../instance/command-names.js';
 import { assumeUserProviderFromConfig } from './assume-user.js';
 import type { ClientAuthentication } from './client-auth.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
@@ -32,6 +34,8 @@ export interface ProviderFactoryContext {
   names: AppNames;
   /** How people run the auth commands, for messages. */
   cliName: string;
+  /** The vendor's names of keyfob's commands (`createKeyfob({ commandNames })`), for messages. */
+  commandNames?: CommandNames;
   /** Another provider's configuration by name (an exchange's login). */
   lookup?: (name: string) => ProviderConfig | undefined;
   /** An integrator's control plane, used instead of the wire protocol's default. */
@@ -47,7 +51,7 @@ export function createProvider(config: ProviderConfig, context: ProviderFactoryC
     createTypedProvider(config, context),
     config,
     context.runtime,
-    context.cliName,
+    commandOf(context.cliName, context.commandNames),
   );
 }
 
@@ -88,7 +92,7 @@ function createTypedProvider(config: ProviderConfig, context: ProviderFactoryCon
           type: config.type,
           server,
           clientId: config.client_id,
-          clientAuth: clientAuthentication(config, context.cliName),
+          clientAuth: clientAuthentication(config, commandOf(context.cliName, context.commandNames)),
           scopes: config.scopes,
           resource,
           allowedOrigins,
@@ -107,7 +111,7 @@ function createTypedProvider(config: ProviderConfig, context: ProviderFactoryCon
       const server: ServerSource = config.token_endpoint
         ? { kind: 'manual', issuer: config.issuer ?? null, token_endpoint: config.token_endpoint }
         : { kind: 'discovery', issuer: config.issuer as string };
-      const auth = clientAuthentication(config, context.cliName);
+      const auth = clientAuthentication(config, commandOf(context.cliName, context.commandNames));
       return createClientCredentialsProvider(
         {
           name: config.name,
@@ -124,7 +128,7 @@ function createTypedProvider(config: ProviderConfig, context: ProviderFactoryCon
           missingSecretHint: missingSecretHint(
             config.name,
             config.unresolved_secrets?.client_secret,
-            context.cliName,
+            commandOf(context.cliName, context.commandNames),
           ),
         },
         context.runtime,
@@ -138,17 +142,18 @@ function createTypedProvider(config: ProviderConfig, context: ProviderFactoryCon
             ? { kind: 'manual', issuer: config.issuer ?? null, token_endpoint: config.token_endpoint }
             : { kind: 'discovery', issuer: config.issuer as string },
           clientId: config.client_id,
-          clientAuth: clientAuthentication(config, context.cliName),
+          clientAuth: clientAuthentication(config, commandOf(context.cliName, context.commandNames)),
           // With an issuer the login is an OpenID one: the same default scopes as `oidc`.
           scopes: config.scopes.length > 0 || !config.issuer ? config.scopes : DEFAULT_OIDC_SCOPES,
           resource,
           allowedOrigins,
           cliName: context.cliName,
+          ...(context.commandNames ? { commandNames: context.commandNames } : {}),
         },
         context.runtime,
       );
     case 'assume_user':
-      return assumeUserProviderFromConfig(config, context.runtime, context.cliName, context.controlPlane);
+      return assumeUserProviderFromConfig(config, context.runtime, context, context.controlPlane);
     case 'firebase':
       return createFirebaseProvider(
         {
@@ -158,6 +163,7 @@ function createTypedProvider(config: ProviderConfig, context: ProviderFactoryCon
           resource,
           allowedOrigins,
           cliName: context.cliName,
+          ...(context.commandNames ? { commandNames: context.commandNames } : {}),
         },
         context.runtime,
       );
@@ -193,6 +199,7 @@ function createExchange(config: ExchangeProviderConfig, context: ProviderFactory
       allowedOrigins: config.allowed_origins,
       resource: config.resource ?? null,
       cliName: context.cliName,
+      ...(context.commandNames ? { commandNames: context.commandNames } : {}),
     },
     context.runtime,
   );
@@ -213,7 +220,7 @@ function clientAuthentication(
     | OAuth2ProviderConfig
     | ClientCredentialsProviderConfig
     | PasswordProviderConfig,
-  cliName: string,
+  command: CommandOf,
 ): ClientAuthentication {
   const method =
     config.token_endpoint_auth_method ??
@@ -237,7 +244,7 @@ function clientAuthentication(
       return {
         method,
         secret: config.client_secret ?? null,
-        hint: missingSecretHint(config.name, config.unresolved_secrets?.client_secret, cliName),
+        hint: missingSecretHint(config.name, config.unresolved_secrets?.client_secret, command),
       };
   }
 }
@@ -248,8 +255,8 @@ function missingKeyHint(provider: string, variable: string | undefined): string 
     : `give providers.${provider}.private_key in config.yaml`;
 }
 
-function missingSecretHint(provider: string, variable: string | undefined, cliName: string): string {
+function missingSecretHint(provider: string, variable: string | undefined, command: CommandOf): string {
   if (variable)
     return `set ${variable} in the environment (config.yaml: providers.${provider}.client_secret refers to it)`;
-  return `write client_secret: \${VAR} for provider ${provider} in config.yaml and set VAR, or run \`${cliName} login ${provider} --with-secret\``;
+  return `write client_secret: \${VAR} for provider ${provider} in config.yaml and set VAR, or run \`${command('login')} ${provider} --with-secret\``;
 }

@@ -7,7 +7,9 @@
  * The password is sent once, in the token request's body; it is never kept, logged or put in
  * an error.
  */
+
 import { AuthenticationRequired, LoginFailed, OAuthError } from '../errors.js';
+import { type CommandNames, commandLine } from '../instance/command-names.js';
 import { accessTokenKey, newSession, parseScopes, type Session } from '../session.js';
 import type { ClientAuthentication } from './client-auth.js';
 import {
@@ -32,6 +34,8 @@ export interface PasswordProviderOptions {
   allowedOrigins: readonly string[];
   /** How people run the auth commands, for "run … login" hints. */
   cliName: string;
+  /** The vendor's names of keyfob's commands, for messages. */
+  commandNames?: CommandNames;
 }
 
 /** Creates a `password` provider. */
@@ -61,7 +65,7 @@ export function createPasswordProvider(
     },
     runtime,
   );
-  const loginCommand = `${options.cliName} login ${options.name}`;
+  const loginCommand = `${commandLine(options.cliName, options.commandNames, 'login')} ${options.name}`;
 
   async function login(request: LoginRequest): Promise<Session> {
     if (request.flow !== 'password') {

@@ -4,9 +4,11 @@
  * credentials at the token endpoint the create answer named, with the secret stored beside that
  * endpoint in the session: the secret goes nowhere else, whatever the configuration says.
  */
+
 import type { ProviderConfig } from '../config/schema.js';
 import { hasControlPlane } from '../control-plane/from-config.js';
 import { CredentialRefused } from '../errors.js';
+import type { CommandOf } from '../instance/command-names.js';
 import { accessTokenKey, concretePlace, type Session } from '../session.js';
 import { safeText } from '../text.js';
 import { createClientCredentialsProvider } from './client-credentials.js';
@@ -21,20 +23,20 @@ export function withServicePrincipalSessions(
   inner: CredentialProvider,
   config: ProviderConfig,
   runtime: ProviderRuntime,
-  cliName: string,
+  command: CommandOf,
 ): CredentialProvider {
   if (!hasControlPlane(config)) return inner;
   return {
     ...inner,
     renew: (session, request) =>
       session.service_principal
-        ? renewPrincipal(inner, session, request, runtime, cliName)
+        ? renewPrincipal(inner, session, request, runtime, command)
         : inner.renew(session, request),
     async revoke(session): Promise<RevocationResult> {
       if (!session.service_principal) return inner.revoke(session);
       return {
         revoked: false,
-        detail: `a service principal has no refresh token; delete it with \`${cliName} service-principal delete ${safeText(session.service_principal.client_id, 100)}\``,
+        detail: `a service principal has no refresh token; delete it with \`${command('service-principal')} delete ${safeText(session.service_principal.client_id, 100)}\``,
       };
     },
     async userinfo(session, accessToken) {
@@ -49,7 +51,7 @@ async function renewPrincipal(
   session: Session,
   request: TokenRequest,
   runtime: ProviderRuntime,
-  cliName: string,
+  command: CommandOf,
 ): Promise<Session> {
   const principal = session.service_principal;
   if (!principal) throw new Error('not a service principal session');
@@ -64,7 +66,7 @@ async function renewPrincipal(
       scopes: [],
       resource: null,
       allowedOrigins: inner.allowedOrigins,
-      missingSecretHint: `create another with \`${cliName} service-principal create --name N --save-profile P\``,
+      missingSecretHint: `create another with \`${command('service-principal')} create --name N --save-profile P\``,
     },
     runtime,
   );
@@ -95,7 +97,7 @@ async function renewPrincipal(
       throw new CredentialRefused(
         `service principal ${id} was refused at ${principal.token_endpoint} (invalid_client): it was deleted or its secret revoked`,
         {
-          hint: `create another with \`${cliName} service-principal create --name N --save-profile P\``,
+          hint: `create another with \`${command('service-principal')} create --name N --save-profile P\``,
           cause: error,
         },
       );

@@ -79,7 +79,7 @@ export async function startProxy(
       loginCommand:
         resolved.kind === 'profile'
           ? ctx.loginCommand(resolved.profile, resolved.level === 'explicit')
-          : `${ctx.cliName} login`,
+          : ctx.command('login'),
       log: ctx.log,
       port: () => listeningPort,
     }),

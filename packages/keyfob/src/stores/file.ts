@@ -36,6 +36,8 @@ export interface FileStoreOptions {
   home: string;
   /** The command users run, for messages (an integrator's CLI name). Default `keyfob`. */
   cliName?: string;
+  /** The login command under the vendor's names (`acme auth signin`); `<cliName> login` by default. */
+  loginCommand?: string;
 }
 
 /** Options of {@link FileStore.write}. */
@@ -57,6 +59,7 @@ export class FileStore implements CredentialStore {
   /** The sessions directory. */
   readonly location: string;
   readonly #cliName: string;
+  readonly #loginCommand: string;
 
   /** @throws InvalidInput when `home` is not a non-empty path. */
   constructor(options: FileStoreOptions) {
@@ -70,6 +73,7 @@ export class FileStore implements CredentialStore {
     }
     this.location = path.join(path.resolve(home), 'sessions');
     this.#cliName = cliName;
+    this.#loginCommand = options.loginCommand ?? `${cliName} login`;
   }
 
   /**
@@ -104,7 +108,7 @@ export class FileStore implements CredentialStore {
           `The stored session of profile "${profile}" in ${file} could not be read (${found.reason}); ` +
             `it was moved to ${movedTo}`,
           movedTo,
-          { hint: `run \`${this.#cliName} login --profile ${profile}\` to sign in again` },
+          { hint: `run \`${this.#loginCommand} --profile ${profile}\` to sign in again` },
         );
       }
     }

@@ -122,7 +122,7 @@ export function createToolExecutor(options: ToolExecutorOptions): ToolExecutor {
       ...(profile !== undefined ? { profile } : {}),
       ...(action.scope ? { scopes: [action.scope] } : {}),
     };
-    const fallbackLogin = `${inside.ctx.cliName} login`;
+    const fallbackLogin = inside.ctx.command('login');
     // The scope first: nothing is sent to the API before the credential is known to hold it.
     // Its failure is reported after the parameters are checked: a parameter holding a
     // credential is refused whatever else is wrong.
@@ -293,7 +293,7 @@ async function profileFor(
   if (using.length === 0) {
     return {
       error: `no profile is logged in to provider ${tool.provider}`,
-      extra: { auth_required: true, command: `${ctx.cliName} login ${tool.provider}` },
+      extra: { auth_required: true, command: `${ctx.command('login')} ${tool.provider}` },
     };
   }
   return {

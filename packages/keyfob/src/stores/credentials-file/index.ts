@@ -24,6 +24,8 @@ export interface CredentialsFileInput {
   /** The user's home, for `~`. */
   userHome: string;
   cliName: string;
+  /** The login command under the vendor's names, for messages. */
+  loginCommand?: string;
   now: () => Date;
   config: () => Promise<KeyfobConfig>;
 }
@@ -64,6 +66,7 @@ export function credentialsFileStore(input: CredentialsFileInput): CredentialsFi
     file,
     fields: resolveFields(options.fields, input.app.replace(/[^A-Za-z0-9_.-]/g, '_')),
     cliName: input.cliName,
+    ...(input.loginCommand ? { loginCommand: input.loginCommand } : {}),
     now: input.now,
     defaultProvider: async (profile, machine) => defaultProvider(await input.config(), profile, machine),
     resourceOf: async (provider) => {

@@ -54,6 +54,8 @@ export interface CredentialsFileStoreOptions {
   fields: FieldMap;
   /** The command users run, for messages. */
   cliName: string;
+  /** The login command under the vendor's names (`acme auth signin`); `<cliName> login` by default. */
+  loginCommand?: string;
   /** The provider of an entry that names none: `machine` for a client id and secret. */
   defaultProvider: (profile: string, machine: boolean) => Promise<string | null>;
   /** A provider's configured `resource` (what a token the vendor wrote is for), or `null`. */
@@ -205,9 +207,8 @@ export class CredentialsFileStore implements CredentialStore {
       const reparsed = again === null ? null : this.#format.parse(again);
       if (reparsed === null || !('problem' in reparsed)) return reparsed;
       const movedTo = await moveAside(this.location, this.#options.now());
-      const login = profile
-        ? `${this.#options.cliName} login --profile ${profile}`
-        : `${this.#options.cliName} login`;
+      const command = this.#options.loginCommand ?? `${this.#options.cliName} login`;
+      const login = profile ? `${command} --profile ${profile}` : command;
       throw new StoreCorrupt(
         `The credentials file ${this.location} could not be read (${reparsed.problem}); it was moved to ${movedTo}`,
         movedTo,
@@ -231,7 +232,9 @@ export class CredentialsFileStore implements CredentialStore {
       if (stats.size > MAX_CREDENTIALS_FILE_BYTES) {
         throw new StoreUnavailable(
           `The credentials file ${this.location} is ${stats.size} bytes, more than the ${MAX_CREDENTIALS_FILE_BYTES} a credentials file may be; it was left untouched`,
-          { hint: `check what wrote it, then move it away and run \`${this.#options.cliName} login\`` },
+          {
+            hint: `check what wrote it, then move it away and run \`${this.#options.loginCommand ?? `${this.#options.cliName} login`}\``,
+          },
         );
       }
       const bytes = await handle.readFile();
