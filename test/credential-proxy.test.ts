@@ -315,11 +315,14 @@ describe('keyfob proxy: --scope', () => {
 });
 
 describe('keyfob proxy: refresh refused', () => {
-  it('answers 401 {error: auth_required, command} and never a token', async () => {
+  it("answers 401 {error: auth_required, command} with the vendor's command, and never a token", async () => {
     const revokedHome = mkdtempSync(join(tmpdir(), 'keyfob-credential-proxy-revoked-'));
     cleanup.push(() => rmSync(revokedHome, { recursive: true, force: true }));
     let shiftMs = 0;
     const other = createKeyfob({
+      // A vendor that mounts `login` as `acme auth signin`: the agent is told that command.
+      cliName: 'acme auth',
+      commandNames: { login: 'signin' },
       home: revokedHome,
       environment: {},
       store: 'file',
@@ -344,7 +347,7 @@ describe('keyfob proxy: refresh refused', () => {
     assert.equal(refused.status, 401);
     const body = (await refused.json()) as ProxyAnswer;
     assert.equal(body.error, 'auth_required');
-    assert.match(body.command ?? '', /login/);
+    assert.match(body.command ?? '', /^acme auth signin\b/);
     assert.ok(!JSON.stringify(body).includes('refresh-token-the-idp-never-issued'));
   });
 });
