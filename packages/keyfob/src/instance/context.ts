@@ -173,6 +173,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
             env,
             identityFile: env[envVar(names, 'IDENTITY_FILE')] || null,
             promptPassphrase: options.promptPassphrase ?? null,
+            loginCommand: command('login'),
           });
         });
     }

@@ -65,6 +65,8 @@ export interface EncryptedFileStoreOptions {
   promptPassphrase?: ((request: PassphraseRequest) => Promise<string>) | null;
   /** scrypt work factor (log2 N) of a new `identity.age`, 10–22. Default 18 (≈ 3 s). */
   scryptWorkFactor?: number;
+  /** The login command under the vendor's names (`acme auth signin`); `<app> login` by default. */
+  loginCommand?: string;
 }
 
 /** Options of {@link encryptedFileConfigured}. */
@@ -102,6 +104,7 @@ export class EncryptedFileStore implements CredentialStore {
   readonly identityPath: string;
   readonly #home: string;
   readonly #names: AppNames;
+  readonly #loginCommand: string;
   readonly #identityFile: string | null;
   readonly #passphrase: string | null;
   readonly #prompt: ((request: PassphraseRequest) => Promise<string>) | null;
@@ -139,6 +142,7 @@ export class EncryptedFileStore implements CredentialStore {
     this.location = path.join(this.#home, 'encrypted');
     this.identityPath = path.join(this.#home, 'identity.age');
     this.#names = names;
+    this.#loginCommand = options.loginCommand ?? `${names.app} login`;
     this.#identityFile = identityFile === null ? null : path.resolve(identityFile);
     this.#passphrase = passphrase || readEnvVar(env, names, 'PASSPHRASE') || null;
     this.#prompt = promptPassphrase;
@@ -180,7 +184,7 @@ export class EncryptedFileStore implements CredentialStore {
             `The session of profile "${profile}" in ${file} was encrypted to another identity than ${identity.source}`,
             {
               hint:
-                `use the identity it was written with, or run \`${this.#names.app} login --profile ${profile}\` ` +
+                `use the identity it was written with, or run \`${this.#loginCommand} --profile ${profile}\` ` +
                 'to replace it (the old file is kept beside it)',
             },
           );
@@ -192,7 +196,7 @@ export class EncryptedFileStore implements CredentialStore {
             `The stored session of profile "${profile}" in ${file} could not be read (${found.reason}); ` +
               `it was moved to ${movedTo}`,
             movedTo,
-            { hint: `run \`${this.#names.app} login --profile ${profile}\` to sign in again` },
+            { hint: `run \`${this.#loginCommand} --profile ${profile}\` to sign in again` },
           );
         }
       }
@@ -256,6 +260,7 @@ export class EncryptedFileStore implements CredentialStore {
           lockPath: path.join(this.#home, 'locks', '@identity.lock'),
           scryptWorkFactor: this.#scryptWorkFactor,
           cliName: this.#names.app,
+          loginCommand: this.#loginCommand,
           passphraseVar: envVar(this.#names, 'PASSPHRASE'),
         });
     let result: UnlockedIdentity | null;

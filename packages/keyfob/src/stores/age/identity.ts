@@ -106,6 +106,8 @@ export interface PassphraseIdentityOptions {
   scryptWorkFactor: number;
   /** The command users run, for messages. */
   cliName: string;
+  /** The login command under the vendor's names; `<cliName> login` by default. */
+  loginCommand?: string;
   /** The passphrase variable's name, for messages (`KEYFOB_PASSPHRASE`). */
   passphraseVar: string;
 }
@@ -204,7 +206,9 @@ async function corruptIdentity(options: PassphraseIdentityOptions, reason: strin
   return new StoreCorrupt(
     `The encrypted-file store's identity ${options.file} could not be read (${reason}); it was moved to ${movedTo}`,
     movedTo,
-    { hint: `sessions encrypted to it cannot be opened any more: run \`${options.cliName} login\` again` },
+    {
+      hint: `sessions encrypted to it cannot be opened any more: run \`${options.loginCommand ?? `${options.cliName} login`}\` again`,
+    },
   );
 }
 
