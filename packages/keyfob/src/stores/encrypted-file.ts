@@ -9,7 +9,7 @@ import {
   readFileNoFollow,
   writeFileAtomic,
 } from '../fs/secure.js';
-import { SESSION_SCHEMA_VERSION, type Session } from '../session.js';
+import type { Session } from '../session.js';
 import { isRecord } from '../shape.js';
 import {
   DEFAULT_SCRYPT_WORK_FACTOR,
@@ -19,7 +19,7 @@ import {
   type UnlockedIdentity,
   unlockPassphraseIdentity,
 } from './age/identity.js';
-import { SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from './file.js';
+import { innerSession, newerVersion, SESSION_FILE_SCHEMA_VERSION } from './file.js';
 import {
   assertStorableSession,
   listProfileFiles,
@@ -324,14 +324,7 @@ export class EncryptedFileStore implements CredentialStore {
       return { status: 'corrupt', reason: 'schema_version is missing or invalid' };
     }
     if (parsed.profile !== profile) return { status: 'corrupt', reason: 'it belongs to another profile' };
-    const session = parsed.session;
-    const sessionVersion = isRecord(session)
-      ? newerVersion(session.schema_version, SESSION_SCHEMA_VERSION)
-      : null;
-    if (sessionVersion !== null) return { status: 'newer', version: sessionVersion };
-    const problem = sessionShapeProblem(session);
-    if (problem) return { status: 'corrupt', reason: problem };
-    return { status: 'ok', session: session as Session };
+    return innerSession(parsed.session);
   }
 
   #identityMissing(profile: string): StoreUnavailable {
@@ -350,9 +343,4 @@ export class EncryptedFileStore implements CredentialStore {
       { hint: `upgrade ${this.#names.app}, or use another profile` },
     );
   }
-}
-
-/** The version when `value` is a schema_version above `supported`, else `null`. */
-function newerVersion(value: unknown, supported: number): number | null {
-  return typeof value === 'number' && Number.isInteger(value) && value > supported ? value : null;
 }

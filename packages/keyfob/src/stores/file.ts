@@ -183,18 +183,28 @@ function inspectSessionText(text: string): Inspection {
     return { status: 'corrupt', reason: 'schema_version is missing or invalid' };
   }
   if (typeof parsed.profile !== 'string') return { status: 'corrupt', reason: 'profile is not a string' };
-  const session = parsed.session;
-  const sessionVersion = isRecord(session)
-    ? newerVersion(session.schema_version, SESSION_SCHEMA_VERSION)
-    : null;
-  if (sessionVersion !== null) return { status: 'newer', version: sessionVersion };
+  return innerSession(parsed.session);
+}
+
+/**
+ * The session inside a store's envelope (file, keychain payload, encrypted file): written by a
+ * newer keyfob (its own `schema_version`), of a shape keyfob cannot use, or usable.
+ */
+export function innerSession(
+  session: unknown,
+):
+  | { status: 'ok'; session: Session }
+  | { status: 'newer'; version: number }
+  | { status: 'corrupt'; reason: string } {
+  const version = isRecord(session) ? newerVersion(session.schema_version, SESSION_SCHEMA_VERSION) : null;
+  if (version !== null) return { status: 'newer', version };
   const problem = sessionShapeProblem(session);
   if (problem) return { status: 'corrupt', reason: problem };
   return { status: 'ok', session: session as Session };
 }
 
 /** The version when `value` is a schema_version above `supported`, else `null`. */
-function newerVersion(value: unknown, supported: number): number | null {
+export function newerVersion(value: unknown, supported: number): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value > supported ? value : null;
 }
 

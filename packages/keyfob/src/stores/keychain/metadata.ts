@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { errorCode, fsError, readFileNoFollow } from '../../fs/secure.js';
 import type { Session } from '../../session.js';
 import { isRecord } from '../../shape.js';
+import { newerVersion } from '../file.js';
 
 /** Version of the metadata file. */
 export const KEYCHAIN_METADATA_SCHEMA_VERSION = 1;
@@ -159,11 +160,6 @@ export function splitChunks(text: string): string[] {
     chunks.push(text.slice(start, start + KEYCHAIN_CHUNK_CHARS));
   }
   return chunks;
-}
-
-/** The version when `value` is a schema_version above `supported`, else `null`. */
-export function newerVersion(value: unknown, supported: number): number | null {
-  return typeof value === 'number' && Number.isInteger(value) && value > supported ? value : null;
 }
 
 export async function sha256Hex(data: Uint8Array): Promise<string> {

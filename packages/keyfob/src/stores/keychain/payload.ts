@@ -3,11 +3,10 @@
  * checked against the committed metadata (length, SHA-256, profile, versions) before it is
  * believed. Split from `../keychain.ts`; reads go through a {@link KeychainBackend}.
  */
-import { SESSION_SCHEMA_VERSION, type Session } from '../../session.js';
 import { isRecord } from '../../shape.js';
-import { SESSION_FILE_SCHEMA_VERSION, sessionShapeProblem } from '../file.js';
+import { innerSession, newerVersion, SESSION_FILE_SCHEMA_VERSION } from '../file.js';
 import type { KeychainBackend } from './backend.js';
-import { type KeychainMetadata, newerVersion, type PayloadResult, sha256Hex } from './metadata.js';
+import { type KeychainMetadata, type PayloadResult, sha256Hex } from './metadata.js';
 
 /** Reads and checks the session a committed generation holds. */
 export async function readPayload(
@@ -39,12 +38,5 @@ export async function readPayload(
   if (parsed.schema_version !== SESSION_FILE_SCHEMA_VERSION || parsed.profile !== profile) {
     return { status: 'corrupt', reason: 'its keychain payload belongs to another profile or version' };
   }
-  const session = parsed.session;
-  const sessionVersion = isRecord(session)
-    ? newerVersion(session.schema_version, SESSION_SCHEMA_VERSION)
-    : null;
-  if (sessionVersion !== null) return { status: 'newer', version: sessionVersion };
-  const problem = sessionShapeProblem(session);
-  if (problem) return { status: 'corrupt', reason: problem };
-  return { status: 'ok', session: session as Session };
+  return innerSession(parsed.session);
 }
