@@ -19,6 +19,7 @@ import {
   RefreshFailed,
 } from '@keyfob/core';
 import { type DevIdp, type DevIdpUser, startDevIdp } from '@keyfob/dev-idp';
+import { passwordTokens } from './support/cli.js';
 
 const SCOPES = 'openid profile email offline_access';
 let idp: DevIdp;
@@ -69,19 +70,9 @@ function instance(skew = { ms: 0 }): { kf: Keyfob; home: string; config: Record<
 async function obtained(
   user: DevIdpUser,
 ): Promise<{ access_token: string; refresh_token: string; expires_in: number }> {
-  const answer = await fetch(`${idp.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: idp.clients.cli.client_id,
-      username: user.email,
-      password: user.password,
-      scope: SCOPES,
-    }),
-  });
-  assert.equal(answer.status, 200);
-  return (await answer.json()) as { access_token: string; refresh_token: string; expires_in: number };
+  const tokens = await passwordTokens(idp, user, SCOPES);
+  assert.ok(tokens.refresh_token, 'offline_access gives a refresh token');
+  return { ...tokens, refresh_token: tokens.refresh_token };
 }
 
 /** Requests dev-idp received of any kind that a token call could send. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuthenticationRequired, createKeyfob, TokenExpired } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { passwordTokens } from './support/cli.js';
 
 const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
 const BOB = { email: 'bob@example.com', password: 'bob-password-2' };
@@ -40,18 +41,7 @@ function config(target: DevIdp) {
 }
 
 async function idToken(user: { email: string; password: string }): Promise<string> {
-  const answer = await fetch(`${idp.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: idp.clients.cli.client_id,
-      username: user.email,
-      password: user.password,
-      scope: 'openid email',
-    }),
-  });
-  return ((await answer.json()) as { id_token: string }).id_token;
+  return (await passwordTokens(idp, user, 'openid email')).id_token ?? '';
 }
 
 /** The same token with its `exp` in the past (its signature no longer matches: it is never sent). */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
-import { cliEnv, KEYFOB_BIN, runCli } from './support/cli.js';
+import { cliEnv, KEYFOB_BIN, passwordTokens, runCli } from './support/cli.js';
 
 const README = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 
@@ -166,18 +166,9 @@ describe('the README', () => {
     assert.ok(block, 'The library has the AuthStore block');
     const user = idp.users[0];
     assert.ok(user);
-    const answer = await fetch(`${idp.issuer}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'password',
-        client_id: idp.clients.cli.client_id,
-        username: user.email,
-        password: user.password,
-        scope: 'openid offline_access',
-      }),
-    });
-    const tokens = (await answer.json()) as { access_token: string; refresh_token: string };
+    const { access_token, refresh_token } = await passwordTokens(idp, user, 'openid offline_access');
+    assert.ok(refresh_token, 'offline_access gives a refresh token');
+    const tokens = { access_token, refresh_token };
     // Inside the repository, so that `@keyfob/core` resolves by name as in a project of its own.
     const dir = fileURLToPath(new URL('../.tmp/', import.meta.url));
     mkdirSync(dir, { recursive: true });

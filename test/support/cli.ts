@@ -175,3 +175,35 @@ export function robotApproving(idp: DevIdp): LoginInteraction {
     notice() {},
   };
 }
+
+/** What dev-idp's token endpoint answers a password grant (the `cli` client). */
+export interface PasswordTokens {
+  access_token: string;
+  refresh_token?: string;
+  id_token?: string;
+  expires_in: number;
+}
+
+/**
+ * Tokens from dev-idp's token endpoint by the password grant, as a system that obtained them
+ * elsewhere holds them (for importing, or exchanging, a session keyfob did not make).
+ */
+export async function passwordTokens(
+  idp: DevIdp,
+  user: { email: string; password: string },
+  scope: string,
+): Promise<PasswordTokens> {
+  const answer = await fetch(`${idp.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: idp.clients.cli.client_id,
+      username: user.email,
+      password: user.password,
+      scope,
+    }),
+  });
+  if (answer.status !== 200) throw new Error(`dev-idp's password grant answered HTTP ${answer.status}`);
+  return (await answer.json()) as PasswordTokens;
+}
