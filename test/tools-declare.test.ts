@@ -11,34 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKeyfob } from '@keyfob/core';
-import { createToolExecutor, defineTool, type Tool } from '@keyfob/core/tools';
+import { createToolExecutor, defineTool } from '@keyfob/core/tools';
+import { registryTool } from './support/tools.js';
 
 let api: Server;
 /** Every request target the API received. */
 const seen: string[] = [];
 let env: Record<string, string>;
-
-/** Like the registry tool of tools.test.ts, against the counting API. */
-function registryTool(): Tool {
-  return defineTool({
-    id: 'registry',
-    description: 'search and publish packages',
-    actions: {
-      search: { method: 'GET', url: '${REGISTRY_URL}/registry/search?q={query}' },
-      list: { method: 'GET', url: '${REGISTRY_URL}/registry/packages' },
-      upload: { method: 'PUT', url: '${REGISTRY_URL}/registry/packages/{name}' },
-      echo: { method: 'GET', url: '${REGISTRY_URL}/registry/echo?chunk=7' },
-      publicEcho: { method: 'GET', url: '${REGISTRY_URL}/registry/echo' },
-    },
-    scopes: {
-      search: null,
-      list: 'registry:read',
-      upload: 'registry:write',
-      echo: 'registry:read',
-      publicEcho: null,
-    },
-  });
-}
 
 before(async () => {
   api = createServer((req, res) => {

@@ -5,37 +5,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createKeyfob, type Keyfob } from '@keyfob/core';
-import { createToolExecutor, defineTool, type Tool } from '@keyfob/core/tools';
+import { createToolExecutor, defineTool } from '@keyfob/core/tools';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { filesUnder, makeHome, robotApproving, type TestHome } from './support/cli.js';
 import { readSession } from './support/file-session.js';
+import { registryTool } from './support/tools.js';
 
 let idp: DevIdp;
 /** Logged in through the device flow with `registry:read` (not `registry:write`). */
 let reader: TestHome;
 let env: Record<string, string>;
-
-/** The registry tool of the contract: a public search, a listing and an upload behind scopes. */
-function registryTool(): Tool {
-  return defineTool({
-    id: 'registry',
-    description: 'search and publish packages',
-    actions: {
-      search: { method: 'GET', url: '${REGISTRY_URL}/registry/search?q={query}' },
-      list: { method: 'GET', url: '${REGISTRY_URL}/registry/packages' },
-      upload: { method: 'PUT', url: '${REGISTRY_URL}/registry/packages/{name}' },
-      echo: { method: 'GET', url: '${REGISTRY_URL}/registry/echo?chunk=7' },
-      publicEcho: { method: 'GET', url: '${REGISTRY_URL}/registry/echo' },
-    },
-    scopes: {
-      search: null,
-      list: 'registry:read',
-      upload: 'registry:write',
-      echo: 'registry:read',
-      publicEcho: null,
-    },
-  });
-}
 
 async function login(home: TestHome, scopes: string[]): Promise<void> {
   await createKeyfob({ environment: home.env }).login({
