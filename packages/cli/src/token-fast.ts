@@ -1,11 +1,13 @@
 /**
  * The fast path of `keyfob token`, bundled alone as a small CommonJS file: a plain `token`
- * whose fresh token is already in the file store is printed without loading the rest of
- * keyfob (see `lifecycle/cached-token.ts` for when it answers). `run` resolves `false` when the
+ * whose fresh token is already in the file store, or that the keyfob agent serves, is printed
+ * without loading the rest of keyfob (see `lifecycle/cached-token.ts` and `agent/fast.ts` for
+ * when they answer). `run` resolves `false` when the
  * full command must answer instead; `bin/keyfob.cjs` then loads it.
  */
 import { writeSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { tokenFromAgentFast } from '@keyfob/core/agent-client';
 import { cachedToken } from '@keyfob/core/cached-token';
 import { appNames } from '@keyfob/core/config-names';
 import { toJson } from './io.js';
@@ -26,14 +28,15 @@ function fastFlags(args: readonly string[]): { profile?: string; json: boolean; 
 export async function run(argv: readonly string[] = process.argv.slice(3)): Promise<boolean> {
   const flags = fastFlags(argv);
   if (!flags) return false;
-  const token = cachedToken({
+  const request = {
     names: appNames('keyfob'),
     env: process.env,
     homedir: homedir(),
     ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
     minTtl: flags.minTtl,
-    now: new Date(),
-  });
+  };
+  // The file store on disk first (no socket at all), then the keyfob agent (any store).
+  const token = cachedToken({ ...request, now: new Date() }) ?? (await tokenFromAgentFast(request));
   if (!token) return false;
   const { access_token, token_type, expires_at, scopes, profile, tenant } = token;
   const text = flags.json

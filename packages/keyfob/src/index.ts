@@ -5,6 +5,8 @@
  * imported from here at module load: the instance loads them on first use.
  */
 
+export type { AgentStarted, AgentStatusInfo, AgentStatusReport } from './agent/index.js';
+export { agentStatus, startAgent, stopAgent } from './agent/index.js';
 export type {
   AuthStore,
   AuthStoreMetadata,

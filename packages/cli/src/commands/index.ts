@@ -5,6 +5,10 @@
 import type { CommandTable } from '../run.js';
 
 export const authCommands: CommandTable = {
+  agent: {
+    summary: 'start, stop or show the agent (tokens from memory, one refresher)',
+    load: async () => (await import('./agent.js')).agent,
+  },
   'assume-user': {
     summary: 'act as a user of a tenant with an admin API key',
     load: async () => (await import('./assume-user.js')).assumeUser,

@@ -39,6 +39,8 @@ export interface ConfigSummary {
   token_storage: string | null;
   providers: Record<string, { type: string; resource: string | null }>;
   profiles: Record<string, { provider: string | null }>;
+  /** `agent:` (auto, manual, off); absent in entries written before the agent existed. */
+  agent?: string;
 }
 
 interface CacheEntry {
@@ -85,6 +87,21 @@ export function cachedSummaryFromText(
     const entry = JSON.parse(text) as CacheEntry;
     if (entry.schema_version !== CACHE_SCHEMA_VERSION || !sameKey(entry.key, key)) return undefined;
     return summaryFromEntry(entry, env);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The names of the variables the cached file with this fingerprint refers to, or `undefined`
+ * when the cache does not hold that file (the keyfob agent's fingerprint needs them).
+ */
+export function cachedVariableNames(text: string, key: ConfigFingerprint): string[] | undefined {
+  try {
+    const entry = JSON.parse(text) as CacheEntry;
+    if (entry.schema_version !== CACHE_SCHEMA_VERSION || !sameKey(entry.key, key) || !entry.env)
+      return undefined;
+    return Object.keys(entry.env).sort();
   } catch {
     return undefined;
   }

@@ -111,6 +111,7 @@ function summarize(config: KeyfobConfig): ConfigSummary {
     token_storage: config.token_storage,
     providers,
     profiles,
+    agent: config.agent.mode,
   };
 }
 

@@ -279,7 +279,32 @@ export interface KeyfobConfig {
   token_storage: StoreKind | null;
   providers: Record<string, ProviderConfig>;
   profiles: Record<string, ProfileConfig>;
+  /** The keyfob agent: `agent`, `agent_idle_timeout`, `unlock_timeout` (defaults when absent). */
+  agent: AgentConfig;
 }
+
+/**
+ * `agent:` in config.yaml: `auto` starts the agent on the first command that needs it;
+ * `manual` (the default) uses one that `agent start` started; `off` never asks one.
+ */
+export const AGENT_MODES = ['auto', 'manual', 'off'] as const;
+export type AgentMode = (typeof AGENT_MODES)[number];
+
+/** The keyfob agent's settings, validated; durations in seconds. */
+export interface AgentConfig {
+  mode: AgentMode;
+  /** `agent_idle_timeout`: the agent exits after this long without a request. Default 1 h. */
+  idle_timeout: number;
+  /** `unlock_timeout`: the agent forgets an unlocked passphrase identity after this long. Default 15 min. */
+  unlock_timeout: number;
+}
+
+/** Defaults of {@link AgentConfig}: unlock_timeout as git's credential-cache (15 min). */
+export const DEFAULT_AGENT_CONFIG: AgentConfig = Object.freeze({
+  mode: 'manual',
+  idle_timeout: 3600,
+  unlock_timeout: 900,
+});
 
 /** A configuration with nothing in it: what a missing default `config.yaml` means. */
 export function emptyConfig(file: string | null = null): KeyfobConfig {
@@ -289,6 +314,7 @@ export function emptyConfig(file: string | null = null): KeyfobConfig {
     token_storage: null,
     providers: Object.create(null) as Record<string, ProviderConfig>,
     profiles: Object.create(null) as Record<string, ProfileConfig>,
+    agent: { ...DEFAULT_AGENT_CONFIG },
   };
 }
 

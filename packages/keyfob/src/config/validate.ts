@@ -8,7 +8,8 @@
  */
 import { dirname } from 'node:path';
 import { formatKeyPath, MAX_CONFIG_DEPTH, type References } from './interpolate.js';
-import { type KeyfobConfig, type ProfileConfig, type ProviderConfig, STORE_KINDS } from './schema.js';
+import { emptyConfig, type KeyfobConfig, type ProfileConfig, STORE_KINDS } from './schema.js';
+import { AGENT_KEYS, validateAgent } from './validate-agent.js';
 import {
   type Context,
   checkKnownKeys,
@@ -45,7 +46,7 @@ export interface ValidateOptions {
   cwd?: string;
 }
 
-const TOP_LEVEL_KEYS = ['default_provider', 'token_storage', 'providers', 'profiles'] as const;
+const TOP_LEVEL_KEYS = ['default_provider', 'token_storage', 'providers', 'profiles', ...AGENT_KEYS] as const;
 const PROFILE_KEYS = ['provider', 'tenant', 'client_id'] as const;
 
 /**
@@ -68,13 +69,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions): KeyfobCo
     command: options.command ?? 'keyfob',
     baseDir: options.file !== null ? dirname(options.file) : (options.cwd ?? process.cwd()),
   };
-  const config: KeyfobConfig = {
-    file: options.file,
-    default_provider: null,
-    token_storage: null,
-    providers: Object.create(null) as Record<string, ProviderConfig>,
-    profiles: Object.create(null) as Record<string, ProfileConfig>,
-  };
+  const config: KeyfobConfig = emptyConfig(options.file);
   if (raw === null || raw === undefined) return config;
   if (!isMapping(raw)) {
     fail(
@@ -94,6 +89,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions): KeyfobCo
   }
 
   config.token_storage = optionalEnum(ctx, raw, [], 'token_storage', STORE_KINDS) ?? null;
+  config.agent = validateAgent(ctx, raw);
   config.default_provider = optionalString(ctx, raw, [], 'default_provider') ?? null;
   if (config.default_provider !== null) {
     requireProvider(ctx, config, ['default_provider'], config.default_provider);

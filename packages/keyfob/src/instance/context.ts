@@ -5,6 +5,9 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { agentIdentityKeeper } from '../agent/keeper.js';
+import type { AgentSpec } from '../agent/socket.js';
+import { agentSpecFor } from '../agent/spec.js';
 import { withEmulatorFromEnv } from '../config/firebase-emulator.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import { type AppNames, appNames, envVar } from '../config/names.js';
@@ -23,6 +26,7 @@ import type { CredentialProvider, ProviderRuntime } from '../providers/provider.
 import { type ChainResult, type ExplicitCredentials, resolveChain } from '../resolve/chain.js';
 import { type SelectedProfile, selectProfile } from '../resolve/select.js';
 import type { Tenant } from '../session.js';
+import type { IdentityKeeper } from '../stores/age/identity.js';
 import { FileStore } from '../stores/file.js';
 import { lazyStore } from '../stores/lazy.js';
 import { MemoryStore } from '../stores/memory.js';
@@ -87,6 +91,8 @@ export interface InstanceContext {
   readonly credentialsFile: { store: CredentialStore; reason: string } | null;
   /** Whether a passphrase prompt was supplied (only then may encrypted-file ask for one). */
   readonly canPromptPassphrase: boolean;
+  /** The keyfob agent this instance asks first, or `null` when it works alone (`agent/spec.ts`). */
+  readonly agentSpec: AgentSpec | null;
   /** The store for a new profile, and whether the user chose it. */
   configuredStore(cfg: KeyfobConfig): { kind: StoreKind; explicit: boolean };
   withProfileLock<T>(profile: string, fn: (lock: HeldLock) => Promise<T>): Promise<T>;
@@ -116,7 +122,17 @@ export interface InstanceContext {
   controlPlaneOf(config: ControlPlaneProviderConfig): ControlPlane;
 }
 
-export function createContext(options: KeyfobOptions): InstanceContext {
+/** How the keyfob agent's own instances differ (`agent/server.ts`); nothing else passes it. */
+export interface ContextInternals {
+  /** The agent itself never asks an agent. */
+  noAgent?: boolean;
+  /** Keychain payloads kept in memory by generation (the agent re-reads only the metadata). */
+  cacheKeychainReads?: boolean;
+  /** Where the encrypted-file store's unlocked identity is kept between processes. */
+  identityKeeper?: IdentityKeeper;
+}
+
+export function createContext(options: KeyfobOptions, internals: ContextInternals = {}): InstanceContext {
   const names = appNames(options.appName ?? 'keyfob', {
     ...(options.envPrefix !== undefined ? { envPrefix: options.envPrefix } : {}),
     ...(options.env !== undefined ? { envRenames: options.env as Record<string, string> } : {}),
@@ -128,6 +144,9 @@ export function createContext(options: KeyfobOptions): InstanceContext {
   // `~` is the environment's HOME, as for a credentials file's path (an SDK given its own map).
   const home = options.home ?? resolveHome({ names, env, homedir: env.HOME || homedir() });
   const log = options.log ?? silentLogger;
+  const agentSpec = internals.noAgent
+    ? null
+    : agentSpecFor(options, { names, home, env, cliName, commandNames });
   const clock = options.now;
   const providers = new Map<string, Promise<CredentialProvider>>();
   const memory = new MemoryStore();
@@ -162,7 +181,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
       case 'keychain':
         return lazyStore(kind, `the OS keychain (service ${names.keychainService})`, async () => {
           const { KeychainStore } = await import('../stores/keychain.js');
-          return new KeychainStore({ home, names });
+          return new KeychainStore({ home, names, cacheReads: internals.cacheKeychainReads === true });
         });
       case 'encrypted-file':
         return lazyStore(kind, join(home, 'encrypted'), async () => {
@@ -174,6 +193,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
             identityFile: env[envVar(names, 'IDENTITY_FILE')] || null,
             promptPassphrase: options.promptPassphrase ?? null,
             loginCommand: command('login'),
+            identityKeeper: internals.identityKeeper ?? (agentSpec ? agentIdentityKeeper(() => ctx) : null),
           });
         });
     }
@@ -210,6 +230,7 @@ export function createContext(options: KeyfobOptions): InstanceContext {
           ? options.interactive
           : null,
     canPromptPassphrase: options.promptPassphrase !== undefined,
+    agentSpec,
 
     config() {
       configPromise ??= (async () => {

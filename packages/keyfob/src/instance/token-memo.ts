@@ -38,6 +38,32 @@ export function staticEntry(token: StaticToken, label: string): MemoEntry {
   return { result, freshAt: (nowMs) => expiresAt === null || expiresAt > nowMs };
 }
 
+/** When each profile token result was obtained, for the keyfob agent's answers (`obtainedAtOf`). */
+const obtained = new WeakMap<TokenResult, string | null>();
+
+/** When a result of {@link profileEntry} was obtained (`null` when not known). */
+export function obtainedAtOf(result: TokenResult): string | null {
+  return obtained.get(result) ?? null;
+}
+
+/** A token the keyfob agent served, as a memo entry (the same freshness rule as a profile's). */
+export function profileEntryFromResult(served: TokenResult, obtainedAt: string | null): MemoEntry {
+  const result: TokenResult = Object.freeze({
+    access_token: served.access_token,
+    token_type: served.token_type,
+    expires_at: served.expires_at,
+    scopes: Object.freeze([...served.scopes]) as string[],
+    profile: served.profile,
+    resource: served.resource,
+    tenant: served.tenant ? Object.freeze({ ...served.tenant }) : null,
+  });
+  const freshAt = freshnessOf({
+    expires_at: served.expires_at,
+    obtained_at: obtainedAt ?? '',
+  } as AccessToken);
+  return { result, freshAt };
+}
+
 /** A profile's access token, as a memo entry. */
 export function profileEntry(token: AccessToken, profile: string): MemoEntry {
   const result: TokenResult = Object.freeze({
@@ -49,6 +75,7 @@ export function profileEntry(token: AccessToken, profile: string): MemoEntry {
     resource: token.resource,
     tenant: token.tenant ? Object.freeze({ ...token.tenant }) : null,
   });
+  obtained.set(result, token.obtained_at);
   return { result, freshAt: freshnessOf(token) };
 }
 

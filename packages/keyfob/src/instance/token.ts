@@ -54,6 +54,14 @@ export async function getToken(
   const key = memoKey(opts);
   const hit = opts.forceRefresh ? undefined : memo.get(key);
   if (hit?.freshAt(ctx.nowMs(), minTtl)) return hit.result;
+  if (ctx.agentSpec) {
+    // The keyfob agent first (agent/ask.ts): it answers from memory; null means work alone.
+    const served = await (await import('../agent/ask.js')).tokenFromAgent(ctx, opts, minTtl);
+    if (served) {
+      memo.set(key, served);
+      return served.result;
+    }
+  }
 
   const [cfg, st] = await Promise.all([ctx.config(), ctx.state()]);
   const { resolved } = ctx.resolve(callExplicit(opts), cfg, st);

@@ -13,6 +13,7 @@ import type { Session } from '../session.js';
 import { isRecord } from '../shape.js';
 import {
   DEFAULT_SCRYPT_WORK_FACTOR,
+  type IdentityKeeper,
   isNoIdentityMatched,
   loadAge,
   readIdentityFile,
@@ -67,6 +68,11 @@ export interface EncryptedFileStoreOptions {
   scryptWorkFactor?: number;
   /** The login command under the vendor's names (`acme auth signin`); `<app> login` by default. */
   loginCommand?: string;
+  /**
+   * Keeps the unlocked passphrase identity between processes (the keyfob agent): asked first,
+   * and handed the passphrase once one is known, so scrypt runs there once per unlock_timeout.
+   */
+  identityKeeper?: IdentityKeeper | null;
 }
 
 /** Options of {@link encryptedFileConfigured}. */
@@ -109,6 +115,7 @@ export class EncryptedFileStore implements CredentialStore {
   readonly #passphrase: string | null;
   readonly #prompt: ((request: PassphraseRequest) => Promise<string>) | null;
   readonly #scryptWorkFactor: number;
+  readonly #keeper: IdentityKeeper | null;
   #identity: Promise<UnlockedIdentity> | undefined;
   #prompted: Promise<string> | undefined;
 
@@ -147,6 +154,7 @@ export class EncryptedFileStore implements CredentialStore {
     this.#passphrase = passphrase || readEnvVar(env, names, 'PASSPHRASE') || null;
     this.#prompt = promptPassphrase;
     this.#scryptWorkFactor = scryptWorkFactor;
+    this.#keeper = options.identityKeeper ?? null;
   }
 
   /**
@@ -251,6 +259,15 @@ export class EncryptedFileStore implements CredentialStore {
   /** The identity, unlocked once per store (and once per process for a passphrase). */
   async #unlock(create: boolean): Promise<UnlockedIdentity | null> {
     if (this.#identity) return this.#identity;
+    if (!this.#identityFile && this.#keeper) {
+      // Not remembered here: the keeper decides how long it stays unlocked (unlock_timeout).
+      const kept = await this.#keeper.unlocked(this.identityPath);
+      if (kept) return kept;
+      if ((await readFileNoFollow(this.identityPath)) !== null) {
+        const handed = await this.#keeper.unlock(this.identityPath, await this.#getPassphrase(false));
+        if (handed) return handed;
+      }
+    }
     const pending = this.#identityFile
       ? readIdentityFile(this.#identityFile)
       : unlockPassphraseIdentity({

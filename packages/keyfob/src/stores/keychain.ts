@@ -91,6 +91,12 @@ export interface KeychainStoreOptions {
    * `@keyfob/core/testing` in tests. The store's logic is the same for both.
    */
   backend?: KeychainBackend;
+  /**
+   * Keeps each profile's last payload in memory, keyed by the committed metadata file's text
+   * (which names the generation and the payload's SHA-256): a read then costs one small file
+   * read while no writer committed. For a long-lived process (the keyfob agent); off by default.
+   */
+  cacheReads?: boolean;
 }
 
 /** Sessions in the OS keychain; see the file comment for the layout and the commit protocol. */
@@ -104,6 +110,8 @@ export class KeychainStore implements CredentialStore {
   readonly #backend: KeychainBackend;
   /** The service new entries go under (the app's `keychainService`). */
   readonly #service: string;
+  /** Profile → the metadata text and the session JSON it committed (`cacheReads`). */
+  readonly #reads: Map<string, { metadata: string; session: string }> | null;
 
   /** @throws InvalidInput when `home`, `names` or `timeoutMs` is not acceptable. */
   constructor(options: KeychainStoreOptions) {
@@ -140,6 +148,7 @@ export class KeychainStore implements CredentialStore {
     this.#service = names.keychainService;
     this.location = `${this.#backend.name}, service "${names.keychainService}" (metadata in ${this.metadataDir})`;
     this.#names = names;
+    this.#reads = options.cacheReads === true ? new Map() : null;
   }
 
   /**
@@ -168,8 +177,14 @@ export class KeychainStore implements CredentialStore {
       if (found.status === 'corrupt') {
         reason = found.reason;
       } else {
+        // A generation's payload never changes once committed: the same metadata, the same session.
+        const kept = this.#reads?.get(profile);
+        if (kept && kept.metadata === found.text) return JSON.parse(kept.session) as Session;
         const payload = await readPayload(this.#backend, profile, found.metadata);
-        if (payload.status === 'ok') return payload.session;
+        if (payload.status === 'ok') {
+          this.#reads?.set(profile, { metadata: found.text, session: JSON.stringify(payload.session) });
+          return payload.session;
+        }
         if (payload.status === 'newer') {
           throw this.#newer(
             `The keychain entry of profile "${profile}"`,

@@ -58,6 +58,18 @@ export interface UnlockedIdentity {
 }
 
 /** True when `error` is age's "nothing here opens this file". */
+/**
+ * Where a passphrase identity, once unlocked, is kept between processes (the keyfob agent), so
+ * that scrypt runs and the passphrase is asked once per `unlock_timeout`, not once per process.
+ * Both methods answer `null` when the keeper cannot help; the store then unlocks on its own.
+ */
+export interface IdentityKeeper {
+  /** The identity of `file` already unlocked, or `null`. */
+  unlocked(file: string): Promise<UnlockedIdentity | null>;
+  /** Unlocks `file` with `passphrase` where it is kept, and returns it; `null` when it cannot. */
+  unlock(file: string, passphrase: string): Promise<UnlockedIdentity | null>;
+}
+
 export function isNoIdentityMatched(error: unknown): boolean {
   return error instanceof Error && error.message === NO_IDENTITY_MATCHED;
 }

@@ -1,0 +1,118 @@
+/**
+ * The fingerprint of a client's effective config and environment, and the environment an agent
+ * starts with (DESIGN.md, The keyfob agent).
+ *
+ * The agent starts with exactly the variables the config's `${VAR}`s name, the TLS, proxy and
+ * CA variables, and what reaches the OS keychain (D-Bus's address and the runtime directory);
+ * nothing else. A request carries a fingerprint of the client's config file (as the parsed-config
+ * cache identifies it) and of those variables, plus the ones that change what keyfob would do
+ * but that an agent never gets (`<PREFIX>_STORAGE`, `_IDENTITY_FILE`, `_PROVIDER`,
+ * `_ADMIN_API_KEY`, the Firebase emulator): when the agent's own fingerprint differs, the client
+ * works alone. Values enter only a SHA-256 digest, and only over the user's own socket.
+ * Synchronous and small: the token fast path computes it.
+ */
+import { createHash } from 'node:crypto';
+import { type Stats, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { cachedVariableNames, cacheFile, fingerprint } from '../config/cache.js';
+import { type AppNames, envVar } from '../config/names.js';
+import { checkPrivateDirSync, readFileNoFollowSync } from '../fs/sync.js';
+import { AGENT_PROTOCOL_VERSION } from './protocol.js';
+import type { AgentSpec } from './socket.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** TLS, proxy and CA variables: the agent gets them, and they must match. */
+export function transportVariables(names: AppNames): string[] {
+  return [
+    envVar(names, 'CA_BUNDLE'),
+    envVar(names, 'VERIFY_TLS'),
+    'NODE_EXTRA_CA_CERTS',
+    'HTTPS_PROXY',
+    'https_proxy',
+    'HTTP_PROXY',
+    'http_proxy',
+    'NO_PROXY',
+    'no_proxy',
+  ];
+}
+
+/** Variables that change the outcome but never reach an agent: a client with one set works alone. */
+function clientOnlyVariables(names: AppNames): string[] {
+  return [
+    envVar(names, 'STORAGE'),
+    envVar(names, 'IDENTITY_FILE'),
+    envVar(names, 'PROVIDER'),
+    envVar(names, 'ADMIN_API_KEY'),
+    'FIREBASE_AUTH_EMULATOR_HOST',
+  ];
+}
+
+/** What the OS keychain needs to be reached (Secret Service over the session bus); no secret. */
+const KEYCHAIN_VARIABLES = ['DBUS_SESSION_BUS_ADDRESS', 'XDG_RUNTIME_DIR'];
+
+/**
+ * The names of the variables the config file refers to, from the parsed-config cache; `[]` when
+ * the file does not exist, `null` when the cache does not vouch for the file as it is now.
+ */
+export function referencedVariables(spec: AgentSpec): string[] | null {
+  let stats: Stats;
+  try {
+    stats = statSync(spec.configPath);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : null;
+  }
+  try {
+    const cacheDir = join(spec.home, 'cache');
+    if (!checkPrivateDirSync(spec.home) || !checkPrivateDirSync(cacheDir)) return null;
+    const text = readFileNoFollowSync(cacheFile(cacheDir));
+    return text === null ? null : (cachedVariableNames(text, fingerprint(spec.configPath, stats)) ?? null);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The fingerprint of `env` and the config file for `spec`, or `null` when it cannot be told
+ * (the config changed since it was last validated: the full path validates it again).
+ */
+export function agentFingerprint(spec: AgentSpec, names: AppNames, env: Env): string | null {
+  const referenced = referencedVariables(spec);
+  if (referenced === null) return null;
+  let config: unknown = 'missing';
+  try {
+    const { size, mtimeMs, ctimeMs, ino } = statSync(spec.configPath);
+    config = [size, mtimeMs, ctimeMs, ino];
+  } catch {
+    // Missing: an empty configuration, the same for the agent and the client.
+  }
+  const variables = [
+    ...new Set([...referenced, ...transportVariables(names), ...clientOnlyVariables(names)]),
+  ].sort();
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        AGENT_PROTOCOL_VERSION,
+        [spec.app, spec.envPrefix, spec.envRenames, spec.home, spec.configPath],
+        config,
+        variables.map((name) => [name, env[name] || null]),
+      ]),
+    )
+    .digest('hex');
+}
+
+/**
+ * The environment an agent starts with: the config's `${VAR}`s, the TLS, proxy and CA
+ * variables and the keychain's, taken from `env`; nothing else. `null` when the config's
+ * variables cannot be told (see {@link referencedVariables}).
+ */
+export function agentEnvironment(spec: AgentSpec, names: AppNames, env: Env): Record<string, string> | null {
+  const referenced = referencedVariables(spec);
+  if (referenced === null) return null;
+  const scrubbed: Record<string, string> = {};
+  for (const name of [...referenced, ...transportVariables(names), ...KEYCHAIN_VARIABLES]) {
+    const value = env[name];
+    if (value) scrubbed[name] = value;
+  }
+  return scrubbed;
+}

@@ -1,0 +1,363 @@
+/**
+ * The keyfob agent itself: one per home and config, on a Unix socket (DESIGN.md, The keyfob
+ * agent). It answers `token` from a long-lived instance whose keychain reads are kept by
+ * generation and whose encrypted-file identity stays unlocked for `unlock_timeout`; every
+ * request reads the state file and the profile's stored generation again, so a `logout`,
+ * `switch` or refresh by a process without the agent is never hidden by its memory. Renewals
+ * run through the same single-flight and profile locks as every other process.
+ */
+import { mkdir, stat, unlink } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { appNames, envVar } from '../config/names.js';
+import { DEFAULT_AGENT_CONFIG } from '../config/schema.js';
+import { InsecurePermissions, InvalidInput, isKeyfobError, KeyfobError } from '../errors.js';
+import { createContext, type InstanceContext } from '../instance/context.js';
+import { getToken, TokenMemo } from '../instance/token.js';
+import { obtainedAtOf } from '../instance/token-memo.js';
+import { withLock } from '../lifecycle/lock.js';
+import { type UnlockedIdentity, unlockPassphraseIdentity } from '../stores/age/identity.js';
+import { callAgent } from './client.js';
+import { agentFingerprint } from './fingerprint.js';
+import {
+  AGENT_PROTOCOL_VERSION,
+  type AgentAnswer,
+  type AgentRequest,
+  type AgentStatusInfo,
+  LineReader,
+} from './protocol.js';
+import { type AgentLocation, type AgentSpec, agentLocation, checkAgentDir } from './socket.js';
+
+/** Options of {@link runAgent}. */
+export interface RunAgentOptions {
+  spec: AgentSpec;
+  /** The agent's whole environment (already scrubbed by whoever started it). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** One line per event, for the agent's log; never a secret. */
+  log: (line: string) => void;
+  /** Called once the agent has stopped (idle, `agent stop`, a signal). */
+  onStop?: (why: string) => void;
+}
+
+/** A running agent. */
+export interface RunningAgent {
+  location: AgentLocation;
+  stop(why: string): Promise<void>;
+}
+
+/** An agent already answers on the socket. */
+export class AgentAlreadyRunning extends KeyfobError {
+  constructor(
+    readonly pid: number,
+    readonly socket: string,
+  ) {
+    super('INVALID_INPUT', `an agent already runs (pid ${pid}) on ${socket}`);
+  }
+}
+
+interface Unlocked {
+  identity: UnlockedIdentity;
+  until: number;
+  /** identity.age as it was when unlocked: a replaced file is not the same identity. */
+  file: string;
+  version: string;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Starts the agent: checks (and creates) its 0700 directory, replaces a stale socket of a
+ * killed agent, refuses when one answers, and listens.
+ * @throws InsecurePermissions when the directory is not the user's own private directory.
+ * @throws AgentAlreadyRunning when an agent answers on the socket.
+ */
+export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> {
+  const { spec, env, log } = options;
+  const names = appNames(spec.app, { envPrefix: spec.envPrefix, envRenames: spec.envRenames });
+  const location = agentLocation(spec, env);
+  if (!location) throw new InvalidInput('no directory gives the agent a socket path short enough');
+  await mkdir(location.dir, { mode: 0o700 }).catch(() => undefined);
+  const dir = checkAgentDir(location.dir);
+  if (dir.status !== 'ok') {
+    throw new InsecurePermissions(
+      dir.status === 'refused'
+        ? `the agent's directory is refused: ${dir.reason}`
+        : `cannot create ${location.dir}`,
+      { hint: dir.status === 'refused' ? `run \`${dir.fix}\`` : 'check the directory' },
+    );
+  }
+
+  const started = Date.now();
+  let settings = { ...DEFAULT_AGENT_CONFIG };
+  let current: { fingerprint: string; ctx: InstanceContext } | null = null;
+  const unlocked = new Map<string, Unlocked>();
+  let requests = 0;
+  let inFlight = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | null = null;
+  let socketIno: number | null = null;
+
+  const newContext = () =>
+    createContext(
+      {
+        appName: spec.app,
+        envPrefix: spec.envPrefix,
+        env: spec.envRenames,
+        cliName: spec.cliName,
+        commandNames: spec.commandNames,
+        home: spec.home,
+        configPath: spec.configPath,
+        environment: env,
+      },
+      {
+        noAgent: true,
+        cacheKeychainReads: true,
+        identityKeeper: {
+          unlocked: async (file) => held(file),
+          // The agent never asks for a passphrase: a client hands it over (`unlock`).
+          unlock: async () => null,
+        },
+      },
+    );
+
+  /** The instance for this config and environment, made again when the config changed. */
+  async function contextFor(fingerprint: string | null): Promise<InstanceContext | null> {
+    let own = agentFingerprint(spec, names, env);
+    if (own === null) {
+      // The config changed and no one validated it since: validating writes the cache.
+      await newContext()
+        .config()
+        .catch(() => undefined);
+      own = agentFingerprint(spec, names, env);
+    }
+    if (own === null || own !== fingerprint) return null;
+    if (current?.fingerprint !== own) {
+      const ctx = newContext();
+      settings = (await ctx.config()).agent;
+      current = { fingerprint: own, ctx };
+      armIdle();
+    }
+    return current.ctx;
+  }
+
+  async function held(file: string): Promise<UnlockedIdentity | null> {
+    const entry = unlocked.get(file);
+    if (!entry || entry.until <= Date.now()) return null;
+    if ((await fileVersion(file)) !== entry.version) {
+      forget(file, 'its file changed');
+      return null;
+    }
+    return entry.identity;
+  }
+
+  function forget(file: string, why: string) {
+    const entry = unlocked.get(file);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    unlocked.delete(file);
+    log(`forgot the identity of ${file} (${why})`);
+  }
+
+  async function handle(request: AgentRequest): Promise<AgentAnswer> {
+    switch (request.op) {
+      case 'token': {
+        const ctx = await contextFor(request.fingerprint);
+        if (!ctx) return { ok: false, reason: 'fingerprint' };
+        try {
+          // A memo of its own per request: the store is read again each time (see the file comment).
+          const result = await getToken(ctx, new TokenMemo(), {
+            ...(request.profile !== undefined ? { profile: request.profile } : {}),
+            ...(request.tenant !== undefined ? { tenant: request.tenant } : {}),
+            ...(request.resource !== undefined ? { resource: request.resource } : {}),
+            ...(request.scopes !== undefined ? { scopes: request.scopes } : {}),
+            minTtl: request.minTtl,
+            ...(request.forceRefresh ? { forceRefresh: true } : {}),
+          });
+          log(`token for profile ${result.profile}: served (expires ${result.expires_at ?? 'never'})`);
+          return { ok: true, token: { ...result, obtained_at: obtainedAtOf(result) } };
+        } catch (error) {
+          const code = isKeyfobError(error) ? error.code : 'UNEXPECTED';
+          log(`token for profile ${request.profile ?? '(selected)'}: ${code}`);
+          return {
+            ok: false,
+            reason: 'error',
+            code,
+            ...(isKeyfobError(error) ? { message: error.message } : {}),
+          };
+        }
+      }
+      case 'identity': {
+        if (request.file !== identityFile()) return { ok: false, reason: 'bad-request' };
+        const identity = await held(request.file);
+        return identity ? { ok: true, identity: wire(identity) } : { ok: false, reason: 'locked' };
+      }
+      case 'unlock': {
+        if (request.file !== identityFile() || typeof request.passphrase !== 'string')
+          return { ok: false, reason: 'bad-request' };
+        try {
+          const passphrase = request.passphrase;
+          const identity = await unlockPassphraseIdentity({
+            file: request.file,
+            passphrase: async () => passphrase,
+            create: false,
+            lockPath: join(spec.home, 'locks', '@identity.lock'),
+            scryptWorkFactor: 18,
+            cliName: spec.cliName,
+            passphraseVar: envVar(names, 'PASSPHRASE'),
+          });
+          if (!identity) return { ok: false, reason: 'locked' };
+          forget(request.file, 'unlocked again');
+          const until = Date.now() + settings.unlock_timeout * 1000;
+          const timer = setTimeout(
+            () => forget(request.file, 'unlock_timeout'),
+            settings.unlock_timeout * 1000,
+          );
+          timer.unref();
+          unlocked.set(request.file, {
+            identity,
+            until,
+            file: request.file,
+            version: await fileVersion(request.file),
+            timer,
+          });
+          log(`unlocked ${request.file} until ${new Date(until).toISOString()}`);
+          return { ok: true, identity: wire(identity) };
+        } catch (error) {
+          log(`unlock of ${request.file} refused: ${isKeyfobError(error) ? error.code : 'error'}`);
+          return { ok: false, reason: 'error', ...(isKeyfobError(error) ? { code: error.code } : {}) };
+        }
+      }
+      case 'status':
+        return { ok: true, status: statusInfo() };
+      case 'stop':
+        setImmediate(() => void stop('agent stop'));
+        return { ok: true, stopping: true };
+      default:
+        return { ok: false, reason: 'bad-request' };
+    }
+  }
+
+  const identityFile = () => join(spec.home, 'identity.age');
+
+  function statusInfo(): AgentStatusInfo {
+    return {
+      pid: process.pid,
+      version: AGENT_PROTOCOL_VERSION,
+      socket: location?.socket ?? '',
+      home: spec.home,
+      config: spec.configPath,
+      started_at: new Date(started).toISOString(),
+      idle_exit_at: new Date(idleDeadline).toISOString(),
+      idle_timeout: settings.idle_timeout,
+      unlock_timeout: settings.unlock_timeout,
+      unlocked: [...unlocked.values()]
+        .filter((entry) => entry.until > Date.now())
+        .map((entry) => ({ file: entry.file, until: new Date(entry.until).toISOString() })),
+      requests,
+    };
+  }
+
+  let idleDeadline = Date.now();
+  function armIdle() {
+    clearTimeout(idleTimer);
+    idleDeadline = Date.now() + settings.idle_timeout * 1000;
+    idleTimer = setTimeout(() => {
+      if (inFlight > 0) return armIdle();
+      void stop(`idle for ${settings.idle_timeout} s`);
+    }, settings.idle_timeout * 1000);
+  }
+
+  function serve(socket: Socket) {
+    const lines = new LineReader();
+    let answered = false;
+    socket.setEncoding('utf8');
+    socket.on('error', () => undefined);
+    socket.setTimeout(30_000, () => socket.destroy());
+    socket.write(`${JSON.stringify({ agent: 'keyfob', v: AGENT_PROTOCOL_VERSION, pid: process.pid })}\n`);
+    socket.on('data', (chunk: string) => {
+      let received: string[];
+      try {
+        received = lines.push(chunk);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      const line = received[0];
+      if (line === undefined || answered) return;
+      answered = true;
+      let request: AgentRequest;
+      try {
+        request = JSON.parse(line) as AgentRequest;
+      } catch {
+        socket.end(`${JSON.stringify({ ok: false, reason: 'bad-request' })}\n`);
+        return;
+      }
+      requests++;
+      inFlight++;
+      armIdle();
+      socket.setTimeout(0);
+      handle(request)
+        .catch((): AgentAnswer => ({ ok: false, reason: 'error' }))
+        .then((answer) => socket.end(`${JSON.stringify(answer)}\n`))
+        .finally(() => {
+          inFlight--;
+          if (stopping === null) armIdle();
+        });
+    });
+  }
+
+  const server: Server = createServer(serve);
+  await withLock(`${location.socket}.lock`, async () => {
+    const existing = await callAgent(location, { op: 'status' });
+    if (existing.status === 'answered' && existing.answer.ok && 'status' in existing.answer) {
+      throw new AgentAlreadyRunning(existing.answer.status.pid, location.socket);
+    }
+    // Anything else at that path is a stale socket (a killed agent) or junk: replaced.
+    await unlink(location.socket).catch(() => undefined);
+    const previous = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(location.socket, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(previous);
+    }
+    socketIno = (await stat(location.socket)).ino;
+  });
+  // The first config read: its timeouts, and the cache the fingerprints need.
+  const first = newContext();
+  settings = await first
+    .config()
+    .then((cfg) => cfg.agent)
+    .catch(() => ({ ...DEFAULT_AGENT_CONFIG }));
+  armIdle();
+  log(`started (pid ${process.pid}, protocol ${AGENT_PROTOCOL_VERSION}) on ${location.socket}`);
+
+  async function stop(why: string): Promise<void> {
+    stopping ??= (async () => {
+      clearTimeout(idleTimer);
+      for (const file of [...unlocked.keys()]) forget(file, why);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Only our own socket: a newer agent may already listen at the same path.
+      const now = await stat(location!.socket).catch(() => null);
+      if (now && now.ino === socketIno) await unlink(location!.socket).catch(() => undefined);
+      log(`stopped: ${why}`);
+      options.onStop?.(why);
+    })();
+    return stopping;
+  }
+
+  return { location, stop };
+}
+
+function wire(identity: UnlockedIdentity) {
+  return { identities: [...identity.identities], recipient: identity.recipient, source: identity.source };
+}
+
+async function fileVersion(file: string): Promise<string> {
+  const stats = await stat(file).catch(() => null);
+  return stats ? `${stats.ino}:${stats.size}:${stats.mtimeMs}` : 'missing';
+}
