@@ -93,6 +93,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   let requests = 0;
   let inFlight = 0;
   let idleTimer: NodeJS.Timeout | undefined;
+  let watch: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | null = null;
   let socketIno: number | null = null;
 
@@ -131,6 +132,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     }
     if (own === null || own !== fingerprint) return null;
     if (current?.fingerprint !== own) {
+      // The previous instance's connections are idle from now on.
+      void current?.ctx.close();
       const ctx = newContext();
       settings = (await ctx.config()).agent;
       current = { fingerprint: own, ctx };
@@ -334,11 +337,23 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     .then((cfg) => cfg.agent)
     .catch(() => ({ ...DEFAULT_AGENT_CONFIG }));
   armIdle();
+  // A home or socket removed under the agent (`rm -rf` of a test's or project's home, another
+  // agent in its place) leaves it nothing to serve: it goes instead of idling for an hour.
+  watch = setInterval(() => {
+    void Promise.all([stat(location.socket).catch(() => null), stat(spec.home).catch(() => null)]).then(
+      ([socketNow, homeNow]) => {
+        if (!homeNow || !socketNow || socketNow.ino !== socketIno)
+          void stop('its home or socket was removed');
+      },
+    );
+  }, WATCH_MS);
+  watch.unref();
   log(`started (pid ${process.pid}, protocol ${AGENT_PROTOCOL_VERSION}) on ${location.socket}`);
 
   async function stop(why: string): Promise<void> {
     stopping ??= (async () => {
       clearTimeout(idleTimer);
+      clearInterval(watch);
       for (const file of [...unlocked.keys()]) forget(file, why);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Only our own socket: a newer agent may already listen at the same path.
@@ -352,6 +367,9 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
 
   return { location, stop };
 }
+
+/** How often the agent checks that its home and socket are still there. */
+const WATCH_MS = 5_000;
 
 function wire(identity: UnlockedIdentity) {
   return { identities: [...identity.identities], recipient: identity.recipient, source: identity.source };
