@@ -199,6 +199,7 @@ describe('the agent as the one refresher', { concurrency: true }, () => {
       const asked = await runCli(['token'], { env, timeoutMs: 90_000 });
       assert.ok(signalled, 'the agent was refreshing when told to stop');
       assert.equal(asked.code, 0, asked.stderr);
+      assert.equal(idp.stats.refreshRequests - before, 1, 'the agent’s refresh was the only one');
       assert.ok(await gone(pid), 'then it exited');
       assert.match(
         agentLog(home.home).join('\n'),
