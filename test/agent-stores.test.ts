@@ -63,7 +63,11 @@ async function encryptedHome(passphrase: string, unlockTimeout: string, cheap = 
     const sealed = await encrypter.encrypt(`${await age.generateX25519Identity()}\n`);
     writeFileSync(join(home.home, 'identity.age'), age.armor.encode(sealed), { mode: 0o600 });
   }
-  const login = await runCli(['login', 'robot'], { env: { ...home.env, KEYFOB_PASSPHRASE: passphrase } });
+  // scrypt (cost 18) on a loaded machine may take most of a minute.
+  const login = await runCli(['login', 'robot'], {
+    env: { ...home.env, KEYFOB_PASSPHRASE: passphrase },
+    timeoutMs: 120_000,
+  });
   assert.equal(login.code, 0, login.stderr);
   return home;
 }
