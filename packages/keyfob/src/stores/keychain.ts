@@ -272,12 +272,10 @@ export class KeychainStore implements CredentialStore {
       sha256: await sha256Hex(payload),
       updated_at: new Date().toISOString(),
     };
+    const text = `${JSON.stringify(metadata, null, 2)}\n`;
     try {
       // The commit: after this rename readers see the new generation.
-      await writeFileAtomic(file, `${JSON.stringify(metadata, null, 2)}\n`, {
-        mode: PRIVATE_FILE_MODE,
-        signal: options.signal,
-      });
+      await writeFileAtomic(file, text, { mode: PRIVATE_FILE_MODE, signal: options.signal });
     } catch (error) {
       // Nothing was committed (the lock was lost, or the file could not be written). Only this
       // write's own entries are deleted: with the lock lost, the pending file may be another
@@ -285,6 +283,9 @@ export class KeychainStore implements CredentialStore {
       if (await removeGeneration(this.#backend, next)) await unlinkIfPresent(pendingFile);
       throw error;
     }
+    // What this process committed is what it will read next (cacheReads): the agent's own
+    // refresh must not send its next request to the keychain.
+    this.#reads?.set(profile, { metadata: text, session: JSON.stringify(session) });
     if (!committed || (await removeGeneration(this.#backend, generationOf(committed))))
       await unlinkIfPresent(pendingFile);
   }
