@@ -6,6 +6,7 @@
  * With `agent: auto`, a process that finds none starts one for the next call.
  */
 import { readEnvVar } from '../config/names.js';
+import { StoreUnavailable } from '../errors.js';
 import type { InstanceContext } from '../instance/context.js';
 import { type MemoEntry, profileEntryFromResult } from '../instance/token-memo.js';
 import type { GetTokenOptions } from '../instance/types.js';
@@ -91,6 +92,15 @@ export async function unlockInAgent(
   if (!ctx.agentSpec || (await ctx.config()).agent.mode === 'off') return null;
   // scrypt takes seconds on a slow machine; the hello already proved an agent of this version.
   const result = await ask(ctx, { op: 'unlock', file, passphrase }, { answerMs: 60_000 });
+  if (
+    result.status === 'answered' &&
+    !result.answer.ok &&
+    result.answer.code === 'STORE_UNAVAILABLE' &&
+    result.answer.message
+  ) {
+    // The passphrase does not open the file: the agent ran the same check the store would.
+    throw new StoreUnavailable(result.answer.message);
+  }
   return identityOf(ctx, result);
 }
 

@@ -179,6 +179,13 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
           return { ok: true, token: { ...result, obtained_at: obtainedAtOf(result) } };
         } catch (error) {
           const code = isKeyfobError(error) ? error.code : 'UNEXPECTED';
+          if (code === 'STORE_UNAVAILABLE' && (await locked())) {
+            // Not a failure: the first client with the passphrase hands it over (`unlock`).
+            log(
+              `token for profile ${request.profile ?? '(selected)'}: waiting for a client to unlock the encrypted store`,
+            );
+            return { ok: false, reason: 'locked' };
+          }
           log(`token for profile ${request.profile ?? '(selected)'}: ${code}`);
           return {
             ok: false,
@@ -226,7 +233,12 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
           return { ok: true, identity: wire(identity) };
         } catch (error) {
           log(`unlock of ${request.file} refused: ${isKeyfobError(error) ? error.code : 'error'}`);
-          return { ok: false, reason: 'error', ...(isKeyfobError(error) ? { code: error.code } : {}) };
+          // The client shows this one as it is (a wrong passphrase) instead of running scrypt again.
+          return {
+            ok: false,
+            reason: 'error',
+            ...(isKeyfobError(error) ? { code: error.code, message: error.message } : {}),
+          };
         }
       }
       case 'status':
@@ -240,6 +252,9 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   }
 
   const identityFile = () => join(spec.home, 'identity.age');
+  /** Whether the passphrase identity exists and is not unlocked here. */
+  const locked = async () =>
+    (await held(identityFile())) === null && (await fileVersion(identityFile())) !== 'missing';
 
   function statusInfo(): AgentStatusInfo {
     return {

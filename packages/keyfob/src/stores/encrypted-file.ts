@@ -264,8 +264,14 @@ export class EncryptedFileStore implements CredentialStore {
       const kept = await this.#keeper.unlocked(this.identityPath);
       if (kept) return kept;
       if ((await readFileNoFollow(this.identityPath)) !== null) {
-        const handed = await this.#keeper.unlock(this.identityPath, await this.#getPassphrase(false));
-        if (handed) return handed;
+        try {
+          const handed = await this.#keeper.unlock(this.identityPath, await this.#getPassphrase(false));
+          if (handed) return handed;
+        } catch (error) {
+          // A wrong passphrase typed at the prompt is asked again next time, not reused.
+          this.#prompted = undefined;
+          throw error;
+        }
       }
     }
     const pending = this.#identityFile
