@@ -45,6 +45,9 @@ const fakes: FakeAgent[] = [];
 
 const PASSPHRASE = 'correct horse battery staple 4711';
 
+/** scrypt runs in every encrypted-store command: on a loaded machine one takes far beyond 60 s. */
+const SLOW = 240_000;
+
 /** A home whose active profile `default` is dev-idp's machine client, plus `topYaml` at the top. */
 function machineHome(topYaml = ''): TestHome {
   const home = makeHome(idp, 'profiles:\n  default:\n    provider: robot\n');
@@ -96,7 +99,7 @@ describe('the keyfob agent against hostile sockets and directories', { concurren
     const socket = join(runtime, 'keyfob', agentSocketName(h.home, join(h.home, 'config.yaml')));
     const timed = async (extra: Record<string, string> = {}) => {
       const start = process.hrtime.bigint();
-      const result = await runCli(['token'], { env: { ...env, ...extra } });
+      const result = await runCli(['token'], { env: { ...env, ...extra }, timeoutMs: SLOW });
       return { ...result, ms: Number(process.hrtime.bigint() - start) / 1e6 };
     };
     const first = await timed();
@@ -225,12 +228,13 @@ describe('the keyfob agent against hostile sockets and directories', { concurren
 
     // The first token creates the store's identity alone; the next hands the passphrase to the
     // agent (unlock); from then on the token comes from the agent.
-    const token = await runCli(['token'], { env });
+    const token = await runCli(['token'], { env, timeoutMs: SLOW });
     assert.equal(token.code, 0, token.stderr);
-    const unlock = await runCli(['token'], { env });
+    const unlock = await runCli(['token'], { env, timeoutMs: SLOW });
     assert.equal(unlock.code, 0, unlock.stderr);
     const again = await runCli(['token', '--config', join(h.home, 'config.yaml')], {
       env: { ...env, KEYFOB_DEBUG: '1' },
+      timeoutMs: SLOW,
     });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /agent answered/, agentLog(h.home));

@@ -93,6 +93,10 @@ describe('keyfob agent', { concurrency: true }, () => {
     await waitGone(pid);
     assert.equal(statOrNull(socket), null, 'the socket file is removed');
     assert.match(agentLog(h.home), /stopped: agent stop/);
+    // Every agent process writes a first line to the log: one process ran, and none is left
+    // (a second `start` that spawned anyway would leave an orphan here, or a second line).
+    assert.equal(agentLog(h.home).match(/^\S+ (started|could not start)/gm)?.length, 1, agentLog(h.home));
+    assert.deepEqual(agentPidsFor(h.home), []);
     const again = await runCli(['agent', 'stop'], { env: h.env });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /No agent was running/);
