@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import {
@@ -159,6 +159,15 @@ describe('the keyfob agent against hostile sockets and directories', { concurren
         chownSync(dir, 65534, 65534);
       },
       (dir: string) => new RegExp(`${dir} belongs to another user \\(uid 65534\\)`),
+    ],
+    [
+      'in a world-writable parent without the sticky bit',
+      (dir: string) => {
+        mkdirSync(dir, { mode: 0o700 });
+        // Another user could rename ours away and put a directory of theirs in its place.
+        chmodSync(dirname(dir), 0o777);
+      },
+      (dir: string) => new RegExp(`${dirname(dir)} lets other users replace ${dir}`),
     ],
   ] as const) {
     it(`a runtime directory ${what}: agent start and status refuse it; token works alone, sending nothing`, async () => {
