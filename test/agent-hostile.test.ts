@@ -262,6 +262,9 @@ describe('the keyfob agent against hostile sockets and directories', { concurren
     assert.equal(own.code, 0, own.stderr);
     assert.equal(served(h.home), 1);
 
+    // An agent whose fingerprint left out the transport variables, the client-only ones or the
+    // ${VAR} values would serve these clients its token; one that computed its own fingerprint once
+    // would refuse the edited config below (or serve the old one, without `extra`).
     for (const [name, value, works] of [
       ['KEYFOB_CA_BUNDLE', ca.caFile, true],
       ['HTTPS_PROXY', 'http://127.0.0.1:9', true],

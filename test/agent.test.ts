@@ -131,6 +131,7 @@ describe('keyfob agent', { concurrency: true }, () => {
   });
 
   it('agent: off: never asked, even when one runs', async () => {
+    // A client that checked only that an agent answers (not the config's `agent: off`) fails here.
     const h = machineHome('token_storage: memory\nagent: off\n');
     const agent = await startAgentCli(h.env);
     const one = await runCli(['token'], { env: { ...h.env, KEYFOB_DEBUG: '1' } });
@@ -146,6 +147,7 @@ describe('keyfob agent', { concurrency: true }, () => {
   });
 
   it('exits after agent_idle_timeout without a request, removing its socket and saying why', async () => {
+    // Fails on an agent that never arms its idle timer, or leaves its socket file behind.
     const h = machineHome('agent_idle_timeout: 2\n');
     // Not `agent status` after it: on a loaded machine that may come after the 2 s.
     const started = await runCli(['agent', 'start'], { env: h.env });
@@ -165,6 +167,8 @@ describe('keyfob agent', { concurrency: true }, () => {
     await waitGone(agent.pid);
     assert.ok(statOrNull(agent.socket), 'a killed agent leaves its socket file behind');
 
+    // Fails on a client that takes any socket file for an agent; `agent start` below fails on an
+    // agent that does not unlink a stale socket (EADDRINUSE).
     const token = await runCli(['token'], { env: { ...h.env, KEYFOB_DEBUG: '1' } });
     assert.equal(token.code, 0, token.stderr);
     assert.match(token.stdout, /^eyJ/);
@@ -184,6 +188,7 @@ describe('keyfob agent', { concurrency: true }, () => {
 
   it('past the 107-byte socket path limit, the socket goes to /tmp/keyfob-agent-<uid>/ and all works', async () => {
     const h = machineHome();
+    // Without the fallback, `agent start` fails: no socket path short enough.
     const runtime = join(mkdtempSync(join(tmpdir(), 'keyfob-xdg-')), 'r'.repeat(90));
     mkdirSync(runtime, { mode: 0o700 });
     const env = { ...h.env, XDG_RUNTIME_DIR: runtime };
@@ -224,11 +229,13 @@ describe('keyfob agent', { concurrency: true }, () => {
 
     const logout = await runCli(['logout'], { env: alone });
     assert.equal(logout.code, 0, logout.stderr);
+    // An agent that kept its memo (or the session) across requests would print the old token.
     const after = await runCli(['token'], { env: h.env });
     assert.equal(after.code, 2, `not logged in any more: ${after.stderr}`);
     assert.ok(!after.stdout.includes(held.access_token), 'not the old token from memory');
     assert.match(agentLog(h.home), /token for profile \S+: AUTHENTICATION_REQUIRED/);
 
+    // An agent that cached the state file would go on serving the old active profile.
     const sw = await runCli(['switch', 'ci'], { env: alone });
     assert.equal(sw.code, 0, sw.stderr);
     const ci = await runCli(['token', '--config', config, '--json'], { env: debug });
