@@ -48,8 +48,9 @@ try {
       const home = await machineHome({
         idp,
         // Longer than a run on a loaded machine (the file store's agent gets no request: the fast
-        // path reads the file first); an agent a crash of this bench leaves behind still goes.
-        config: `${store.config}agent_idle_timeout: 30m\n`,
+        // path reads the file first, and the passphrase must stay unlocked for the whole run); an
+        // agent a crash of this bench leaves behind still goes.
+        config: `${store.config}agent_idle_timeout: 30m\nunlock_timeout: 30m\n`,
         env: { ...bus.env, ...store.env },
       });
       const label = `${store.name}, ${agent ? 'with the agent' : 'alone'}`;
