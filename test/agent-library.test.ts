@@ -6,11 +6,14 @@
  * integrator's app gets an agent of its own. Real agent processes, real dev-idp.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   agentStatus,
   createKeyfob,
@@ -23,6 +26,9 @@ import {
 } from '@keyfob/core';
 import { type DevIdp, keyfobConfig, startDevIdp } from '@keyfob/dev-idp';
 import { sha256Hex } from '../packages/keyfob/src/agent/sha256.js';
+
+/** The `keyfob token` fast path's bundle, as `bin/keyfob.cjs` loads it (built by scripts/build.mjs). */
+const FAST_BUNDLE = fileURLToPath(new URL('../packages/cli/dist/token-fast.cjs', import.meta.url));
 
 let idp: DevIdp;
 const roots: string[] = [];
@@ -237,6 +243,39 @@ describe('the keyfob agent from the library', { concurrency: true }, () => {
     await keyfob.getToken();
     assert.equal(await requests(acme), before + 3, "keyfob's getToken did not");
     assert.equal((await agentStatus(keyfob)).running, false);
+  });
+
+  it('the token fast path loads node:crypto never, and node:net only to ask an agent', async () => {
+    // Loading node:crypto cost a cold `keyfob token` more than the rest of its path; the file
+    // store answering without an agent must not pay for node:net either.
+    const { home, env } = setting();
+    const kf = instance({ environment: env });
+    await kf.getToken();
+    // A script file, not `node -e`: Node loads node:crypto itself for `-e`.
+    const probe = join(home, 'probe.cjs');
+    writeFileSync(
+      probe,
+      `require(${JSON.stringify(FAST_BUNDLE)}).run(JSON.parse(process.argv[2])).then((answered) => require('node:fs').writeSync(2, JSON.stringify({ answered, modules: process.moduleLoadList })));\n`,
+    );
+    // Not spawnSync: dev-idp answers from this process while the agent renews.
+    const loaded = async (args: string[]) => {
+      const { stderr } = await promisify(execFile)(process.execPath, [probe, JSON.stringify(args)], { env });
+      return JSON.parse(stderr) as { answered: boolean; modules: string[] };
+    };
+    const fromFile = await loaded([]);
+    assert.equal(fromFile.answered, true);
+    assert.ok(!fromFile.modules.includes('NativeModule crypto'), 'node:crypto loaded');
+    assert.ok(!fromFile.modules.includes('NativeModule net'), 'node:net loaded with no agent asked');
+
+    await startAgent(kf);
+    const before = await requests(kf);
+    // No session in the file store: only the agent can answer (it renews with the machine secret).
+    rmSync(join(home, 'sessions', 'default.json'));
+    const fromAgent = await loaded([]);
+    assert.equal(fromAgent.answered, true, "the fast path printed the agent's token");
+    assert.equal(await requests(kf), before + 2, 'the fast path asked the agent');
+    assert.ok(fromAgent.modules.includes('NativeModule net'));
+    assert.ok(!fromAgent.modules.includes('NativeModule crypto'), 'node:crypto loaded');
   });
 
   it('the socket name and fingerprint hash is SHA-256, as node:crypto computes it', () => {
