@@ -11,7 +11,7 @@ import { machineHome } from './machine-home.js';
 const { idp, env, close } = await machineHome();
 try {
   let offset = 0;
-  const kf = createKeyfob({ env, now: () => new Date(Date.now() + offset) });
+  const kf = createKeyfob({ environment: env, now: () => new Date(Date.now() + offset) });
   await kf.getToken();
   const calls = 2_000_000;
   const start = process.hrtime.bigint();

@@ -3,7 +3,6 @@
  * request, read one answer, each within a bound. Any failure is an outcome, never an exception:
  * the caller then works alone, as without an agent.
  */
-import { connect } from 'node:net';
 import {
   AGENT_PROTOCOL_VERSION,
   type AgentAnswer,
@@ -43,7 +42,9 @@ export function callAgent(
   if (dir.status === 'missing') return Promise.resolve({ status: 'none' });
   if (dir.status === 'refused') return Promise.resolve(dir);
   return new Promise((resolve) => {
-    const socket = connect(location.socket);
+    // Loaded here, not at the top: the token fast path's bundle must not pay for `net` when the
+    // file store answers (Node >= 20.16 has getBuiltinModule; engines say >= 20.19).
+    const socket = process.getBuiltinModule('node:net').connect(location.socket);
     const lines = new LineReader();
     let hello: AgentHello | null = null;
     let settled = false;

@@ -11,13 +11,13 @@
  * works alone. Values enter only a SHA-256 digest, and only over the user's own socket.
  * Synchronous and small: the token fast path computes it.
  */
-import { createHash } from 'node:crypto';
 import { type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedVariableNames, cacheFile, fingerprint } from '../config/cache.js';
 import { type AppNames, envVar } from '../config/names.js';
 import { checkPrivateDirSync, readFileNoFollowSync } from '../fs/sync.js';
 import { AGENT_PROTOCOL_VERSION } from './protocol.js';
+import { sha256Hex } from './sha256.js';
 import type { AgentSpec } from './socket.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -89,16 +89,14 @@ export function agentFingerprint(spec: AgentSpec, names: AppNames, env: Env): st
   const variables = [
     ...new Set([...referenced, ...transportVariables(names), ...clientOnlyVariables(names)]),
   ].sort();
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        AGENT_PROTOCOL_VERSION,
-        [spec.app, spec.envPrefix, spec.envRenames, spec.home, spec.configPath],
-        config,
-        variables.map((name) => [name, env[name] || null]),
-      ]),
-    )
-    .digest('hex');
+  return sha256Hex(
+    JSON.stringify([
+      AGENT_PROTOCOL_VERSION,
+      [spec.app, spec.envPrefix, spec.envRenames, spec.home, spec.configPath],
+      config,
+      variables.map((name) => [name, env[name] || null]),
+    ]),
+  );
 }
 
 /**

@@ -11,10 +11,10 @@
  * checks that it is the user's, 0700 and not a symlink (and that no other user can rename it
  * away) before it connects or sends anything.
  */
-import { createHash } from 'node:crypto';
 import { lstatSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { AGENT_PROTOCOL_VERSION } from './protocol.js';
+import { sha256Hex } from './sha256.js';
 
 /** What one agent serves: the app's names, its home and its config file. */
 export interface AgentSpec {
@@ -44,10 +44,7 @@ export function agentLocation(
   spec: AgentSpec,
   env: Readonly<Record<string, string | undefined>>,
 ): AgentLocation | null {
-  const hash = createHash('sha256')
-    .update(JSON.stringify([spec.app, spec.envPrefix, spec.home, spec.configPath]))
-    .digest('hex')
-    .slice(0, 16);
+  const hash = sha256Hex(JSON.stringify([spec.app, spec.envPrefix, spec.home, spec.configPath])).slice(0, 16);
   const name = `agent-v${AGENT_PROTOCOL_VERSION}-${hash}.sock`;
   const runtime = env.XDG_RUNTIME_DIR;
   const dirs = [
