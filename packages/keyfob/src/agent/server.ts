@@ -111,7 +111,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       },
       {
         noAgent: true,
-        cacheKeychainReads: true,
+        cacheStoreReads: true,
         identityKeeper: {
           unlocked: async (file) => held(file),
           // The agent never asks for a passphrase: a client hands it over (`unlock`).

@@ -126,8 +126,11 @@ export interface InstanceContext {
 export interface ContextInternals {
   /** The agent itself never asks an agent. */
   noAgent?: boolean;
-  /** Keychain payloads kept in memory by generation (the agent re-reads only the metadata). */
-  cacheKeychainReads?: boolean;
+  /**
+   * Keychain payloads kept by generation, encrypted sessions by ciphertext: the agent re-reads
+   * only the metadata or the file, and decodes nothing that did not change.
+   */
+  cacheStoreReads?: boolean;
   /** Where the encrypted-file store's unlocked identity is kept between processes. */
   identityKeeper?: IdentityKeeper;
 }
@@ -181,7 +184,7 @@ export function createContext(options: KeyfobOptions, internals: ContextInternal
       case 'keychain':
         return lazyStore(kind, `the OS keychain (service ${names.keychainService})`, async () => {
           const { KeychainStore } = await import('../stores/keychain.js');
-          return new KeychainStore({ home, names, cacheReads: internals.cacheKeychainReads === true });
+          return new KeychainStore({ home, names, cacheReads: internals.cacheStoreReads === true });
         });
       case 'encrypted-file':
         return lazyStore(kind, join(home, 'encrypted'), async () => {
@@ -194,6 +197,7 @@ export function createContext(options: KeyfobOptions, internals: ContextInternal
             promptPassphrase: options.promptPassphrase ?? null,
             loginCommand: command('login'),
             identityKeeper: internals.identityKeeper ?? (agentSpec ? agentIdentityKeeper(() => ctx) : null),
+            cacheReads: internals.cacheStoreReads === true,
           });
         });
     }

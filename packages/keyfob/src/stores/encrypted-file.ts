@@ -73,6 +73,12 @@ export interface EncryptedFileStoreOptions {
    * and handed the passphrase once one is known, so scrypt runs there once per unlock_timeout.
    */
   identityKeeper?: IdentityKeeper | null;
+  /**
+   * Keeps each profile's last decrypted session in memory, keyed by the file's armored text and
+   * the identity: the same ciphertext under the same identity is the same session, so a read
+   * costs a file read, not an X25519 decryption. For a long-lived process (the keyfob agent).
+   */
+  cacheReads?: boolean;
 }
 
 /** Options of {@link encryptedFileConfigured}. */
@@ -116,6 +122,8 @@ export class EncryptedFileStore implements CredentialStore {
   readonly #prompt: ((request: PassphraseRequest) => Promise<string>) | null;
   readonly #scryptWorkFactor: number;
   readonly #keeper: IdentityKeeper | null;
+  /** Profile → what {@link EncryptedFileStoreOptions.cacheReads} keeps. */
+  readonly #reads: Map<string, { key: string; session: string }> | null;
   #identity: Promise<UnlockedIdentity> | undefined;
   #prompted: Promise<string> | undefined;
 
@@ -155,6 +163,7 @@ export class EncryptedFileStore implements CredentialStore {
     this.#prompt = promptPassphrase;
     this.#scryptWorkFactor = scryptWorkFactor;
     this.#keeper = options.identityKeeper ?? null;
+    this.#reads = options.cacheReads === true ? new Map() : null;
   }
 
   /**
@@ -181,9 +190,13 @@ export class EncryptedFileStore implements CredentialStore {
       if (armored === null) return null;
       const identity = await this.#unlock(false);
       if (identity === null) throw this.#identityMissing(profile);
+      const key = `${identity.recipient}\n${armored}`;
+      const kept = this.#reads?.get(profile);
+      if (kept?.key === key) return JSON.parse(kept.session) as Session;
       const found = await this.#decrypt(armored, identity, profile);
       switch (found.status) {
         case 'ok':
+          this.#reads?.set(profile, { key, session: JSON.stringify(found.session) });
           return found.session;
         case 'newer':
           throw this.#newer(file, found.version);
