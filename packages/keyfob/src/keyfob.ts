@@ -78,6 +78,7 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     close: async () => {
       await Promise.all([ctx.close(), closeFleet(ctx)]);
     },
+    fleetStatus: async () => (await import('./fleet/status.js')).fleetStatus(ctx),
     profileInfo: async (profile) => (await import('./instance/profile-info.js')).profileInfo(ctx, profile),
     proxy: async (opts) => (await import('./proxy/index.js')).startProxy(ctx, memo, opts),
   };

@@ -58,3 +58,26 @@ export async function closeFleet(ctx: InstanceContext): Promise<void> {
   const fleet = await fleets.get(ctx)?.catch(() => null);
   await fleet?.close();
 }
+
+/** A machine's provider: client credentials, or an exchange whose login is client credentials. */
+export function isMachineConfig(
+  config: ProviderConfig,
+  lookup: (name: string) => ProviderConfig | undefined,
+): boolean {
+  if (config.type === 'client_credentials') return true;
+  return config.type === 'exchange' && lookup(config.login)?.type === 'client_credentials';
+}
+
+/** The fleet as `status` and `explain` name it (Redis without credentials, key prefix), or `null`. */
+export async function fleetSummary(
+  ctx: InstanceContext,
+  cfg: KeyfobConfig,
+): Promise<{ redis: string; key_prefix: string } | null> {
+  if (!hasFleet(ctx, cfg)) return null;
+  const url = readEnvVar(ctx.env, ctx.names, 'FLEET_REDIS') ?? cfg.fleet?.redis;
+  const { redisDisplay } = await import('./keys.js');
+  return {
+    redis: url ? redisDisplay(url) : 'not set',
+    key_prefix: cfg.fleet?.key_prefix || ctx.names.app,
+  };
+}
