@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createKeyfob, type Keyfob } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { everything, startRedis, type TestRedis } from './support/redis.js';
@@ -116,7 +116,11 @@ function workerProcess(count: number, keys: string, extra: Record<string, string
     next,
     async tokens(): Promise<{ tokens: Array<string | null>; errors: string[]; warnings: string[][] }> {
       child.stdin.write(`${JSON.stringify({ op: 'token' })}\n`);
-      const reply = (await next()) as { tokens: Array<string | null>; errors: string[]; warnings: string[][] };
+      const reply = (await next()) as {
+        tokens: Array<string | null>;
+        errors: string[];
+        warnings: string[][];
+      };
       for (const token of reply.tokens) if (token) seenTokens.add(token);
       return reply;
     },
@@ -144,7 +148,9 @@ async function assertNothingInClear(): Promise<void> {
     }
     // No JWT, nor a piece of one (its header), nor the client id or issuer (the identity).
     assert.doesNotMatch(value, /eyJ/, `${name} holds something JWT-shaped`);
-    assert.ok(!value.includes(idp.clients.machine.client_id) && !name.includes(idp.clients.machine.client_id));
+    assert.ok(
+      !value.includes(idp.clients.machine.client_id) && !name.includes(idp.clients.machine.client_id),
+    );
     assert.ok(!value.includes(idp.issuer), `${name} names the issuer in clear`);
   }
 }
@@ -217,7 +223,10 @@ describe('Redis is never a single point of failure', () => {
       for (const { warnings } of workers) {
         assert.equal(warnings.filter((w) => /did not answer/.test(w)).length, 1, warnings.join('\n'));
         assert.equal(warnings.filter((w) => /answers again/.test(w)).length, 1, warnings.join('\n'));
-        assert.match(warnings.join('\n'), new RegExp(`fleet: redis://127\\.0\\.0\\.1:${redis.port} did not answer \\(`));
+        assert.match(
+          warnings.join('\n'),
+          new RegExp(`fleet: redis://127\\.0\\.0\\.1:${redis.port} did not answer \\(`),
+        );
       }
     } finally {
       await Promise.all(workers.map((w) => w.kf.close()));
@@ -274,7 +283,10 @@ describe('entries that are not trusted', () => {
       const own = await tokenOf(wrong.kf);
       assert.notEqual(own, shared, 'the entry was not trusted');
       assert.equal(requests() - before, 2);
-      assert.match(wrong.warnings.join('\n'), /encrypted under a key this worker does not have; it is not trusted/);
+      assert.match(
+        wrong.warnings.join('\n'),
+        /encrypted under a key this worker does not have; it is not trusted/,
+      );
       before = requests();
       assert.equal(await tokenOf(b.kf), shared, 'the entry was left as it was');
       assert.equal(requests(), before);
@@ -287,7 +299,12 @@ describe('entries that are not trusted', () => {
     await redis.admin().flushall();
     const admin = redis.admin();
     const key = newKey();
-    const workers = [worker(key), worker(key), worker(key, { authPost: true }), worker(key, { authPost: true })];
+    const workers = [
+      worker(key),
+      worker(key),
+      worker(key, { authPost: true }),
+      worker(key, { authPost: true }),
+    ];
     try {
       const machine = await tokenOf(workers[0]!.kf);
       const [name] = await admin.keys('keyfob:t:*');
@@ -317,7 +334,10 @@ describe('entries that are not trusted', () => {
       assert.notEqual(got, replaced, "the machine client's token is never handed to another identity");
       assert.notEqual(got, post);
       assert.equal(requests() - before, 1);
-      assert.match(workers[3]!.warnings.join('\n'), /could not be opened \(corrupt, or moved from another identity\)/);
+      assert.match(
+        workers[3]!.warnings.join('\n'),
+        /could not be opened \(corrupt, or moved from another identity\)/,
+      );
     } finally {
       await Promise.all(workers.map((w) => w.kf.close()));
     }
@@ -332,7 +352,10 @@ describe('entries that are not trusted', () => {
       const shared = await tokenOf(good.kf);
       await assert.rejects(revoked.kf.getToken(), (error: Error & { code?: string }) => {
         assert.ok(!error.message.includes(shared));
-        assert.match(`${error.message} ${error.code}`, /invalid_client|CREDENTIAL_REFUSED|AUTHENTICATION_REQUIRED/i);
+        assert.match(
+          `${error.message} ${error.code}`,
+          /invalid_client|CREDENTIAL_REFUSED|AUTHENTICATION_REQUIRED/i,
+        );
         return true;
       });
     } finally {

@@ -57,7 +57,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<TestRedis>
       host: '127.0.0.1',
       port,
       ...(options.password ? { password: options.password } : {}),
-      ...(options.tls ? { tls: { ca: [readCa(options.tls)], servername: '127.0.0.1' } } : {}),
+      ...(options.tls ? { tls: { ca: [readCa(options.tls)] } } : {}),
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
       lazyConnect: true,

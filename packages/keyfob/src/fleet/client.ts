@@ -8,6 +8,7 @@
  * ioredis is loaded (dynamic import) only here, only when a fleet is configured.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { Redis, RedisOptions } from 'ioredis';
 import { redisDisplay } from './keys.js';
@@ -142,7 +143,8 @@ export class FleetRedis {
       // The instance's CA bundle beside the system's roots, as for https (`<PREFIX>_CA_BUNDLE`).
       const extra = await Promise.all(this.#tls.caFiles.map((file) => readFile(file.path, 'utf8')));
       options.tls = {
-        servername: options.host,
+        // SNI names a host, never an address (RFC 6066); an address is checked against the IP SANs.
+        ...(options.host && isIP(options.host) === 0 ? { servername: options.host } : {}),
         rejectUnauthorized: this.#tls.verifyTls,
         ...(extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {}),
       };
