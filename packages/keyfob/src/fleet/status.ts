@@ -93,8 +93,7 @@ function knownIdentities(ctx: InstanceContext, cfg: KeyfobConfig, prefix: string
     if (!who) return;
     const { identity } = who;
     const label = [
-      `client ${identity.client_id}`,
-      `at ${identity.issuer ?? identity.token_endpoint ?? '?'}`,
+      `client ${identity.client_id} at ${identity.issuer ?? identity.token_endpoint ?? '?'}`,
       identity.resource ? `resource ${identity.resource}` : null,
       identity.scopes.length > 0 ? `scopes ${identity.scopes.join(' ')}` : null,
     ]
