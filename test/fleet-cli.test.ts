@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
@@ -141,5 +142,29 @@ describe('keyfob with a fleet', () => {
     const none = await runCli(['fleet', 'status'], { env: makeHome(idp).env });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no fleet is configured/);
+  });
+});
+
+describe("the README's Fleets section", () => {
+  it('its config block, as written, makes two homes share one token', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.split(/^## /m).find((s) => s.startsWith('Fleets')) ?? '';
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(yaml?.startsWith('fleet:'), 'the section has a fleet: block');
+    await redis.admin().flushall();
+    const homes = [0, 1].map(() => {
+      const home = makeHome(idp, `profiles:\n  ci:\n    provider: robot\n${yaml}`);
+      return { ...home.env, FLEET_REDIS_URL: redis.url, FLEET_KEY: KEY };
+    });
+    const before = requests();
+    const printed = [];
+    for (const env of homes) {
+      const result = await runCli(['token', '--profile', 'ci'], { env });
+      assert.equal(result.code, 0, result.stderr);
+      printed.push(result.stdout);
+    }
+    assert.equal(printed[0], printed[1]);
+    assert.equal(requests() - before, 1);
+    assert.ok([...(await everything(redis.admin())).keys()].every((k) => k.startsWith('payments-workers:')));
   });
 });
