@@ -161,15 +161,17 @@ describe('one request per lifetime', () => {
     const processes = Array.from({ length: 5 }, () => workerProcess(10, key));
     try {
       await Promise.all(processes.map(async (p) => assert.deepEqual(await p.next(), { event: 'ready' })));
+      let said = '';
       const round = async () => {
         const replies = await Promise.all(processes.map((p) => p.tokens()));
         for (const reply of replies) assert.deepEqual(reply.errors, [], 'no worker fails');
+        said = [...new Set(replies.flatMap((r) => r.warnings.flat()))].join('\n');
         return replies.flatMap((r) => r.tokens);
       };
 
       let before = requests();
       const first = await round();
-      assert.equal(requests() - before, 1, 'the first lifetime: one request for 50 workers');
+      assert.equal(requests() - before, 1, `the first lifetime: one request for 50 workers\n${said}`);
       assert.equal(new Set(first).size, 1, 'every worker has the same token');
 
       await sleep(TTL * 1000 + 300);

@@ -23,7 +23,7 @@ export interface RedisBounds {
   retryMs: number;
 }
 
-export const DEFAULT_BOUNDS: RedisBounds = { connectMs: 1_000, commandMs: 1_000, retryMs: 2_000 };
+export const DEFAULT_BOUNDS: RedisBounds = { connectMs: 2_000, commandMs: 1_000, retryMs: 2_000 };
 
 /** What the connection needs besides the URL: the CA bundle of the instance, TLS verification. */
 export interface RedisTlsSettings {

@@ -41,6 +41,7 @@ export interface FleetToken {
 export type OpenFailure = 'unknown-key' | 'corrupt';
 
 const ENTRY_VERSION = 1;
+const MAX_ENTRY_CHARS = 256 * 1024;
 
 /** The identity as the exact bytes both the name and the additional data are made of. */
 export function identityBytes(identity: FleetIdentity): Buffer {
@@ -101,6 +102,8 @@ export function openEntry(
   identity: FleetIdentity,
   text: string,
 ): { ok: true; token: FleetToken } | { ok: false; why: OpenFailure } {
+  // A token is a few KB; anything much larger is not an entry of ours (a hostile or broken Redis).
+  if (text.length > MAX_ENTRY_CHARS) return { ok: false, why: 'corrupt' };
   let parsed: { v?: unknown; kid?: unknown; iv?: unknown; ct?: unknown };
   try {
     parsed = JSON.parse(text) as typeof parsed;

@@ -190,7 +190,8 @@ export class Fleet {
 }
 
 function fleetToken<T>(token: FleetToken, remainingMs: number): Obtained<T> {
-  return { from: 'fleet', token, remainingMs };
+  // An entry never has more life left than its token had in all: a Redis that says otherwise is wrong.
+  return { from: 'fleet', token, remainingMs: Math.min(remainingMs, token.lifetime_ms) };
 }
 
 function sleep(ms: number): Promise<void> {
