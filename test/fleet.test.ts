@@ -13,6 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createKeyfob, type Keyfob } from '@keyfob/core';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
+import { makeHome } from './support/cli.js';
+import { serverUrl } from './support/control-plane.js';
 import { everything, startRedis, type TestRedis } from './support/redis.js';
 
 const WORKER = fileURLToPath(new URL('./support/fleet-worker.ts', import.meta.url));
@@ -27,7 +29,10 @@ const seenTokens = new Set<string>();
 const usedKeys: string[] = [];
 
 before(async () => {
-  [idp, redis] = await Promise.all([startDevIdp({ accessTokenTtl: TTL }), startRedis()]);
+  [idp, redis] = await Promise.all([
+    startDevIdp({ accessTokenTtl: TTL, controlPlaneTokenTtl: TTL }),
+    startRedis(),
+  ]);
 });
 after(async () => {
   await Promise.all([idp?.close(), redis?.stop()]);
@@ -396,5 +401,52 @@ describe('key rotation', () => {
       await Promise.all(mixed.map((w) => w.kf.close()));
     }
     await assertNothingInClear();
+  });
+});
+
+describe('exchanges on top of client credentials', () => {
+  it("two homes' machine profiles of an exchange provider: one client-credentials request and one exchange per renewal", async () => {
+    await redis.admin().flushall();
+    const key = newKey();
+    const yaml = [
+      '  machine:',
+      '    type: exchange',
+      '    login: robot',
+      `    control_plane: ${idp.controlPlane}`,
+      `    api_base: ${new URL(serverUrl(idp, 'acme-eu')).origin}`,
+      'profiles:',
+      '  ci:',
+      '    provider: machine',
+      '    tenant: acme-eu',
+    ].join('\n');
+    const workers = [0, 1].map(() => {
+      const home = makeHome(idp, yaml);
+      usedKeys.push(key);
+      return createKeyfob({
+        environment: { ...home.env, KEYFOB_FLEET_REDIS: redis.url, KEYFOB_FLEET_KEY: key },
+      });
+    });
+    try {
+      // Each home's first login is its own (not shared); their renewals are.
+      for (const kf of workers) seenTokens.add((await kf.getToken({ profile: 'ci' })).access_token);
+      await sleep(TTL * 1000 + 300);
+      const exchanges = idp.stats.controlPlane.exchanges;
+      const before = requests();
+      const renewed = await Promise.all(workers.map((kf) => kf.getToken({ profile: 'ci' })));
+      for (const t of renewed) seenTokens.add(t.access_token);
+      assert.equal(renewed[0]?.access_token, renewed[1]?.access_token);
+      assert.equal(idp.stats.controlPlane.exchanges - exchanges, 1, 'one exchange for both homes');
+      assert.equal(requests() - before, 1, 'one client-credentials request for both homes');
+      assert.equal(renewed[1]?.tenant?.id, 'acme-eu');
+      // The token from the fleet carries its tenant: fetch sends it to that tenant's regional server.
+      for (const kf of workers) {
+        const hello = await kf.fetch('/v1/hello', { profile: 'ci' });
+        assert.equal(hello.status, 200);
+        assert.equal(((await hello.json()) as { tenant_id: string }).tenant_id, 'acme-eu');
+      }
+      await assertNothingInClear();
+    } finally {
+      await Promise.all(workers.map((kf) => kf.close()));
+    }
   });
 });
