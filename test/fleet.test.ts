@@ -240,6 +240,30 @@ describe('Redis is never a single point of failure', () => {
     }
   });
 
+  it('a worker kept busy while alone (a renewal every 300 ms) still tries Redis again and rejoins', async () => {
+    await redis.admin().flushall();
+    const w = worker(newKey());
+    try {
+      await tokenOf(w.kf);
+      await redis.kill();
+      const renew = async () => seenTokens.add((await w.kf.getToken({ forceRefresh: true })).access_token);
+      for (let i = 0; i < 5; i++) {
+        await renew();
+        await sleep(300);
+      }
+      await redis.restart();
+      const deadline = Date.now() + 20_000;
+      while (!w.warnings.some((m) => /answers again/.test(m))) {
+        assert.ok(Date.now() < deadline, `never rejoined:\n${w.warnings.join('\n')}`);
+        await renew();
+        await sleep(300);
+      }
+      assert.equal(w.warnings.filter((m) => /did not answer/.test(m)).length, 1, w.warnings.join('\n'));
+    } finally {
+      await w.kf.close();
+    }
+  });
+
   it('a worker paused past its lock (SIGSTOP while its token request is out) cannot overwrite the newer token', async () => {
     await redis.admin().flushall();
     const key = newKey();

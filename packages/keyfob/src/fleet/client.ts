@@ -31,6 +31,13 @@ export interface RedisTlsSettings {
   verifyTls: boolean;
 }
 
+/** Thrown by `ready()` while the last failure is recent: it carries that failure's words. */
+export class StillDown extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : 'Redis is down', { cause });
+  }
+}
+
 /** One fleet's connection, made on first use. */
 export class FleetRedis {
   readonly #url: string;
@@ -65,8 +72,8 @@ export class FleetRedis {
     if (this.#closed) throw new Error('the fleet connection is closed');
     if (this.#redis?.status === 'ready') return this.#redis;
     if (this.#connecting) return this.#connecting;
-    if (Date.now() - this.#failedAt < this.#bounds.retryMs)
-      throw this.#lastError ?? new Error('Redis is down');
+    // Inside the pause after a failure: that failure again, without extending the pause.
+    if (Date.now() - this.#failedAt < this.#bounds.retryMs) throw new StillDown(this.#lastError);
     this.#connecting = this.#connect().finally(() => {
       this.#connecting = null;
     });
@@ -75,6 +82,7 @@ export class FleetRedis {
 
   /** Records a failed call: the connection is dropped and made again after `retryMs`. */
   failed(error: unknown): void {
+    if (error instanceof StillDown) return;
     this.#failedAt = Date.now();
     this.#lastError = error;
     const redis = this.#redis;

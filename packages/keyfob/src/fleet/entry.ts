@@ -88,6 +88,7 @@ export function sealEntry(keys: readonly FleetKey[], identity: FleetIdentity, to
 
 /** The key id an entry names, or `null` when the entry is not one of ours. */
 export function entryKeyId(text: string): string | null {
+  if (text.length > MAX_ENTRY_CHARS) return null;
   try {
     const parsed = JSON.parse(text) as { v?: unknown; kid?: unknown };
     return parsed.v === ENTRY_VERSION && typeof parsed.kid === 'string' ? parsed.kid : null;
