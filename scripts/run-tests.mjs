@@ -34,6 +34,7 @@ const LONG_FILES = [
   'test/examples/oidc-session.test.ts',
   'test/login.test.ts',
   'test/packaging.test.ts',
+  'test/fleet.test.ts',
 ];
 function longFirst(file) {
   const at = LONG_FILES.indexOf(file);
