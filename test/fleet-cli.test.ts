@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
 import { everything, startRedis, type TestRedis } from './support/redis.js';
@@ -166,5 +167,22 @@ describe("the README's Fleets section", () => {
     assert.equal(printed[0], printed[1]);
     assert.equal(requests() - before, 1);
     assert.ok([...(await everything(redis.admin())).keys()].every((k) => k.startsWith('payments-workers:')));
+  });
+});
+
+describe("an integrator's mounted commands", () => {
+  it("offer `fleet` only where there is a fleet (fleet: in the config, or the app's fleet variables)", async () => {
+    const kumiho = fileURLToPath(new URL('./fixtures/kumiho.ts', import.meta.url));
+    const home = makeHome(idp);
+    const env = { PATH: process.env.PATH ?? '', HOME: home.home, KUMIHO_AUTH_HOME: home.home };
+    const run = (extra: Record<string, string>) =>
+      runCli(['auth', '--help'], {
+        env: { ...env, ...extra },
+        script: kumiho,
+        nodeArgs: ['--import', 'tsx'],
+      });
+    assert.doesNotMatch((await run({})).stdout, /\bfleet\b/);
+    const offered = await run({ KUMIHO_AUTH_FLEET_REDIS: redis.url, KUMIHO_AUTH_FLEET_KEY: KEY });
+    assert.match(offered.stdout, /\bfleet\b/);
   });
 });
