@@ -474,3 +474,30 @@ describe('exchanges on top of client credentials', () => {
     }
   });
 });
+
+describe('single flight', () => {
+  it('two instances of one process with different machine clients each renew their own token at once', async () => {
+    const make = (authPost: boolean) => {
+      const env = workerEnv('', { authPost });
+      delete (env as Record<string, string | undefined>).KEYFOB_FLEET_REDIS;
+      delete (env as Record<string, string | undefined>).KEYFOB_FLEET_KEY;
+      return createKeyfob({ environment: env, config: config(authPost) as never });
+    };
+    const instances = [make(false), make(true)];
+    try {
+      await Promise.all(instances.map((kf) => kf.getToken()));
+      await sleep(TTL * 1000 + 300);
+      const [a, b] = await Promise.all(instances.map((kf) => kf.getToken()));
+      const clientOf = (token: string | undefined) =>
+        (
+          JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString()) as {
+            client_id?: string;
+          }
+        ).client_id;
+      assert.equal(clientOf(a?.access_token), idp.clients.machine.client_id);
+      assert.equal(clientOf(b?.access_token), idp.clients.machinePost.client_id);
+    } finally {
+      await Promise.all(instances.map((kf) => kf.close()));
+    }
+  });
+});
