@@ -4,11 +4,11 @@
  * profile (its store, refreshed under its lock). Tokens already held are memoized per request.
  */
 import { envVar } from '../config/names.js';
-import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
+import type { KeyfobConfig } from '../config/schema.js';
 import type { KeyfobState } from '../config/state.js';
 import { assumeUserCommand } from '../control-plane/commands.js';
 import { AuthenticationRequired, InvalidInput, ProfileNotFound, ProviderNotFound } from '../errors.js';
-import { type FleetCall, fleetCall, throughFleet } from '../fleet/hook.js';
+import { type FleetCall, fleetCall, isMachineConfig, throughFleet } from '../fleet/hook.js';
 import { bindingOf } from '../lifecycle/binding.js';
 import type { HeldLock } from '../lifecycle/lock.js';
 import { getFreshToken } from '../lifecycle/refresh.js';
@@ -186,7 +186,8 @@ async function fromProfile(
   const providerName = binding.provider;
   const lookup = ctx.lookupProvider(cfg);
   // DESIGN.md, Fleets: a machine profile's tokens come from the fleet first; a person's never.
-  const machineSource = isMachine(providerConfig, lookup) ? { config: providerConfig, lookup } : null;
+  // A machine profile (client credentials, also under an exchange) needs no prompt either.
+  const machineSource = isMachineConfig(providerConfig, lookup) ? { config: providerConfig, lookup } : null;
   const provider = throughFleet(
     ctx,
     cfg,
@@ -359,15 +360,6 @@ function outside(ctx: InstanceContext) {
     outsideProfiles.set(ctx, found);
   }
   return found;
-}
-
-/**
- * A machine profile (client credentials, also under an exchange) needs no prompt: its first
- * token is fetched on demand.
- */
-function isMachine(config: ProviderConfig, lookup: (name: string) => ProviderConfig | undefined): boolean {
-  if (config.type === 'client_credentials') return true;
-  return config.type === 'exchange' && lookup(config.login)?.type === 'client_credentials';
 }
 
 /** Where a call's tenant came from, for messages. */
