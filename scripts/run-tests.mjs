@@ -23,6 +23,8 @@ function find(dir) {
 const LONG_FILES = [
   'test/control-plane.test.ts',
   'test/lifecycle.test.ts',
+  'test/agent-lifecycle.test.ts',
+  'test/agent-hostile.test.ts',
   'test/admin-hostile.test.ts',
   'test/check.test.ts',
   'test/cli.test.ts',
@@ -34,6 +36,8 @@ const LONG_FILES = [
   'test/examples/oidc-session.test.ts',
   'test/login.test.ts',
   'test/packaging.test.ts',
+  'test/fleet.test.ts',
+  'test/agent-stores.test.ts',
 ];
 function longFirst(file) {
   const at = LONG_FILES.indexOf(file);

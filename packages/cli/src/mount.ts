@@ -17,7 +17,7 @@
  * keyfob: kf })`): the commands and the SDK then read and write the same files under the same
  * options (envPrefix, env renames, store, credentialsFile).
  */
-import { appNames, createKeyfob, InvalidInput, type Keyfob, type KeyfobOptions } from '@keyfob/core';
+import { appNames, createKeyfob, envVar, InvalidInput, type Keyfob, type KeyfobOptions } from '@keyfob/core';
 import type { AppIdentity } from './command.js';
 import { authCommands } from './commands/index.js';
 import { type IO, processIO } from './io.js';
@@ -87,7 +87,7 @@ export function createAuthCommands(options: AuthCommandsOptions): AuthCommands {
     createKeyfob({ ...keyfobOptions, appName: names.app, ...(renames ? { commandNames: renames } : {}) });
   return {
     run: async (argv, io = processIO()) =>
-      runCommandLine(argv, app, await forProviders(table, renames ?? {}, argv, instance), io),
+      runCommandLine(argv, app, await forProviders(table, renames ?? {}, argv, instance, io.env), io),
     // help and completion too: `acme auth help`, `acme auth completion bash` (under acme's name).
     commands: Object.keys(withBuiltins(table)).filter((name) => !name.startsWith('__')),
   };
@@ -130,16 +130,27 @@ async function forProviders(
   renames: Readonly<Record<string, string>>,
   argv: readonly string[],
   instance: () => Keyfob,
+  env: Readonly<Record<string, string | undefined>>,
 ): Promise<CommandTable> {
   if (argv.some((arg) => arg === '--config' || arg.startsWith('--config='))) return table;
   let types: string[];
+  let fleet: boolean;
   try {
-    types = Object.values((await instance().config()).providers).map((p) => p.type);
+    const kf = instance();
+    const config = await kf.config();
+    types = Object.values(config.providers).map((p) => p.type);
+    // `fleet` only where there is one: `fleet:` in the config, or the fleet variables.
+    fleet =
+      config.fleet !== undefined ||
+      Boolean(env[envVar(kf.names, 'FLEET_REDIS')] || env[envVar(kf.names, 'FLEET_KEY')]);
   } catch {
     return table;
   }
-  if (types.some((type) => type === 'exchange' || type === 'assume_user')) return table;
-  const hidden = new Set(CONTROL_PLANE_COMMANDS.map((name) => renames[name] ?? name));
+  const hidden = new Set(fleet ? [] : [renames.fleet ?? 'fleet']);
+  if (!types.some((type) => type === 'exchange' || type === 'assume_user')) {
+    for (const name of CONTROL_PLANE_COMMANDS) hidden.add(renames[name] ?? name);
+  }
+  if (hidden.size === 0) return table;
   return Object.fromEntries(Object.entries(table).filter(([name]) => !hidden.has(name)));
 }
 

@@ -39,7 +39,8 @@ export type KeyfobErrorCode =
   | 'VALIDATION_UNDECIDED'
   | 'RESPONSE_TOO_LARGE'
   | 'INSECURE_PERMISSIONS'
-  | 'REFRESH_FAILED';
+  | 'REFRESH_FAILED'
+  | 'FLEET_UNAVAILABLE';
 
 /** Options every keyfob error accepts. */
 export interface KeyfobErrorOptions {
@@ -345,3 +346,13 @@ export class RefreshFailed extends AuthenticationRequired {
  * SDK can tell apart to say it in its own words ("Token expired").
  */
 export class TokenExpired extends AuthenticationRequired {}
+
+/**
+ * The fleet's Redis did not answer, refused the credentials, or answered beyond the bound
+ * (`fleet status`). Token calls never throw it: a worker then acquires alone (DESIGN.md, Fleets).
+ */
+export class FleetUnavailable extends KeyfobError {
+  constructor(message: string, options?: KeyfobErrorOptions) {
+    super('FLEET_UNAVAILABLE', message, options);
+  }
+}

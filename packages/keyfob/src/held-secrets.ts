@@ -58,7 +58,15 @@ export class HeldSecrets {
 }
 
 /** Suffixes of the variables that carry a credential keyfob reads. */
-export const CREDENTIAL_SUFFIXES = ['TOKEN', 'CLIENT_SECRET', 'ADMIN_API_KEY', 'PASSPHRASE'] as const;
+export const CREDENTIAL_SUFFIXES = [
+  'TOKEN',
+  'CLIENT_SECRET',
+  'ADMIN_API_KEY',
+  'PASSPHRASE',
+  // A fleet's keys, and its Redis URL (it may hold a password).
+  'FLEET_KEY',
+  'FLEET_REDIS',
+] as const;
 
 /**
  * True for an environment variable a template may not read: one of keyfob's credential
@@ -89,6 +97,9 @@ export async function heldSecrets(
       if (typeof p.client_secret === 'string') values.push(p.client_secret);
       if (typeof p.admin_api_key === 'string') values.push(p.admin_api_key);
     }
+    if (cfg.fleet) values.push(cfg.fleet.redis, ...cfg.fleet.encryption_keys);
+    const fleetKeys = ctx.env[envVar(ctx.names, 'FLEET_KEY')];
+    if (fleetKeys?.includes(',')) values.push(...fleetKeys.split(',').map((k) => k.trim()));
     const { resolved } = ctx.resolve(callExplicit(profile !== undefined ? { profile } : {}), cfg, st);
     if (resolved.kind === 'client_credentials') values.push(resolved.clientSecret);
     if (resolved.kind === 'token') values.push(resolved.token);

@@ -40,6 +40,7 @@ export { AdminKeyRefused, SubjectTokenRefused, TOKEN_TYPE_URIS } from './control
 export type { DescribeOptions, ProviderDescription, ProviderFlow } from './discovery/index.js';
 export { describeProviders } from './discovery/index.js';
 export * from './errors.js';
+export type { FleetEntryStatus, FleetStatusReport } from './fleet/status.js';
 export { chooseLoginFlow, isRemoteSession, openInBrowser } from './flows/browser.js';
 export type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 export type {
@@ -57,6 +58,7 @@ export type {
   CredentialsFileField,
   CredentialsFileOptions,
   ExplainReport,
+  FleetSummary,
   GetTokenOptions,
   ImportSessionOptions,
   ImportSessionResult,

@@ -4,6 +4,7 @@
  * undici, the loopback server, the YAML parser, the keychain), on first use, so a cached token
  * costs a few small file reads.
  */
+import { closeFleet } from './fleet/hook.js';
 import type { KeyfobRequestInit } from './http/authenticated-fetch.js';
 import { createContext } from './instance/context.js';
 import { registerInternals } from './instance/internals.js';
@@ -69,9 +70,15 @@ export function createKeyfob(options: KeyfobOptions = {}): Keyfob {
     session(profile, options) {
       const fetch = async (input: string | URL, init?: KeyfobRequestInit) =>
         (await import('./instance/fetch.js')).authenticatedFetch(ctx, memo, input, init);
-      return createSession({ fetch, closeConnections: () => ctx.close() }, profile, options);
+      const closeConnections = async () => {
+        await Promise.all([ctx.close(), closeFleet(ctx)]);
+      };
+      return createSession({ fetch, closeConnections }, profile, options);
     },
-    close: () => ctx.close(),
+    close: async () => {
+      await Promise.all([ctx.close(), closeFleet(ctx)]);
+    },
+    fleetStatus: async () => (await import('./fleet/status.js')).fleetStatus(ctx),
     profileInfo: async (profile) => (await import('./instance/profile-info.js')).profileInfo(ctx, profile),
     proxy: async (opts) => (await import('./proxy/index.js')).startProxy(ctx, memo, opts),
   };

@@ -47,6 +47,8 @@ export interface AccessToken {
    * are kept under the plain key, their provider having one tenant per session).
    */
   tenant?: Tenant | null;
+  /** `fleet` when the token came from the fleet's Redis (another worker acquired it). */
+  source?: 'fleet';
 }
 
 /**

@@ -41,6 +41,11 @@ export const explain: Command = {
     io.stdout.write(
       `\nUsing ${sanitize(`${what} (${r.level} level)${tenant ? `, tenant ${tenant}` : ''}`)}.\n`,
     );
+    if (report.fleet) {
+      io.stdout.write(
+        `${sanitize(`Its tokens come from the fleet at ${report.fleet.redis} (prefix ${report.fleet.key_prefix}) while Redis answers; acquired alone when it does not.`)}\n`,
+      );
+    }
     return 0;
   },
 };

@@ -25,6 +25,10 @@ export const authCommands: CommandTable = {
     summary: 'make an authenticated HTTP request',
     load: async () => (await import('./fetch.js')).fetch,
   },
+  fleet: {
+    summary: "show the fleet's cached identities: names and expiries, never a token",
+    load: async () => (await import('./fleet.js')).fleet,
+  },
   login: {
     summary: 'log in with a provider and store the session',
     load: async () => (await import('./login.js')).login,

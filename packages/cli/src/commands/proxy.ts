@@ -98,15 +98,24 @@ function parsePort(value: string | undefined): number | undefined {
 
 /**
  * The tool's environment: this one minus every credential keyfob reads (`<PREFIX>_TOKEN`,
- * `_TOKEN_FILE`, `_CLIENT_ID`/`_SECRET`, `_ADMIN_API_KEY`, `_PASSPHRASE`, `_IDENTITY_FILE`, and
+ * `_TOKEN_FILE`, `_CLIENT_ID`/`_SECRET`, `_ADMIN_API_KEY`, `_PASSPHRASE`, `_IDENTITY_FILE`, the fleet's
+ * `_FLEET_REDIS` and `_FLEET_KEY`, and
  * any other variable of the prefix that names a token, secret, key or password) and every
  * variable whose value is a secret of the configuration (`client_secret: ${ROBOT_SECRET}`).
  */
 async function toolEnv(env: Env, app: AppIdentity, kf: Keyfob): Promise<Record<string, string>> {
   const named = new Set(
-    ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID', 'CLIENT_SECRET', 'ADMIN_API_KEY', 'PASSPHRASE', 'IDENTITY_FILE'].map(
-      (suffix) => appEnvVar(app, suffix),
-    ),
+    [
+      'TOKEN',
+      'TOKEN_FILE',
+      'CLIENT_ID',
+      'CLIENT_SECRET',
+      'ADMIN_API_KEY',
+      'PASSPHRASE',
+      'IDENTITY_FILE',
+      'FLEET_REDIS',
+      'FLEET_KEY',
+    ].map((suffix) => appEnvVar(app, suffix)),
   );
   const secretValues = new Set<string>();
   try {

@@ -70,6 +70,13 @@ function printReport(io: Parameters<Command['run']>[0]['io'], report: StatusRepo
     io.stdout.write(`${colors.dim(sanitize(`${names.join(', ')}: ${reason}`))}\n`);
   }
   for (const note of report.notes) io.stdout.write(`${sanitize(note)}\n`);
+  const shared = report.profiles.filter((p) => p.from_fleet).map((p) => p.name);
+  if (report.fleet) {
+    const from = shared.length > 0 ? `; ${shared.join(', ')}: token from the fleet` : '';
+    io.stdout.write(
+      `${sanitize(`Machine tokens are shared through the fleet at ${report.fleet.redis} (prefix ${report.fleet.key_prefix})${from}.`)}\n`,
+    );
+  }
   if (report.overridden_by) {
     io.stdout.write(
       `${colors.yellow('Note:')} ${report.overridden_by} is set and takes precedence over these profiles.\n`,

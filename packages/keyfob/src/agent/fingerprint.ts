@@ -7,8 +7,8 @@
  * nothing else. A request carries a fingerprint of the client's config file (as the parsed-config
  * cache identifies it) and of those variables, plus the ones that change what keyfob would do
  * but that an agent never gets (`<PREFIX>_STORAGE`, `_IDENTITY_FILE`, `_PROVIDER`,
- * `_ADMIN_API_KEY`, the Firebase emulator): when the agent's own fingerprint differs, the client
- * works alone. Values enter only a SHA-256 digest, and only over the user's own socket.
+ * `_ADMIN_API_KEY`, `_FLEET_REDIS`, `_FLEET_KEY`, the Firebase emulator): when the agent's own
+ * fingerprint differs, the client works alone. Values enter only a SHA-256 digest, and only over the user's own socket.
  * Synchronous and small: the token fast path computes it.
  */
 import { type Stats, statSync } from 'node:fs';
@@ -44,6 +44,9 @@ function clientOnlyVariables(names: AppNames): string[] {
     envVar(names, 'IDENTITY_FILE'),
     envVar(names, 'PROVIDER'),
     envVar(names, 'ADMIN_API_KEY'),
+    // A fleet named only in the environment: the agent would renew machine tokens without it.
+    envVar(names, 'FLEET_REDIS'),
+    envVar(names, 'FLEET_KEY'),
     'FIREBASE_AUTH_EMULATOR_HOST',
   ];
 }

@@ -281,6 +281,21 @@ export interface KeyfobConfig {
   profiles: Record<string, ProfileConfig>;
   /** The keyfob agent: `agent`, `agent_idle_timeout`, `unlock_timeout` (defaults when absent). */
   agent: AgentConfig;
+  /** `fleet:`: machine tokens shared through Redis (DESIGN.md, Fleets); absent without one. */
+  fleet?: FleetConfig;
+}
+
+/** The `fleet:` setting, validated (`config/validate-fleet.ts`). */
+export interface FleetConfig {
+  /** `redis://` or `rediss://` URL; one holding a password came from a `${VAR}`. */
+  redis: string;
+  /** What every key of this fleet in Redis starts with. */
+  key_prefix: string;
+  /**
+   * 32-byte keys as written (base64 or hex, each from a `${VAR}`), the newest first: the first
+   * encrypts, every one decrypts. Kept as text so that redaction finds them.
+   */
+  encryption_keys: string[];
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   PEM_OR_INLINE_KEY,
   SECRET_KEYS,
 } from './validate-fields.js';
+import { validateFleet } from './validate-fleet.js';
 import { checkExchangeLogins, requireProvider, validateProvider } from './validate-providers.js';
 
 export { isDeferrableSecret } from './validate-providers.js';
@@ -46,7 +47,14 @@ export interface ValidateOptions {
   cwd?: string;
 }
 
-const TOP_LEVEL_KEYS = ['default_provider', 'token_storage', 'providers', 'profiles', ...AGENT_KEYS] as const;
+const TOP_LEVEL_KEYS = [
+  'default_provider',
+  'token_storage',
+  'providers',
+  'profiles',
+  ...AGENT_KEYS,
+  'fleet',
+] as const;
 const PROFILE_KEYS = ['provider', 'tenant', 'client_id'] as const;
 
 /**
@@ -101,6 +109,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions): KeyfobCo
   }
 
   checkExchangeLogins(ctx, config);
+  const fleet = validateFleet(ctx, raw);
+  if (fleet) config.fleet = fleet;
   return config;
 }
 

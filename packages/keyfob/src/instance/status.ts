@@ -6,6 +6,7 @@
 import { envVar } from '../config/names.js';
 import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
 import { KeyfobError, StoreCorrupt } from '../errors.js';
+import { fleetSummary } from '../fleet/hook.js';
 import { type AccessToken, findAccessToken, type Session } from '../session.js';
 import { summarizeKeychainFailure } from '../stores/choose.js';
 import { type MovedAside, tellMovedAside } from '../stores/moved-aside.js';
@@ -52,13 +53,20 @@ export async function status(ctx: InstanceContext): Promise<StatusReport> {
           ? tidyReason(st.profiles[name]?.store_reason)
           : null,
       logged_in: session !== null,
+      ...(token?.source === 'fleet' ? { from_fleet: true } : {}),
     });
   }
   for (const moved of await tellMovedAside(ctx.home).catch(() => [])) notes.push(movedAsideNote(ctx, moved));
   const overrides = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID']
     .map((v) => envVar(ctx.names, v))
     .filter((v) => Boolean(ctx.env[v]));
-  return { active_profile: active, profiles, overridden_by: overrides[0] ?? null, notes };
+  return {
+    active_profile: active,
+    profiles,
+    overridden_by: overrides[0] ?? null,
+    notes,
+    fleet: await fleetSummary(ctx, cfg),
+  };
 }
 
 /**

@@ -4,10 +4,11 @@
  * profile (its store, refreshed under its lock). Tokens already held are memoized per request.
  */
 import { envVar } from '../config/names.js';
-import type { KeyfobConfig, ProviderConfig } from '../config/schema.js';
+import type { KeyfobConfig } from '../config/schema.js';
 import type { KeyfobState } from '../config/state.js';
 import { assumeUserCommand } from '../control-plane/commands.js';
 import { AuthenticationRequired, InvalidInput, ProfileNotFound, ProviderNotFound } from '../errors.js';
+import { type FleetCall, fleetCall, isMachineConfig, throughFleet } from '../fleet/hook.js';
 import { bindingOf } from '../lifecycle/binding.js';
 import type { HeldLock } from '../lifecycle/lock.js';
 import { getFreshToken } from '../lifecycle/refresh.js';
@@ -40,6 +41,7 @@ const outsideProfiles = new WeakMap<
 interface Machine {
   provider: CredentialProvider;
   store: MemoryStore;
+  client: { id: string; secret: string };
 }
 
 export async function getToken(
@@ -134,9 +136,13 @@ async function fromSource(
       };
     }
     case 'client_credentials': {
-      const machine = await machineFor(ctx, cfg, resolved.clientId, resolved.clientSecret);
+      const call = fleetCall(minTtl, opts.forceRefresh);
+      const machine = await machineFor(ctx, cfg, resolved.clientId, resolved.clientSecret, call);
       const providerConfig = ctx.providerConfig(cfg, machine.provider.name);
-      const token = await fresh(ctx, machine.store, 'machine', machine.provider, opts, minTtl, {
+      // DESIGN.md, Fleets: a machine's renewal asks the fleet first, when there is one.
+      const source = { config: providerConfig, lookup: ctx.lookupProvider(cfg), client: machine.client };
+      const provider = throughFleet(ctx, cfg, async () => machine.provider, source, call);
+      const token = await fresh(ctx, machine.store, 'machine', provider, opts, minTtl, {
         resource: opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null),
         loginCommand: `check ${label} and its secret`,
         lock: (fn) => fn(unlocked),
@@ -186,10 +192,19 @@ async function fromProfile(
   }
   const store = ctx.openStore(binding.store ?? ctx.configuredStore(cfg).kind);
   const providerName = binding.provider;
-  const provider = () => ctx.provider(providerName);
   const lookup = ctx.lookupProvider(cfg);
+  // DESIGN.md, Fleets: a machine profile's tokens come from the fleet first; a person's never.
+  // A machine profile (client credentials, also under an exchange) needs no prompt either.
+  const machineSource = isMachineConfig(providerConfig, lookup) ? { config: providerConfig, lookup } : null;
+  const provider = throughFleet(
+    ctx,
+    cfg,
+    () => ctx.provider(providerName),
+    machineSource,
+    fleetCall(minTtl, opts.forceRefresh),
+  );
   const boundTo = bindingOf(providerConfig, lookup);
-  if (isMachine(providerConfig, lookup) && !(await store.read(profile))) {
+  if (machineSource && !(await store.read(profile))) {
     // A machine profile needs no prompt: its first token is fetched and cached on demand.
     const machine = await provider();
     await ctx.withProfileLock(profile, async (lock) => {
@@ -276,6 +291,7 @@ function machineFor(
   cfg: KeyfobConfig,
   clientId: string,
   clientSecret: string,
+  call: FleetCall,
 ): Promise<Machine> {
   const providerName = ctx.ambientProvider(cfg);
   if (!providerName) {
@@ -319,7 +335,10 @@ function machineFor(
         ctx.runtime(),
       );
       const store = new MemoryStore();
-      const session = await provider.login({
+      const client = { id: clientId, secret: clientSecret };
+      const source = { config: base, lookup: ctx.lookupProvider(cfg), client };
+      const first = await throughFleet(ctx, cfg, async () => provider, source, call)();
+      const session = await first.login({
         flow: 'client_credentials',
         openBrowser: false,
         scopes: [],
@@ -327,7 +346,7 @@ function machineFor(
         timeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
       });
       await store.write('machine', session);
-      return { provider, store };
+      return { provider, store, client };
     })();
     machine.catch(() => machines.delete(key));
     machines.set(key, machine);
@@ -349,15 +368,6 @@ function outside(ctx: InstanceContext) {
     outsideProfiles.set(ctx, found);
   }
   return found;
-}
-
-/**
- * A machine profile (client credentials, also under an exchange) needs no prompt: its first
- * token is fetched on demand.
- */
-function isMachine(config: ProviderConfig, lookup: (name: string) => ProviderConfig | undefined): boolean {
-  if (config.type === 'client_credentials') return true;
-  return config.type === 'exchange' && lookup(config.login)?.type === 'client_credentials';
 }
 
 /** Where a call's tenant came from, for messages. */

@@ -3,6 +3,7 @@
  */
 import type { AppNames } from '../config/names.js';
 import type { KeyfobConfig } from '../config/schema.js';
+import type { FleetStatusReport } from '../fleet/status.js';
 import type { KeyfobRequestInit } from '../http/authenticated-fetch.js';
 import type { LoginInteraction, RevocationResult } from '../providers/provider.js';
 import type { ChainStep } from '../resolve/chain.js';
@@ -126,6 +127,8 @@ export interface ExplainReport {
   /** What a call with no options would use. */
   resolved: { level: string; kind: string; source: string; profile: string | null; tenant: string | null };
   steps: ChainStep[];
+  /** The fleet the resolved credential's tokens come from (a machine's, with a fleet), else `null`. */
+  fleet?: FleetSummary | null;
 }
 
 /** One profile `kf.logout()` removed, and whether its refresh token was revoked. */
@@ -148,6 +151,8 @@ export interface ProfileStatus {
   /** Why the profile's store was chosen (recorded at its first login). */
   store_reason: string | null;
   logged_in: boolean;
+  /** The shown token came from the fleet's Redis (another worker acquired it). */
+  from_fleet?: boolean;
 }
 
 /** `kf.status()`: every known profile, the active one, and what in the environment overrides them. */
@@ -158,6 +163,15 @@ export interface StatusReport {
   overridden_by: string | null;
   /** Problems met while reading (a corrupt store moved aside, …). */
   notes: string[];
+  /** The fleet machine tokens are shared through (DESIGN.md, Fleets), or `null`. */
+  fleet?: FleetSummary | null;
+}
+
+/** A fleet as `status` and `explain` name it: never a password or key. */
+export interface FleetSummary {
+  /** The Redis URL without user or password. */
+  redis: string;
+  key_prefix: string;
 }
 
 /** A tenant as `tenants` lists it. */
@@ -333,6 +347,11 @@ export interface Keyfob {
    * ```
    */
   proxy(options?: ProxyOptions): Promise<CredentialProxy>;
+  /**
+   * What the fleet holds (`keyfob fleet status`): entry names, expiries and keys, never a token.
+   * @throws InvalidInput without a fleet; FleetUnavailable when its Redis does not answer.
+   */
+  fleetStatus(): Promise<FleetStatusReport>;
 }
 
 /** Options of {@link Keyfob.proxy}. */

@@ -62,6 +62,18 @@ export interface LifecycleDeps {
 }
 
 const inFlight = new Map<string, Promise<AccessToken>>();
+const storeIds = new WeakMap<CredentialStore, number>();
+let nextStoreId = 0;
+
+/** A number per store object, for the single-flight key. */
+function storeId(store: CredentialStore): number {
+  let id = storeIds.get(store);
+  if (id === undefined) {
+    id = ++nextStoreId;
+    storeIds.set(store, id);
+  }
+  return id;
+}
 
 /**
  * Returns an access token for the request that is fresh enough, renewing it when needed.
@@ -75,7 +87,8 @@ export async function getFreshToken(deps: LifecycleDeps, request: FreshTokenRequ
   const cached = findAccessToken(session, request.resource, request.scopes, request.place);
   if (cached && !request.force && isFreshEnough(cached, deps.now(), request.minTtlSeconds)) return cached;
 
-  const key = `${deps.store.location}\u0000${deps.profile}\u0000${accessTokenKey(request.resource, request.scopes, concretePlace(session, request.place))}`;
+  // The store object too: two instances' in-memory machines share a location and a profile name.
+  const key = `${storeId(deps.store)}\u0000${deps.store.location}\u0000${deps.profile}\u0000${accessTokenKey(request.resource, request.scopes, concretePlace(session, request.place))}`;
   const pending = inFlight.get(key);
   if (pending) return pending;
   const flight = renewUnderLock(deps, request, cached).finally(() => inFlight.delete(key));
