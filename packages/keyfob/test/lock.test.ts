@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -107,6 +107,27 @@ describe('withLock across processes', () => {
     const started = Date.now();
     assert.equal(await withLock(lockPath, () => 'recovered', { timeoutMs: 5000 }), 'recovered');
     assert.ok(Date.now() - started < 2000, 'a stale lock is taken over at once, not after the timeout');
+  });
+
+  test('eight processes finding one stale lock: one takes it over, and they never hold it together', async () => {
+    // proper-lockfile's own takeover (stat, then rmdir) let a waiter that saw the lock stale
+    // remove the fresh lock another had just taken: two holders, one refresh token spent twice.
+    const dir = await tempDir();
+    const lockPath = path.join(dir, 'crashed.lock');
+    const counter = path.join(dir, 'counter');
+    await writeFile(counter, '0\n');
+    await mkdir(lockPath);
+    const longAgo = new Date(Date.now() - 120_000);
+    await utimes(lockPath, longAgo, longAgo);
+    const children = Array.from({ length: 8 }, () =>
+      spawnFixture('lock-counter.ts', [lockPath, counter, '1', '300']),
+    );
+    await Promise.all(children.map((c) => c.waitForLine('ready')));
+    for (const c of children) c.child.stdin.end('go\n');
+    await Promise.all(children.map((c) => c.succeeded()));
+    assert.equal((await readFile(counter, 'utf8')).trim(), '8', 'no two held the lock at once');
+    assert.equal(await exists(lockPath), false);
+    assert.equal(await exists(`${lockPath}.takeover`), false, 'the takeover guard is gone too');
   });
 
   test('a lock held past the timeout gives LockTimeout naming the lock and what to do', async () => {

@@ -8,6 +8,7 @@
  * every 5 s), so a slow refresh on a loaded machine keeps it while a crashed holder's lock is
  * taken over; and a lost lock aborts the guarded write instead of throwing from a timer.
  */
+import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInput, LockTimeout } from '../errors.js';
@@ -176,17 +177,53 @@ async function acquire(
         lockfilePath: target,
         realpath: false,
         retries: 0,
-        stale: settings.staleMs,
+        // proper-lockfile's own takeover (stat, then rmdir) can remove the fresh lock another
+        // waiter just took over, and two holders spend one refresh token: takeOverIfStale does it.
+        stale: NEVER_STALE_MS,
         update: settings.updateMs,
         onCompromised,
       });
       return { lock: heldLock(target, lost.signal), release: () => release().catch(() => undefined) };
     } catch (error) {
       if (errorCode(error) !== 'ELOCKED') throw fsError(error, 'take the lock', target);
+      if (await takeOverIfStale(target, settings.staleMs)) continue;
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw lockTimeout(target, settings, 'another process');
       await sleep(Math.min(backoff(attempt), remaining), undefined, { signal: settings.signal });
     }
+  }
+}
+
+/** What proper-lockfile is told: never take a lock over itself (see {@link takeOverIfStale}). */
+const NEVER_STALE_MS = 2 ** 31 - 1;
+
+/**
+ * Removes a lock left by a crashed holder (not updated for `staleMs`), one waiter at a time:
+ * the takeover itself is guarded by `<lock>.takeover` (an atomic mkdir), and the lock is looked
+ * at again inside it, so a waiter that saw it stale a moment ago never removes the fresh lock
+ * another waiter has taken since. A guard left by a crash mid-takeover goes after `staleMs` too.
+ * @returns whether the lock was removed (the caller tries again at once).
+ */
+async function takeOverIfStale(target: string, staleMs: number): Promise<boolean> {
+  const isStale = async (file: string) => {
+    const stats = await stat(file).catch(() => null);
+    return stats !== null && stats.mtimeMs < Date.now() - staleMs;
+  };
+  if (!(await isStale(target))) return false;
+  const guard = `${target}.takeover`;
+  try {
+    await mkdir(guard, { mode: 0o700 });
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw fsError(error, 'take over the stale lock', target);
+    if (await isStale(guard)) await rm(guard, { recursive: true, force: true });
+    return false;
+  }
+  try {
+    if (!(await isStale(target))) return false;
+    await rm(target, { recursive: true, force: true });
+    return true;
+  } finally {
+    await rm(guard, { recursive: true, force: true });
   }
 }
 
