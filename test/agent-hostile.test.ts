@@ -23,6 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import {
   agentLog,
+  machineHome as agentMachineHome,
   agentPidsFor,
   agentSocketName,
   agentStatusJson,
@@ -35,7 +36,7 @@ import {
   startAgentCli,
   stopAgentCli,
 } from './support/agent.js';
-import { makeHome, runCli, type TestHome } from './support/cli.js';
+import { runCli, type TestHome } from './support/cli.js';
 import { makeTestCa, type TestCa } from './support/tls.js';
 
 let idp: DevIdp;
@@ -50,9 +51,7 @@ const SLOW = 240_000;
 
 /** A home whose active profile `default` is dev-idp's machine client, plus `topYaml` at the top. */
 function machineHome(topYaml = ''): TestHome {
-  const home = makeHome(idp, 'profiles:\n  default:\n    provider: robot\n');
-  const file = join(home.home, 'config.yaml');
-  writeFileSync(file, `${topYaml}${readFileSync(file, 'utf8')}`);
+  const home = agentMachineHome(idp, topYaml);
   homes.push(home);
   return home;
 }

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import {
   agentLog,
+  machineHome as agentMachineHome,
   agentPidsFor,
   agentStatusJson,
   assertNoSecret,
@@ -29,11 +30,9 @@ import { bashComplete, fixture, run } from './support/help-home.js';
 let idp: DevIdp;
 const homes: TestHome[] = [];
 
-/** A home whose active profile `default` is dev-idp's machine client, plus `extraYaml` at the top. */
+/** A home whose active profile `default` is dev-idp's machine client, plus `topYaml` at the top. */
 function machineHome(topYaml = ''): TestHome {
-  const home = makeHome(idp, 'profiles:\n  default:\n    provider: robot\n');
-  const file = join(home.home, 'config.yaml');
-  writeFileSync(file, `${topYaml}${readFileSync(file, 'utf8')}`);
+  const home = agentMachineHome(idp, topYaml);
   homes.push(home);
   return home;
 }

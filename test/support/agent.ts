@@ -6,10 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { type CliResult, runCli } from './cli.js';
+import type { DevIdp } from '@keyfob/dev-idp';
+import { type CliResult, makeHome, runCli, type TestHome } from './cli.js';
 
 /** `keyfob agent status --json` of a running agent (the fields tests read). */
 export interface AgentStatusJson {
@@ -216,4 +225,12 @@ export function agentLog(home: string): string {
   } catch {
     return '';
   }
+}
+
+/** A home whose active profile `default` is dev-idp's machine client, with `topYaml` at the top of its config. */
+export function machineHome(idp: DevIdp, topYaml = ''): TestHome {
+  const home = makeHome(idp, 'profiles:\n  default:\n    provider: robot\n');
+  const file = join(home.home, 'config.yaml');
+  writeFileSync(file, `${topYaml}${readFileSync(file, 'utf8')}`);
+  return home;
 }
