@@ -6,7 +6,7 @@
  * asks again or works alone, and says why under `KEYFOB_DEBUG`.
  */
 
-import { statSync } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedSummaryFromText, cacheFile, fingerprint } from '../config/cache.js';
 import { type AppNames, readEnvVar } from '../config/names.js';
@@ -35,7 +35,9 @@ export async function tokenFromAgentFast(request: FastAgentRequest): Promise<Tok
   try {
     const home = resolveHome({ names, env, homedir: request.homedir });
     const configPath = resolveConfigPath({ names, env, home }).path;
-    if (agentMode(home, configPath, env) === 'off') return null;
+    // Only where the cache vouches for the config as this environment sees it: `off` must hold.
+    const mode = agentMode(home, configPath, env);
+    if (mode !== 'auto' && mode !== 'manual') return null;
     const spec: AgentSpec = {
       app: names.app,
       envPrefix: names.envPrefix,
@@ -69,17 +71,27 @@ export async function tokenFromAgentFast(request: FastAgentRequest): Promise<Tok
   }
 }
 
-/** `agent:` of the cached config summary (`manual` when absent or not vouched for). */
+/**
+ * `agent:` of the cached config summary: `manual` for a summary written before the agent existed
+ * (or no config file), `unknown` when the cache does not vouch for the file and these variables.
+ */
 function agentMode(
   home: string,
   configPath: string,
   env: Readonly<Record<string, string | undefined>>,
 ): string {
+  let stats: Stats;
   try {
-    const text = readFileNoFollowSync(cacheFile(join(home, 'cache')));
-    if (text === null) return 'manual';
-    return cachedSummaryFromText(text, fingerprint(configPath, statSync(configPath)), env)?.agent ?? 'manual';
+    stats = statSync(configPath);
   } catch {
     return 'manual';
+  }
+  try {
+    const text = readFileNoFollowSync(cacheFile(join(home, 'cache')));
+    const summary =
+      text === null ? undefined : cachedSummaryFromText(text, fingerprint(configPath, stats), env);
+    return summary ? (summary.agent ?? 'manual') : 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
