@@ -12,12 +12,9 @@ import { type MemoEntry, profileEntryFromResult } from '../instance/token-memo.j
 import type { GetTokenOptions } from '../instance/types.js';
 import type { UnlockedIdentity } from '../stores/age/identity.js';
 import { type AgentCallBounds, type AgentCallResult, callAgent, describeCall } from './client.js';
-import { agentFingerprint } from './fingerprint.js';
+import { agentFingerprint, hasOutsideCredentials } from './fingerprint.js';
 import type { AgentRequest } from './protocol.js';
 import { agentLocation } from './socket.js';
-
-// Level 2 of the chain: credentials from the environment never go to an agent.
-const OUTSIDE_CREDENTIALS = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID', 'CLIENT_SECRET'] as const;
 
 /** A refresh in the agent may take a provider's round trips; past this the client goes alone. */
 const TOKEN_ANSWER_MS = 60_000;
@@ -33,7 +30,7 @@ export async function tokenFromAgent(
   const spec = ctx.agentSpec;
   if (!spec || opts.token !== undefined || opts.clientId !== undefined || opts.clientSecret !== undefined)
     return null;
-  if (OUTSIDE_CREDENTIALS.some((suffix) => readEnvVar(ctx.env, ctx.names, suffix) !== undefined)) return null;
+  if (hasOutsideCredentials(ctx.names, ctx.env)) return null;
   // A session kept only in this instance's memory is not the agent's to know.
   if (ctx.memoryBindings.size > 0) return null;
   const cfg = await ctx.config();

@@ -6,15 +6,12 @@
  * asks again or works alone, and says why under `KEYFOB_DEBUG`.
  */
 
-import { type Stats, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { cachedSummaryFromText, cacheFile, fingerprint } from '../config/cache.js';
+import { cachedSummaryFromText, fingerprint } from '../config/cache.js';
 import { type AppNames, readEnvVar } from '../config/names.js';
 import { resolveConfigPath, resolveHome } from '../config/paths.js';
-import { readFileNoFollowSync } from '../fs/sync.js';
 import type { TokenResult } from '../instance/types.js';
 import { callAgent } from './client.js';
-import { agentFingerprint } from './fingerprint.js';
+import { agentFingerprint, type ConfigView, hasOutsideCredentials, viewConfig } from './fingerprint.js';
 import type { AgentSpec } from './socket.js';
 import { agentLocation } from './socket.js';
 
@@ -26,18 +23,13 @@ export interface FastAgentRequest {
   minTtl: number;
 }
 
-const OUTSIDE_CREDENTIALS = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID', 'CLIENT_SECRET'] as const;
-
 /** The agent's token for a plain `token` call, or `null`. Never throws. */
 export async function tokenFromAgentFast(request: FastAgentRequest): Promise<TokenResult | null> {
   const { names, env } = request;
-  if (OUTSIDE_CREDENTIALS.some((suffix) => readEnvVar(env, names, suffix) !== undefined)) return null;
+  if (hasOutsideCredentials(names, env)) return null;
   try {
     const home = resolveHome({ names, env, homedir: request.homedir });
     const configPath = resolveConfigPath({ names, env, home }).path;
-    // Only where the cache vouches for the config as this environment sees it: `off` must hold.
-    const mode = agentMode(home, configPath, env);
-    if (mode !== 'auto' && mode !== 'manual') return null;
     const spec: AgentSpec = {
       app: names.app,
       envPrefix: names.envPrefix,
@@ -47,7 +39,12 @@ export async function tokenFromAgentFast(request: FastAgentRequest): Promise<Tok
       home,
       configPath,
     };
-    const fingerprint = agentFingerprint(spec, names, env);
+    // One look at the config and its cache serves the mode and the fingerprint. Only where the
+    // cache vouches for the config as this environment sees it: `agent: off` must hold.
+    const view = viewConfig(spec);
+    const mode = view ? agentMode(configPath, view, env) : 'unknown';
+    if (mode !== 'auto' && mode !== 'manual') return null;
+    const fingerprint = agentFingerprint(spec, names, env, view);
     const location = agentLocation(spec, env);
     if (fingerprint === null || location === null) return null;
     const profile = request.profile ?? readEnvVar(env, names, 'PROFILE');
@@ -76,22 +73,14 @@ export async function tokenFromAgentFast(request: FastAgentRequest): Promise<Tok
  * (or no config file), `unknown` when the cache does not vouch for the file and these variables.
  */
 function agentMode(
-  home: string,
   configPath: string,
+  view: ConfigView,
   env: Readonly<Record<string, string | undefined>>,
 ): string {
-  let stats: Stats;
-  try {
-    stats = statSync(configPath);
-  } catch {
-    return 'manual';
-  }
-  try {
-    const text = readFileNoFollowSync(cacheFile(join(home, 'cache')));
-    const summary =
-      text === null ? undefined : cachedSummaryFromText(text, fingerprint(configPath, stats), env);
-    return summary ? (summary.agent ?? 'manual') : 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  if (view.stats === null) return 'manual';
+  const summary =
+    view.cacheText === null
+      ? undefined
+      : cachedSummaryFromText(view.cacheText, fingerprint(configPath, view.stats), env);
+  return summary ? (summary.agent ?? 'manual') : 'unknown';
 }

@@ -14,7 +14,7 @@
 import { type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedVariableNames, cacheFile, fingerprint } from '../config/cache.js';
-import { type AppNames, envVar } from '../config/names.js';
+import { type AppNames, envVar, readEnvVar } from '../config/names.js';
 import { checkPrivateDirSync, readFileNoFollowSync } from '../fs/sync.js';
 import { AGENT_PROTOCOL_VERSION } from './protocol.js';
 import { sha256Hex } from './sha256.js';
@@ -54,41 +54,66 @@ function clientOnlyVariables(names: AppNames): string[] {
 /** What the OS keychain needs to be reached (Secret Service over the session bus); no secret. */
 const KEYCHAIN_VARIABLES = ['DBUS_SESSION_BUS_ADDRESS', 'XDG_RUNTIME_DIR'];
 
-/**
- * The names of the variables the config file refers to, from the parsed-config cache; `[]` when
- * the file does not exist, `null` when the cache does not vouch for the file as it is now.
- */
-export function referencedVariables(spec: AgentSpec): string[] | null {
+// Level 2 of the chain: credentials from the environment never go to an agent.
+const OUTSIDE_CREDENTIALS = ['TOKEN', 'TOKEN_FILE', 'CLIENT_ID', 'CLIENT_SECRET'] as const;
+
+/** Whether `env` holds a credential of level 2 (then the client works alone). */
+export function hasOutsideCredentials(names: AppNames, env: Env): boolean {
+  return OUTSIDE_CREDENTIALS.some((suffix) => readEnvVar(env, names, suffix) !== undefined);
+}
+
+/** The config file and the parsed-config cache's text, as one look at them saw them. */
+export interface ConfigView {
+  /** `null`: the file does not exist (an empty configuration). */
+  stats: Stats | null;
+  /** `null`: no cache, or one in a home that is not private. */
+  cacheText: string | null;
+}
+
+/** One look at the config file and its cache; `null` when the file cannot be looked at. */
+export function viewConfig(spec: AgentSpec): ConfigView | null {
   let stats: Stats;
   try {
     stats = statSync(spec.configPath);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : null;
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? { stats: null, cacheText: null } : null;
   }
   try {
     const cacheDir = join(spec.home, 'cache');
-    if (!checkPrivateDirSync(spec.home) || !checkPrivateDirSync(cacheDir)) return null;
-    const text = readFileNoFollowSync(cacheFile(cacheDir));
-    return text === null ? null : (cachedVariableNames(text, fingerprint(spec.configPath, stats)) ?? null);
+    if (!checkPrivateDirSync(spec.home) || !checkPrivateDirSync(cacheDir)) return { stats, cacheText: null };
+    return { stats, cacheText: readFileNoFollowSync(cacheFile(cacheDir)) };
   } catch {
-    return null;
+    return { stats, cacheText: null };
   }
+}
+
+/**
+ * The names of the variables the config file refers to, from the parsed-config cache; `[]` when
+ * the file does not exist, `null` when the cache does not vouch for the file as it is now.
+ */
+export function referencedVariables(spec: AgentSpec, view = viewConfig(spec)): string[] | null {
+  if (view === null) return null;
+  if (view.stats === null) return [];
+  if (view.cacheText === null) return null;
+  return cachedVariableNames(view.cacheText, fingerprint(spec.configPath, view.stats)) ?? null;
 }
 
 /**
  * The fingerprint of `env` and the config file for `spec`, or `null` when it cannot be told
  * (the config changed since it was last validated: the full path validates it again).
  */
-export function agentFingerprint(spec: AgentSpec, names: AppNames, env: Env): string | null {
-  const referenced = referencedVariables(spec);
-  if (referenced === null) return null;
-  let config: unknown = 'missing';
-  try {
-    const { size, mtimeMs, ctimeMs, ino } = statSync(spec.configPath);
-    config = [size, mtimeMs, ctimeMs, ino];
-  } catch {
-    // Missing: an empty configuration, the same for the agent and the client.
-  }
+export function agentFingerprint(
+  spec: AgentSpec,
+  names: AppNames,
+  env: Env,
+  view = viewConfig(spec),
+): string | null {
+  const referenced = referencedVariables(spec, view);
+  if (referenced === null || view === null) return null;
+  // A missing file is an empty configuration, the same for the agent and the client.
+  const config = view.stats
+    ? [view.stats.size, view.stats.mtimeMs, view.stats.ctimeMs, view.stats.ino]
+    : 'missing';
   const variables = [
     ...new Set([...referenced, ...transportVariables(names), ...clientOnlyVariables(names)]),
   ].sort();
