@@ -25,6 +25,7 @@ import {
   stopAgent,
 } from '@keyfob/core';
 import { type DevIdp, keyfobConfig, startDevIdp } from '@keyfob/dev-idp';
+import { callAgent } from '../packages/keyfob/src/agent/client.js';
 import { sha256Hex } from '../packages/keyfob/src/agent/sha256.js';
 
 /** The `keyfob token` fast path's bundle, as `bin/keyfob.cjs` loads it (built by scripts/build.mjs). */
@@ -260,10 +261,10 @@ describe('the keyfob agent from the library', { concurrency: true }, () => {
     // Not spawnSync: dev-idp answers from this process while the agent renews.
     const loaded = async (args: string[]) => {
       const { stderr } = await promisify(execFile)(process.execPath, [probe, JSON.stringify(args)], { env });
-      return JSON.parse(stderr) as { answered: boolean; modules: string[] };
+      return JSON.parse(stderr) as { answered: string | false; modules: string[] };
     };
     const fromFile = await loaded([]);
-    assert.equal(fromFile.answered, true);
+    assert.equal(fromFile.answered, 'printed');
     assert.ok(!fromFile.modules.includes('NativeModule crypto'), 'node:crypto loaded');
     assert.ok(!fromFile.modules.includes('NativeModule net'), 'node:net loaded with no agent asked');
 
@@ -272,7 +273,7 @@ describe('the keyfob agent from the library', { concurrency: true }, () => {
     // No session in the file store: only the agent can answer (it renews with the machine secret).
     rmSync(join(home, 'sessions', 'default.json'));
     const fromAgent = await loaded([]);
-    assert.equal(fromAgent.answered, true, "the fast path printed the agent's token");
+    assert.equal(fromAgent.answered, 'printed', "the fast path printed the agent's token");
     assert.equal(await requests(kf), before + 2, 'the fast path asked the agent');
     assert.ok(fromAgent.modules.includes('NativeModule net'));
     assert.ok(!fromAgent.modules.includes('NativeModule crypto'), 'node:crypto loaded');
@@ -296,5 +297,39 @@ describe('the keyfob agent from the library', { concurrency: true }, () => {
       );
     }
     for (const text of inputs) assert.equal(sha256Hex(text), createHash('sha256').update(text).digest('hex'));
+  });
+
+  it("a caller whose event loop was busy past the hello bound still takes the agent's answer", async () => {
+    // An agent in another process answers at once; this process then blocks its event loop
+    // (a library caller's synchronous work) well past the bound. The hello and the answer wait in
+    // the socket: the bound must not be taken for a silent agent (Node runs expired timers
+    // before it reads the sockets that became readable meanwhile).
+    const dir = mkdtempSync(join(tmpdir(), 'keyfob-busy-'));
+    roots.push(dir);
+    const socket = join(dir, 'agent.sock');
+    const answer = { ok: true, status: { pid: 1 } };
+    const agent = execFile(process.execPath, [
+      '-e',
+      `require('node:net').createServer((s) => { s.write(${JSON.stringify(`${JSON.stringify({ agent: 'keyfob', v: 1, pid: 1 })}
+`)}); s.on('data', () => s.end(${JSON.stringify(`${JSON.stringify(answer)}
+`)})); }).listen(process.argv[1], () => console.log('listening'))`,
+      socket,
+    ]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        agent.stdout?.once('data', () => resolve());
+        agent.once('exit', (code) => reject(new Error(`the listener exited (${code})`)));
+      });
+      const call = callAgent({ dir, socket }, { op: 'status' }, { helloMs: 50, answerMs: 10_000 });
+      const until = Date.now() + 500;
+      while (Date.now() < until) {
+        // Busy: no timer, no socket read runs here.
+      }
+      const result = await call;
+      assert.equal(result.status, 'answered', JSON.stringify(result));
+      assert.deepEqual(result.status === 'answered' ? result.answer : null, answer);
+    } finally {
+      agent.kill();
+    }
   });
 });

@@ -8,7 +8,7 @@
 import { writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { tokenFromAgentFast } from '@keyfob/core/agent-client';
-import { cachedToken } from '@keyfob/core/cached-token';
+import { cachedToken, lookAtConfig } from '@keyfob/core/cached-token';
 import { appNames } from '@keyfob/core/config-names';
 import { toJson } from './io.js';
 
@@ -25,18 +25,29 @@ function fastFlags(args: readonly string[]): { profile?: string; json: boolean; 
   return flags;
 }
 
-export async function run(argv: readonly string[] = process.argv.slice(3)): Promise<boolean> {
+/**
+ * Prints the token when the fast path can answer. Resolves `'printed'` when the whole token is
+ * written to fd 1 (the process has nothing left to do), `'printing'` when a pipe that would
+ * block took the rest as a stream, and `false` when the full command must answer instead.
+ */
+export async function run(
+  argv: readonly string[] = process.argv.slice(3),
+): Promise<'printed' | 'printing' | false> {
   const flags = fastFlags(argv);
   if (!flags) return false;
+  const names = appNames('keyfob');
   const request = {
-    names: appNames('keyfob'),
+    names,
     env: process.env,
     homedir: homedir(),
     ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
     minTtl: flags.minTtl,
   };
-  // The file store on disk first (no socket at all), then the keyfob agent (any store).
-  const token = cachedToken({ ...request, now: new Date() }) ?? (await tokenFromAgentFast(request));
+  // The file store on disk first (no socket at all), then the keyfob agent (any store); one
+  // look at the config and its cache serves both.
+  const look = lookAtConfig(names, request.env, request.homedir);
+  const token =
+    cachedToken({ ...request, look, now: new Date() }) ?? (await tokenFromAgentFast({ ...request, look }));
   if (!token) return false;
   const { access_token, token_type, expires_at, scopes, profile, tenant } = token;
   const text = flags.json
@@ -59,13 +70,14 @@ function tenantJson(
     : null;
 }
 
-function write(text: string): boolean {
+function write(text: string): 'printed' | 'printing' {
   const bytes = Buffer.from(text);
   let offset = 0;
   try {
     while (offset < bytes.length) offset += writeSync(1, bytes, offset);
+    return 'printed';
   } catch {
     process.stdout.write(bytes.subarray(offset));
+    return 'printing';
   }
-  return true;
 }

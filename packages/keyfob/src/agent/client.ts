@@ -32,10 +32,15 @@ export interface AgentCallBounds {
   answerMs?: number;
 }
 
-/** Sends `request` to the agent at `location`; never throws. */
+/**
+ * Sends `request` to the agent at `location`; never throws. `request` may be a function: it is
+ * called once the connection is under way, so its work (the token fast path's fingerprint)
+ * overlaps the agent's accept and hello instead of adding to them; `null` from it ends the call
+ * with nothing sent.
+ */
 export function callAgent(
   location: AgentLocation,
-  request: AgentRequest,
+  request: AgentRequest | (() => AgentRequest | null),
   bounds: AgentCallBounds = {},
 ): Promise<AgentCallResult> {
   const dir = checkAgentDir(location.dir);
@@ -55,11 +60,36 @@ export function callAgent(
       socket.destroy();
       resolve(result);
     };
+    // A bound expires only after two more looks at the socket (a setImmediate runs after each
+    // poll phase: the first completes a connect still pending, the second reads what waits).
+    // When this process's event loop was busy past the bound (a library caller's synchronous
+    // work), Node runs expired timers before it reads: an agent that answered in time must not
+    // be taken for a silent one.
+    const expire = (reason: string, still: () => boolean) => () => {
+      let looks = 0;
+      const look = () => {
+        if (!still()) return;
+        if (++looks <= 2) setImmediate(look);
+        else finish({ status: 'failed', reason });
+      };
+      look();
+    };
     let timer = setTimeout(
-      () => finish({ status: 'failed', reason: 'no hello in time' }),
+      expire('no hello in time', () => hello === null),
       bounds.helloMs ?? 1000,
     );
     socket.setEncoding('utf8');
+    let body: AgentRequest | null;
+    try {
+      body = typeof request === 'function' ? request() : request;
+    } catch {
+      body = null;
+    }
+    if (body === null) {
+      finish({ status: 'failed', reason: 'nothing to ask' });
+      return;
+    }
+    const text = `${JSON.stringify(body)}\n`;
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const none = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
       finish(none ? { status: 'none' } : { status: 'failed', reason: error.code ?? error.message });
@@ -83,10 +113,10 @@ export function callAgent(
           hello = parsed;
           clearTimeout(timer);
           timer = setTimeout(
-            () => finish({ status: 'failed', reason: 'no answer in time' }),
+            expire('no answer in time', () => true),
             bounds.answerMs ?? 2000,
           );
-          socket.write(`${JSON.stringify(request)}\n`);
+          socket.write(text);
         } else {
           if (!isRecord(parsed) || typeof parsed.ok !== 'boolean') {
             finish({ status: 'failed', reason: 'an answer that is not the protocol' });

@@ -7,11 +7,11 @@
  */
 
 import { cachedSummaryFromText, fingerprint } from '../config/cache.js';
+import { type ConfigLook, type ConfigView, lookAtConfig } from '../config/look.js';
 import { type AppNames, readEnvVar } from '../config/names.js';
-import { resolveConfigPath, resolveHome } from '../config/paths.js';
 import type { TokenResult } from '../instance/types.js';
 import { callAgent } from './client.js';
-import { agentFingerprint, type ConfigView, hasOutsideCredentials, viewConfig } from './fingerprint.js';
+import { agentFingerprint, hasOutsideCredentials } from './fingerprint.js';
 import type { AgentSpec } from './socket.js';
 import { agentLocation } from './socket.js';
 
@@ -21,6 +21,8 @@ export interface FastAgentRequest {
   homedir: string;
   profile?: string;
   minTtl: number;
+  /** The look at the config the caller already took (`lookAtConfig`), else one is taken here. */
+  look?: ConfigLook | null;
 }
 
 /** The agent's token for a plain `token` call, or `null`. Never throws. */
@@ -28,8 +30,11 @@ export async function tokenFromAgentFast(request: FastAgentRequest): Promise<Tok
   const { names, env } = request;
   if (hasOutsideCredentials(names, env)) return null;
   try {
-    const home = resolveHome({ names, env, homedir: request.homedir });
-    const configPath = resolveConfigPath({ names, env, home }).path;
+    // One look at the config and its cache serves the mode and the fingerprint. Only where the
+    // cache vouches for the config as this environment sees it: `agent: off` must hold.
+    const view = request.look ?? lookAtConfig(names, env, request.homedir);
+    if (!view) return null;
+    const { home, configPath } = view;
     const spec: AgentSpec = {
       app: names.app,
       envPrefix: names.envPrefix,
@@ -39,24 +44,26 @@ export async function tokenFromAgentFast(request: FastAgentRequest): Promise<Tok
       home,
       configPath,
     };
-    // One look at the config and its cache serves the mode and the fingerprint. Only where the
-    // cache vouches for the config as this environment sees it: `agent: off` must hold.
-    const view = viewConfig(spec);
-    const mode = view ? agentMode(configPath, view, env) : 'unknown';
+    const mode = agentMode(configPath, view, env);
     if (mode !== 'auto' && mode !== 'manual') return null;
-    const fingerprint = agentFingerprint(spec, names, env, view);
     const location = agentLocation(spec, env);
-    if (fingerprint === null || location === null) return null;
+    if (location === null) return null;
     const profile = request.profile ?? readEnvVar(env, names, 'PROFILE');
     const tenant = readEnvVar(env, names, 'TENANT');
+    // The fingerprint (a SHA-256 in a cold process) is computed while the agent accepts the
+    // connection and says hello, not before.
     const result = await callAgent(
       location,
-      {
-        op: 'token',
-        fingerprint,
-        minTtl: request.minTtl,
-        ...(profile ? { profile } : {}),
-        ...(tenant !== undefined ? { tenant } : {}),
+      () => {
+        const fingerprint = agentFingerprint(spec, names, env, view);
+        if (fingerprint === null) return null;
+        return {
+          op: 'token',
+          fingerprint,
+          minTtl: request.minTtl,
+          ...(profile ? { profile } : {}),
+          ...(tenant !== undefined ? { tenant } : {}),
+        };
       },
       { answerMs: 60_000 },
     );

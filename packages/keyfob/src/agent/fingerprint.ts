@@ -11,11 +11,9 @@
  * fingerprint differs, the client works alone. Values enter only a SHA-256 digest, and only over the user's own socket.
  * Synchronous and small: the token fast path computes it.
  */
-import { type Stats, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { cachedVariableNames, cacheFile, fingerprint } from '../config/cache.js';
+import { cachedVariableNames, fingerprint } from '../config/cache.js';
+import { viewConfig } from '../config/look.js';
 import { type AppNames, envVar, readEnvVar } from '../config/names.js';
-import { checkPrivateDirSync, readFileNoFollowSync } from '../fs/sync.js';
 import { AGENT_PROTOCOL_VERSION } from './protocol.js';
 import { sha256Hex } from './sha256.js';
 import type { AgentSpec } from './socket.js';
@@ -62,31 +60,6 @@ export function hasOutsideCredentials(names: AppNames, env: Env): boolean {
   return OUTSIDE_CREDENTIALS.some((suffix) => readEnvVar(env, names, suffix) !== undefined);
 }
 
-/** The config file and the parsed-config cache's text, as one look at them saw them. */
-export interface ConfigView {
-  /** `null`: the file does not exist (an empty configuration). */
-  stats: Stats | null;
-  /** `null`: no cache, or one in a home that is not private. */
-  cacheText: string | null;
-}
-
-/** One look at the config file and its cache; `null` when the file cannot be looked at. */
-export function viewConfig(spec: AgentSpec): ConfigView | null {
-  let stats: Stats;
-  try {
-    stats = statSync(spec.configPath);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? { stats: null, cacheText: null } : null;
-  }
-  try {
-    const cacheDir = join(spec.home, 'cache');
-    if (!checkPrivateDirSync(spec.home) || !checkPrivateDirSync(cacheDir)) return { stats, cacheText: null };
-    return { stats, cacheText: readFileNoFollowSync(cacheFile(cacheDir)) };
-  } catch {
-    return { stats, cacheText: null };
-  }
-}
-
 /**
  * The names of the variables the config file refers to, from the parsed-config cache; `[]` when
  * the file does not exist, `null` when the cache does not vouch for the file as it is now.
@@ -122,7 +95,9 @@ export function agentFingerprint(
       AGENT_PROTOCOL_VERSION,
       [spec.app, spec.envPrefix, spec.envRenames, spec.home, spec.configPath],
       config,
-      variables.map((name) => [name, env[name] || null]),
+      // Only the set ones: which names count is fixed by the version and the config, both
+      // hashed above, and a shorter input is a faster hash in a cold process.
+      variables.filter((name) => env[name]).map((name) => [name, env[name]]),
     ]),
   );
 }

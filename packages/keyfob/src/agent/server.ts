@@ -6,6 +6,7 @@
  * `switch` or refresh by a process without the agent is never hidden by its memory. Renewals
  * run through the same single-flight and profile locks as every other process.
  */
+import { statSync } from 'node:fs';
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -16,9 +17,9 @@ import { createContext, type InstanceContext } from '../instance/context.js';
 import { getToken, TokenMemo } from '../instance/token.js';
 import { obtainedAtOf } from '../instance/token-memo.js';
 import { withLock } from '../lifecycle/lock.js';
-import { type UnlockedIdentity, unlockPassphraseIdentity } from '../stores/age/identity.js';
 import { callAgent } from './client.js';
 import { agentFingerprint } from './fingerprint.js';
+import { HeldIdentities, wire } from './identities.js';
 import {
   AGENT_PROTOCOL_VERSION,
   type AgentAnswer,
@@ -55,15 +56,6 @@ export class AgentAlreadyRunning extends KeyfobError {
   }
 }
 
-interface Unlocked {
-  identity: UnlockedIdentity;
-  until: number;
-  /** identity.age as it was when unlocked: a replaced file is not the same identity. */
-  file: string;
-  version: string;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * Starts the agent: checks (and creates) its 0700 directory, replaces a stale socket of a
  * killed agent, refuses when one answers, and listens.
@@ -89,7 +81,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const started = Date.now();
   let settings = { ...DEFAULT_AGENT_CONFIG };
   let current: { fingerprint: string; ctx: InstanceContext } | null = null;
-  const unlocked = new Map<string, Unlocked>();
+  const identities = new HeldIdentities(log);
   let requests = 0;
   let inFlight = 0;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -113,22 +105,42 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
         noAgent: true,
         cacheStoreReads: true,
         identityKeeper: {
-          unlocked: async (file) => held(file),
+          unlocked: (file) => identities.get(file),
           // The agent never asks for a passphrase: a client hands it over (`unlock`).
           unlock: async () => null,
         },
       },
     );
 
+  /**
+   * The agent's own fingerprint, kept while the config file's identity (size, times, inode: what
+   * the parsed-config cache trusts too) stays the same: its environment never changes, so only
+   * the file can change it, and hashing again costs each request a read and a JSON parse.
+   */
+  let kept: { file: string; fingerprint: string } | null = null;
+  function ownFingerprint(): string | null {
+    let file: string;
+    try {
+      const stats = statSync(spec.configPath, { throwIfNoEntry: false });
+      file = stats ? `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}` : 'missing';
+    } catch {
+      return agentFingerprint(spec, names, env);
+    }
+    if (kept?.file === file) return kept.fingerprint;
+    const fingerprint = agentFingerprint(spec, names, env);
+    kept = fingerprint === null ? null : { file, fingerprint };
+    return fingerprint;
+  }
+
   /** The instance for this config and environment, made again when the config changed. */
   async function contextFor(fingerprint: string | null): Promise<InstanceContext | null> {
-    let own = agentFingerprint(spec, names, env);
+    let own = ownFingerprint();
     if (own === null) {
       // The config changed and no one validated it since: validating writes the cache.
       await newContext()
         .config()
         .catch(() => undefined);
-      own = agentFingerprint(spec, names, env);
+      own = ownFingerprint();
     }
     if (own === null || own !== fingerprint) return null;
     if (current?.fingerprint !== own) {
@@ -140,24 +152,6 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       armIdle();
     }
     return current.ctx;
-  }
-
-  async function held(file: string): Promise<UnlockedIdentity | null> {
-    const entry = unlocked.get(file);
-    if (!entry || entry.until <= Date.now()) return null;
-    if ((await fileVersion(file)) !== entry.version) {
-      forget(file, 'its file changed');
-      return null;
-    }
-    return entry.identity;
-  }
-
-  function forget(file: string, why: string) {
-    const entry = unlocked.get(file);
-    if (!entry) return;
-    clearTimeout(entry.timer);
-    unlocked.delete(file);
-    log(`forgot the identity of ${file} (${why})`);
   }
 
   async function handle(request: AgentRequest): Promise<AgentAnswer> {
@@ -179,7 +173,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
           return { ok: true, token: { ...result, obtained_at: obtainedAtOf(result) } };
         } catch (error) {
           const code = isKeyfobError(error) ? error.code : 'UNEXPECTED';
-          if (code === 'STORE_UNAVAILABLE' && (await locked())) {
+          if (code === 'STORE_UNAVAILABLE' && (await identities.locked(identityFile()))) {
             // Not a failure: the first client with the passphrase hands it over (`unlock`).
             log(
               `token for profile ${request.profile ?? '(selected)'}: waiting for a client to unlock the encrypted store`,
@@ -197,39 +191,20 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       }
       case 'identity': {
         if (request.file !== identityFile()) return { ok: false, reason: 'bad-request' };
-        const identity = await held(request.file);
+        const identity = await identities.get(request.file);
         return identity ? { ok: true, identity: wire(identity) } : { ok: false, reason: 'locked' };
       }
       case 'unlock': {
         if (request.file !== identityFile() || typeof request.passphrase !== 'string')
           return { ok: false, reason: 'bad-request' };
         try {
-          const passphrase = request.passphrase;
-          const identity = await unlockPassphraseIdentity({
-            file: request.file,
-            passphrase: async () => passphrase,
-            create: false,
+          const identity = await identities.unlock(request.file, request.passphrase, {
             lockPath: join(spec.home, 'locks', '@identity.lock'),
-            scryptWorkFactor: 18,
             cliName: spec.cliName,
             passphraseVar: envVar(names, 'PASSPHRASE'),
+            unlockTimeout: settings.unlock_timeout,
           });
           if (!identity) return { ok: false, reason: 'locked' };
-          forget(request.file, 'unlocked again');
-          const until = Date.now() + settings.unlock_timeout * 1000;
-          const timer = setTimeout(
-            () => forget(request.file, 'unlock_timeout'),
-            settings.unlock_timeout * 1000,
-          );
-          timer.unref();
-          unlocked.set(request.file, {
-            identity,
-            until,
-            file: request.file,
-            version: await fileVersion(request.file),
-            timer,
-          });
-          log(`unlocked ${request.file} until ${new Date(until).toISOString()}`);
           return { ok: true, identity: wire(identity) };
         } catch (error) {
           log(`unlock of ${request.file} refused: ${isKeyfobError(error) ? error.code : 'error'}`);
@@ -252,9 +227,6 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   }
 
   const identityFile = () => join(spec.home, 'identity.age');
-  /** Whether the passphrase identity exists and is not unlocked here. */
-  const locked = async () =>
-    (await held(identityFile())) === null && (await fileVersion(identityFile())) !== 'missing';
 
   function statusInfo(): AgentStatusInfo {
     return {
@@ -267,9 +239,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       idle_exit_at: new Date(idleDeadline).toISOString(),
       idle_timeout: settings.idle_timeout,
       unlock_timeout: settings.unlock_timeout,
-      unlocked: [...unlocked.values()]
-        .filter((entry) => entry.until > Date.now())
-        .map((entry) => ({ file: entry.file, until: new Date(entry.until).toISOString() })),
+      unlocked: identities.list(),
       requests,
     };
   }
@@ -369,7 +339,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     stopping ??= (async () => {
       clearTimeout(idleTimer);
       clearInterval(watch);
-      for (const file of [...unlocked.keys()]) forget(file, why);
+      identities.forgetAll(why);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Only our own socket: a newer agent may already listen at the same path.
       const now = await stat(location!.socket).catch(() => null);
@@ -385,12 +355,3 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
 
 /** How often the agent checks that its home and socket are still there. */
 const WATCH_MS = 5_000;
-
-function wire(identity: UnlockedIdentity) {
-  return { identities: [...identity.identities], recipient: identity.recipient, source: identity.source };
-}
-
-async function fileVersion(file: string): Promise<string> {
-  const stats = await stat(file).catch(() => null);
-  return stats ? `${stats.ino}:${stats.size}:${stats.mtimeMs}` : 'missing';
-}

@@ -7,42 +7,31 @@ import { envVar } from '../config/names.js';
 import type { KeyfobConfig } from '../config/schema.js';
 import type { KeyfobState } from '../config/state.js';
 import { assumeUserCommand } from '../control-plane/commands.js';
-import { AuthenticationRequired, InvalidInput, ProfileNotFound, ProviderNotFound } from '../errors.js';
-import { type FleetCall, fleetCall, isMachineConfig, throughFleet } from '../fleet/hook.js';
+import { AuthenticationRequired, InvalidInput, ProfileNotFound } from '../errors.js';
+import { fleetCall, isMachineConfig, throughFleet } from '../fleet/hook.js';
 import { bindingOf } from '../lifecycle/binding.js';
 import type { HeldLock } from '../lifecycle/lock.js';
 import { getFreshToken } from '../lifecycle/refresh.js';
 import type { CredentialProvider } from '../providers/provider.js';
-import { describeStaticToken, tokenFileReader } from '../providers/static-token.js';
+import { describeStaticToken } from '../providers/static-token.js';
 import type { ExplicitCredentials, Resolved } from '../resolve/chain.js';
 import { tokenPlace } from '../resolve/tenant.js';
 import {
   type AccessToken,
   DEFAULT_MIN_TTL_SECONDS,
   parseScopes,
+  type Session,
   type SessionBinding,
   type TokenPlace,
 } from '../session.js';
-import { MemoryStore } from '../stores/memory.js';
 import { movedAsideOf } from '../stores/moved-aside.js';
 import type { CredentialStore } from '../stores/store.js';
 import type { InstanceContext } from './context.js';
 import { type MemoEntry, memoKey, profileEntry, staticEntry, type TokenMemo } from './token-memo.js';
+import { DEFAULT_LOGIN_TIMEOUT_MS, fileReader, machineFor, silentInteraction } from './token-outside.js';
 import type { GetTokenOptions, TokenResult } from './types.js';
 
 export { TokenMemo } from './token-memo.js';
-
-/** Per instance: token-file readers and machine sessions for credentials outside profiles. */
-const outsideProfiles = new WeakMap<
-  InstanceContext,
-  { files: Map<string, ReturnType<typeof tokenFileReader>>; machines: Map<string, Promise<Machine>> }
->();
-
-interface Machine {
-  provider: CredentialProvider;
-  store: MemoryStore;
-  client: { id: string; secret: string };
-}
 
 export async function getToken(
   ctx: InstanceContext,
@@ -204,7 +193,10 @@ async function fromProfile(
     fleetCall(minTtl, opts.forceRefresh),
   );
   const boundTo = bindingOf(providerConfig, lookup);
-  if (machineSource && !(await store.read(profile))) {
+  // A machine profile's session is read once here and handed on: the agent answers every call
+  // through this path, and each store read is a round of the thread pool.
+  const stored = machineSource ? await store.read(profile) : null;
+  if (machineSource && !stored) {
     // A machine profile needs no prompt: its first token is fetched and cached on demand.
     const machine = await provider();
     await ctx.withProfileLock(profile, async (lock) => {
@@ -228,6 +220,7 @@ async function fromProfile(
   const token = await fresh(ctx, store, profile, provider, opts, minTtl, {
     resource: opts.resource !== undefined ? opts.resource : (providerConfig.resource ?? null),
     ...(place ? { place } : {}),
+    ...(stored ? { stored } : {}),
     loginCommand,
     refreshCommand: ctx.profileCommand('refresh', profile, named),
     lock: (fn) => ctx.withProfileLock(profile, fn),
@@ -251,6 +244,8 @@ function fresh(
     resource: string | null;
     /** For a control-plane token: its control plane and tenant. */
     place?: TokenPlace;
+    /** The session the caller has just read (see {@link FreshTokenRequest.stored}). */
+    stored?: Session;
     loginCommand: string;
     /** The profile's `refresh` under the vendor's names, for a missing scope. */
     refreshCommand?: string;
@@ -278,96 +273,12 @@ function fresh(
     {
       resource: how.resource,
       ...(how.place ? { place: how.place } : {}),
+      ...(how.stored ? { stored: how.stored } : {}),
       scopes: parseScopes(opts.scopes),
       minTtlSeconds: minTtl,
       force: opts.forceRefresh === true,
     },
   );
-}
-
-/** Machine credentials outside profiles: one provider and in-memory session per client. */
-function machineFor(
-  ctx: InstanceContext,
-  cfg: KeyfobConfig,
-  clientId: string,
-  clientSecret: string,
-  call: FleetCall,
-): Promise<Machine> {
-  const providerName = ctx.ambientProvider(cfg);
-  if (!providerName) {
-    throw new ProviderNotFound('machine credentials need a provider for their issuer', {
-      hint: `set default_provider in config.yaml, or ${envVar(ctx.names, 'PROVIDER')}`,
-    });
-  }
-  const key = `${providerName}\u0000${clientId}`;
-  const machines = outside(ctx).machines;
-  let machine = machines.get(key);
-  if (!machine) {
-    machine = (async () => {
-      const base = ctx.providerConfig(cfg, providerName);
-      const issuer = 'issuer' in base && typeof base.issuer === 'string' ? base.issuer : undefined;
-      const tokenEndpoint =
-        'token_endpoint' in base && typeof base.token_endpoint === 'string' ? base.token_endpoint : undefined;
-      if (!issuer && !tokenEndpoint) {
-        throw new ProviderNotFound(
-          `provider ${providerName} has no issuer or token endpoint for machine credentials`,
-        );
-      }
-      const { createClientCredentialsProvider } = await import('../providers/client-credentials.js');
-      const provider = createClientCredentialsProvider(
-        {
-          name: providerName,
-          server: issuer
-            ? { kind: 'discovery', issuer }
-            : { kind: 'manual', issuer: null, token_endpoint: tokenEndpoint as string },
-          clientId,
-          clientSecret,
-          // The provider's client_secret_post holds for other clients of the same server too.
-          method:
-            base.type === 'client_credentials' && base.token_endpoint_auth_method === 'client_secret_post'
-              ? 'client_secret_post'
-              : 'client_secret_basic',
-          scopes: base.type === 'client_credentials' ? base.scopes : [],
-          resource: base.resource ?? null,
-          allowedOrigins: base.allowed_origins,
-          missingSecretHint: `set ${envVar(ctx.names, 'CLIENT_SECRET')}`,
-        },
-        ctx.runtime(),
-      );
-      const store = new MemoryStore();
-      const client = { id: clientId, secret: clientSecret };
-      const source = { config: base, lookup: ctx.lookupProvider(cfg), client };
-      const first = await throughFleet(ctx, cfg, async () => provider, source, call)();
-      const session = await first.login({
-        flow: 'client_credentials',
-        openBrowser: false,
-        scopes: [],
-        interaction: silentInteraction,
-        timeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
-      });
-      await store.write('machine', session);
-      return { provider, store, client };
-    })();
-    machine.catch(() => machines.delete(key));
-    machines.set(key, machine);
-  }
-  return machine;
-}
-
-/** The instance's reader of the token file at `path` (it re-reads only when the file changed). */
-function fileReader(ctx: InstanceContext, path: string, label: string) {
-  const read = outside(ctx).files.get(path) ?? tokenFileReader(path, label);
-  outside(ctx).files.set(path, read);
-  return read;
-}
-
-function outside(ctx: InstanceContext) {
-  let found = outsideProfiles.get(ctx);
-  if (!found) {
-    found = { files: new Map(), machines: new Map() };
-    outsideProfiles.set(ctx, found);
-  }
-  return found;
 }
 
 /** Where a call's tenant came from, for messages. */
@@ -386,18 +297,7 @@ function sourceLabel(ctx: InstanceContext, resolved: Resolved): string {
   return envVar(ctx.names, 'CLIENT_ID');
 }
 
-/** A machine login needs no person; this bounds the network exchange. */
-const DEFAULT_LOGIN_TIMEOUT_MS = 60_000;
-
 const unlocked: HeldLock = { path: '', signal: new AbortController().signal, assertHeld() {} };
-
-const silentInteraction = {
-  showAuthorizationUrl() {},
-  showDeviceCode() {},
-  openBrowser: async () => false,
-  waiting: () => () => {},
-  notice() {},
-};
 
 /** @throws ProfileNotFound naming the known profiles and the login that creates `profile`. */
 async function assertKnownProfile(

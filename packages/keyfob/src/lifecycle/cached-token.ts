@@ -9,17 +9,19 @@
  * DESIGN.md's rule. Anything else returns `null` and the caller runs the full path, which
  * applies every rule and reports every error. It never writes, locks or touches the network.
  */
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedSummaryFromText, cacheFile, fingerprint } from '../config/cache.js';
+import { cachedSummaryFromText, fingerprint } from '../config/cache.js';
+import { type ConfigLook, lookAtConfig } from '../config/look.js';
 import { type AppNames, envVar } from '../config/names.js';
-import { resolveConfigPath, resolveHome } from '../config/paths.js';
 import { emptyState, stateFromText, statePath } from '../config/state.js';
 import { assertPermissions } from '../fs/ownership.js';
 import { checkPrivateDirSync, readFileNoFollowSync } from '../fs/sync.js';
 import { isProfileName } from '../profile-name.js';
 import { type AccessToken, findAccessToken, isFreshEnough, type Session, type Tenant } from '../session.js';
 import { sessionFromFileText } from '../stores/file.js';
+
+// The token fast path takes one look at the config for this and for the agent (`agent/fast.ts`).
+export { type ConfigLook, lookAtConfig } from '../config/look.js';
 
 export interface CachedTokenRequest {
   names: AppNames;
@@ -30,6 +32,8 @@ export interface CachedTokenRequest {
   /** Seconds; DESIGN.md's freshness rule applies. */
   minTtl: number;
   now: Date;
+  /** The look at the config the caller already took (`lookAtConfig`), else one is taken here. */
+  look?: ConfigLook | null;
 }
 
 export interface CachedToken {
@@ -53,16 +57,13 @@ export function cachedToken(request: CachedTokenRequest): CachedToken | null {
   const { names, env } = request;
   if (OUTSIDE_CREDENTIALS.some((suffix) => env[envVar(names, suffix)])) return null;
   try {
-    const home = resolveHome({ names, env, homedir: request.homedir });
-    const located = resolveConfigPath({ names, env, home });
-    // A refused home, cache, config or state file (unsafe owner or mode) throws: the full path
-    // then reports it.
-    if (!checkPrivateDirSync(home) || !checkPrivateDirSync(join(home, 'cache'))) return null;
-    const cacheText = readFileNoFollowSync(cacheFile(join(home, 'cache')));
-    if (cacheText === null) return null;
-    const configStats = statSync(located.path);
-    assertPermissions(located.path, configStats, { allowRootOwner: true });
-    const summary = cachedSummaryFromText(cacheText, fingerprint(located.path, configStats), env);
+    // A refused home or cache (unsafe owner or mode) shows as no cache, a refused config or state
+    // file throws: the full path then reports it.
+    const look = request.look ?? lookAtConfig(names, env, request.homedir);
+    if (!look?.stats || look.cacheText === null) return null;
+    const { home, configPath, stats: configStats, cacheText } = look;
+    assertPermissions(configPath, configStats, { allowRootOwner: true });
+    const summary = cachedSummaryFromText(cacheText, fingerprint(configPath, configStats), env);
     if (!summary) return null;
     const stateText = readFileNoFollowSync(statePath(home), { trusted: true });
     const state = stateText === null ? emptyState() : stateFromText(stateText);

@@ -32,6 +32,12 @@ export interface FreshTokenRequest extends TokenRequest {
   minTtlSeconds: number;
   /** Renew even when the cached token looks fresh (after a 401). */
   force?: boolean;
+  /**
+   * The profile's session as the caller read it from the store just before (unlocked, as this
+   * function's own first read would be): not read a second time. A renewal reads again under
+   * the lock whatever this is.
+   */
+  stored?: Session;
 }
 
 export interface LifecycleDeps {
@@ -80,7 +86,7 @@ function storeId(store: CredentialStore): number {
  * @throws AuthenticationRequired when there is no session or it cannot be renewed.
  */
 export async function getFreshToken(deps: LifecycleDeps, request: FreshTokenRequest): Promise<AccessToken> {
-  const session = await deps.store.read(deps.profile);
+  const session = request.stored ?? (await deps.store.read(deps.profile));
   if (!session) throw await notLoggedIn(deps);
   // A control-plane token's scopes are asked of the control plane, not of the login's grant.
   if (!request.place) checkScopes(session, request.scopes, deps);
