@@ -54,6 +54,9 @@ function run(
         resolve({ code, stdout, stderr });
       },
     );
+    // A child that exits without reading its input (most do) closes the pipe: EPIPE on this
+    // side is not the test's failure; its exit code and output say how it went.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input ?? '');
   });
 }

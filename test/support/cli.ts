@@ -108,6 +108,9 @@ export function startCli(args: readonly string[], options: CliOptions): RunningC
       }
     }
   });
+  // A command that exits without reading its input closes the pipe first: EPIPE here is not
+  // the command's failure (its exit code and output are the result).
+  child.stdin.on('error', () => undefined);
   child.stdin.end(options.input ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const done = new Promise<CliResult>((resolve) => {
