@@ -43,6 +43,17 @@ describe('completion', () => {
     ]);
     assert.deepEqual((await bashComplete(script.stdout, 'keyfob switch s', env)).reply, ['staging']);
     assert.deepEqual((await bashComplete(script.stdout, 'keyfob help exi', env)).reply, ['exit-codes']);
+    // A command's own words for its first argument, and nothing after it.
+    assert.deepEqual((await bashComplete(script.stdout, 'keyfob agent ', env)).reply, [
+      'start',
+      'stop',
+      'status',
+    ]);
+    assert.deepEqual((await bashComplete(script.stdout, 'keyfob agent sta', env)).reply, ['start', 'status']);
+    assert.deepEqual((await bashComplete(script.stdout, 'keyfob agent start ', env)).reply, []);
+    assert.deepEqual((await bashComplete(script.stdout, 'keyfob service-principal l', env)).reply, ['list']);
+    assert.deepEqual((await bashComplete(script.stdout, 'keyfob fleet ', env)).reply, ['status']);
+    assert.deepEqual((await bashComplete(script.stdout, 'keyfob agent status --j', env)).reply, ['--json']);
     assert.deepEqual((await bashComplete(script.stdout, 'keyfob completion ', env)).reply, [
       'bash',
       'zsh',

@@ -89,8 +89,11 @@ export interface Command {
    */
   examples?: readonly Example[];
   flags: Record<string, FlagSpec>;
-  /** What the shell completes for a positional argument: profile or provider names. */
-  completes?: 'profiles' | 'providers';
+  /**
+   * What the shell completes for a positional argument: profile or provider names, or the
+   * command's own words for its first one (`agent start|stop|status`).
+   */
+  completes?: 'profiles' | 'providers' | readonly string[];
   /** Most positional arguments accepted. */
   maxPositionals: number;
   run(context: CommandContext): Promise<number>;

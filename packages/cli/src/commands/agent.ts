@@ -8,6 +8,8 @@ import { type Command, jsonFlag, profileFlags } from '../command.js';
 import { keyValueTable, paint, sanitize, toJson } from '../io.js';
 import { openKeyfob } from './shared.js';
 
+const SUBCOMMANDS = ['start', 'stop', 'status'] as const;
+
 export const agent: Command = {
   name: 'agent',
   summary: 'start, stop or show the agent (tokens from memory, one refresher)',
@@ -19,11 +21,12 @@ export const agent: Command = {
   ],
   description:
     'With an agent, `keyfob token` and every command get tokens from its memory: keychain reads are kept, and the\nencrypted store is unlocked once per unlock_timeout (15 min). With `agent: auto` in config.yaml the first command that\nneeds it starts it. It exits after agent_idle_timeout (1 h) without a request. Exit status of status: 0 when an agent\nanswers, 1 when none does.',
+  completes: SUBCOMMANDS,
   maxPositionals: 1,
   flags: { config: profileFlags.config as (typeof profileFlags)[string], ...jsonFlag },
   async run({ io, app, values, positionals }) {
     const sub = positionals[0];
-    if (sub !== 'start' && sub !== 'stop' && sub !== 'status') {
+    if (!SUBCOMMANDS.includes(sub as (typeof SUBCOMMANDS)[number])) {
       throw new InvalidInput(`say what to do: \`${app.commandPrefix} agent start|stop|status\``);
     }
     const kf = await openKeyfob(io, app, values);

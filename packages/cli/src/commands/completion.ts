@@ -87,7 +87,8 @@ export async function complete(
     return [];
   }
   if (current.startsWith('-')) return matching([...Object.keys(command.flags), 'help'].map((f) => `--${f}`));
-  if (command.completes) return matching(await known(command.completes, before, app, io));
+  if (Array.isArray(command.completes)) return before.length === 1 ? matching(command.completes) : [];
+  if (typeof command.completes === 'string') return matching(await known(command.completes, before, app, io));
   return [];
 }
 

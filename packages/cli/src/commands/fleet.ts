@@ -22,6 +22,7 @@ export const fleet: Command = {
   ],
   description:
     'Machine tokens are shared through Redis when the config has fleet: or KEYFOB_FLEET_REDIS and\nKEYFOB_FLEET_KEY are set. Exit 1 when Redis does not answer.',
+  completes: ['status'],
   maxPositionals: 1,
   flags: { ...profileFlags, ...jsonFlag },
   async run({ io, app, values, positionals }) {

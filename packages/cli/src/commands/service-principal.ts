@@ -24,6 +24,7 @@ export const servicePrincipal: Command = {
   ],
   description:
     "Uses the control-plane token of the profile (an exchange or assume_user provider's). The secret is\nprinted once; with --save-profile it is never printed, only stored.",
+  completes: ['create', 'list', 'delete'],
   maxPositionals: 2,
   flags: {
     ...profileFlags,
