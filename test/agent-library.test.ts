@@ -8,10 +8,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -27,6 +28,7 @@ import {
 import { type DevIdp, keyfobConfig, startDevIdp } from '@keyfob/dev-idp';
 import { callAgent } from '../packages/keyfob/src/agent/client.js';
 import { sha256Hex } from '../packages/keyfob/src/agent/sha256.js';
+import { fakeAgent } from './support/agent.js';
 
 /** The `keyfob token` fast path's bundle, as `bin/keyfob.cjs` loads it (built by scripts/build.mjs). */
 const FAST_BUNDLE = fileURLToPath(new URL('../packages/cli/dist/token-fast.cjs', import.meta.url));
@@ -300,20 +302,25 @@ describe('the keyfob agent from the library', { concurrency: true }, () => {
   });
 
   it("a caller whose event loop was busy past the hello bound still takes the agent's answer", async () => {
-    // An agent in another process answers at once; this process then blocks its event loop
-    // (a library caller's synchronous work) well past the bound. The hello and the answer wait in
-    // the socket: the bound must not be taken for a silent agent (Node runs expired timers
-    // before it reads the sockets that became readable meanwhile).
+    // An agent in another process answers at once; this process blocks its event loop (a
+    // library caller's synchronous work) past the bound and until the hello is surely written.
+    // The hello and the answer wait in the socket: the bound must not be taken for a silent
+    // agent (Node runs expired timers before it reads the sockets that became readable meanwhile).
     const dir = mkdtempSync(join(tmpdir(), 'keyfob-busy-'));
     roots.push(dir);
     const socket = join(dir, 'agent.sock');
+    const written = join(dir, 'hello-written');
     const answer = { ok: true, status: { pid: 1 } };
+    const hello = `${JSON.stringify({ agent: 'keyfob', v: 1, pid: 1 })}\n`;
     const agent = execFile(process.execPath, [
       '-e',
-      `require('node:net').createServer((s) => { s.write(${JSON.stringify(`${JSON.stringify({ agent: 'keyfob', v: 1, pid: 1 })}
-`)}); s.on('data', () => s.end(${JSON.stringify(`${JSON.stringify(answer)}
-`)})); }).listen(process.argv[1], () => console.log('listening'))`,
+      `const [socket, written] = process.argv.slice(1);
+       require('node:net').createServer((s) => {
+         s.write(${JSON.stringify(hello)}, () => require('node:fs').writeFileSync(written, ''));
+         s.on('data', () => s.end(${JSON.stringify(`${JSON.stringify(answer)}\n`)}));
+       }).listen(socket, () => console.log('listening'));`,
       socket,
+      written,
     ]);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -321,15 +328,44 @@ describe('the keyfob agent from the library', { concurrency: true }, () => {
         agent.once('exit', (code) => reject(new Error(`the listener exited (${code})`)));
       });
       const call = callAgent({ dir, socket }, { op: 'status' }, { helloMs: 50, answerMs: 10_000 });
-      const until = Date.now() + 500;
-      while (Date.now() < until) {
+      const start = Date.now();
+      while ((Date.now() - start < 300 || !existsSync(written)) && Date.now() - start < 60_000) {
         // Busy: no timer, no socket read runs here.
       }
+      assert.ok(existsSync(written), 'the listener wrote its hello');
       const result = await call;
       assert.equal(result.status, 'answered', JSON.stringify(result));
       assert.deepEqual(result.status === 'answered' ? result.answer : null, answer);
     } finally {
       agent.kill();
+    }
+  });
+
+  it('a request that cannot be made (the fingerprint cannot be told, or throws) sends nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyfob-nothing-'));
+    roots.push(dir);
+    const socket = join(dir, 'agent.sock');
+    const listener = await fakeAgent(socket, `${JSON.stringify({ agent: 'keyfob', v: 1, pid: 1 })}\n`);
+    try {
+      assert.deepEqual(await callAgent({ dir, socket }, () => null), {
+        status: 'failed',
+        reason: 'nothing to ask',
+      });
+      const throwing = () => {
+        throw new Error('no fingerprint');
+      };
+      assert.deepEqual(await callAgent({ dir, socket }, throwing), {
+        status: 'failed',
+        reason: 'nothing to ask',
+      });
+      // The listener accepts in this process's next turns: wait for both connections to arrive
+      // (and a while for anything they might carry).
+      for (let i = 0; i < 100 && listener.connections() < 2; i++) await delay(50);
+      await delay(200);
+      assert.equal(listener.connections(), 2, 'it did connect');
+      assert.equal(listener.received(), '', 'and sent nothing');
+    } finally {
+      await listener.close();
     }
   });
 });

@@ -51,6 +51,11 @@ describe('completion', () => {
     ]);
     assert.deepEqual((await bashComplete(script.stdout, 'keyfob agent sta', env)).reply, ['start', 'status']);
     assert.deepEqual((await bashComplete(script.stdout, 'keyfob agent start ', env)).reply, []);
+    // After flags and their values too.
+    assert.deepEqual(
+      (await bashComplete(script.stdout, 'keyfob agent --json --config c.yaml s', env)).reply,
+      ['start', 'stop', 'status'],
+    );
     assert.deepEqual((await bashComplete(script.stdout, 'keyfob service-principal l', env)).reply, ['list']);
     assert.deepEqual((await bashComplete(script.stdout, 'keyfob fleet ', env)).reply, ['status']);
     assert.deepEqual((await bashComplete(script.stdout, 'keyfob agent status --j', env)).reply, ['--json']);

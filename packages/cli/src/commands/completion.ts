@@ -87,9 +87,21 @@ export async function complete(
     return [];
   }
   if (current.startsWith('-')) return matching([...Object.keys(command.flags), 'help'].map((f) => `--${f}`));
-  if (Array.isArray(command.completes)) return before.length === 1 ? matching(command.completes) : [];
+  if (Array.isArray(command.completes))
+    return positionalsIn(before, command) === 0 ? matching(command.completes) : [];
   if (typeof command.completes === 'string') return matching(await known(command.completes, before, app, io));
   return [];
+}
+
+/** How many positional arguments `before` holds after the command name (flags and their values skipped). */
+function positionalsIn(before: readonly string[], command: Command): number {
+  let count = 0;
+  for (let i = 1; i < before.length; i++) {
+    const word = before[i] ?? '';
+    if (!word.startsWith('-')) count++;
+    else if (!word.includes('=') && command.flags[word.replace(/^--?/, '')]?.type === 'string') i++;
+  }
+  return count;
 }
 
 /** Profile or provider names from the config and state files (the `--config` typed counts). */

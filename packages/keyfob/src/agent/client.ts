@@ -32,6 +32,9 @@ export interface AgentCallBounds {
   answerMs?: number;
 }
 
+/** Polls a bound waits at most, once expired, for a connect still pending. */
+const MAX_CONNECT_LOOKS = 10;
+
 /**
  * Sends `request` to the agent at `location`; never throws. `request` may be a function: it is
  * called once the connection is under way, so its work (the token fast path's fingerprint)
@@ -60,17 +63,21 @@ export function callAgent(
       socket.destroy();
       resolve(result);
     };
-    // A bound expires only after two more looks at the socket (a setImmediate runs after each
-    // poll phase: the first completes a connect still pending, the second reads what waits).
-    // When this process's event loop was busy past the bound (a library caller's synchronous
-    // work), Node runs expired timers before it reads: an agent that answered in time must not
-    // be taken for a silent one.
+    // A bound expires only once the socket has had a read since its connect completed (a
+    // setImmediate runs after each poll phase: while the connect is pending, look again; once it
+    // is done, one more poll reads what waits). When this process's event loop was busy past the
+    // bound (a library caller's synchronous work), Node runs expired timers before it reads: an
+    // agent that answered in time must not be taken for a silent one.
     const expire = (reason: string, still: () => boolean) => () => {
-      let looks = 0;
+      let pending = 0;
+      let readSince = false;
       const look = () => {
         if (!still()) return;
-        if (++looks <= 2) setImmediate(look);
-        else finish({ status: 'failed', reason });
+        if (socket.connecting && pending++ < MAX_CONNECT_LOOKS) setImmediate(look);
+        else if (!socket.connecting && !readSince) {
+          readSince = true;
+          setImmediate(look);
+        } else finish({ status: 'failed', reason });
       };
       look();
     };

@@ -21,7 +21,10 @@ export interface FastAgentRequest {
   homedir: string;
   profile?: string;
   minTtl: number;
-  /** The look at the config the caller already took (`lookAtConfig`), else one is taken here. */
+  /**
+   * The look at the config the caller already took with `lookAtConfig` (`null`: it could not
+   * look, and this answers `null` too); absent: one is taken here.
+   */
   look?: ConfigLook | null;
 }
 
@@ -32,7 +35,7 @@ export async function tokenFromAgentFast(request: FastAgentRequest): Promise<Tok
   try {
     // One look at the config and its cache serves the mode and the fingerprint. Only where the
     // cache vouches for the config as this environment sees it: `agent: off` must hold.
-    const view = request.look ?? lookAtConfig(names, env, request.homedir);
+    const view = request.look !== undefined ? request.look : lookAtConfig(names, env, request.homedir);
     if (!view) return null;
     const { home, configPath } = view;
     const spec: AgentSpec = {

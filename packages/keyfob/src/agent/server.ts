@@ -6,10 +6,10 @@
  * `switch` or refresh by a process without the agent is never hidden by its memory. Renewals
  * run through the same single-flight and profile locks as every other process.
  */
-import { statSync } from 'node:fs';
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { viewConfig } from '../config/look.js';
 import { appNames, envVar } from '../config/names.js';
 import { DEFAULT_AGENT_CONFIG } from '../config/schema.js';
 import { InsecurePermissions, InvalidInput, isKeyfobError, KeyfobError } from '../errors.js';
@@ -113,22 +113,20 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     );
 
   /**
-   * The agent's own fingerprint, kept while the config file's identity (size, times, inode: what
-   * the parsed-config cache trusts too) stays the same: its environment never changes, so only
-   * the file can change it, and hashing again costs each request a read and a JSON parse.
+   * The agent's own fingerprint, kept while one look at the config file and its cache sees the
+   * same (the file's size, times and inode, and the cache's text, which a home or cache folder
+   * gone unsafe hides): its environment never changes, so only they can change it, and the JSON
+   * parse and hash cost each request more than the look.
    */
-  let kept: { file: string; fingerprint: string } | null = null;
+  let kept: { seen: string; fingerprint: string } | null = null;
   function ownFingerprint(): string | null {
-    let file: string;
-    try {
-      const stats = statSync(spec.configPath, { throwIfNoEntry: false });
-      file = stats ? `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}` : 'missing';
-    } catch {
-      return agentFingerprint(spec, names, env);
-    }
-    if (kept?.file === file) return kept.fingerprint;
-    const fingerprint = agentFingerprint(spec, names, env);
-    kept = fingerprint === null ? null : { file, fingerprint };
+    const view = viewConfig(spec);
+    if (view === null) return null;
+    const { stats, cacheText } = view;
+    const seen = JSON.stringify([stats && [stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino], cacheText]);
+    if (kept?.seen === seen) return kept.fingerprint;
+    const fingerprint = agentFingerprint(spec, names, env, view);
+    kept = fingerprint === null ? null : { seen, fingerprint };
     return fingerprint;
   }
 

@@ -19,9 +19,15 @@ export interface ConfigView {
   cacheText: string | null;
 }
 
-/** Where a look was taken, and what it saw. */
+/**
+ * Where a look was taken, and what it saw: made by {@link lookAtConfig}, which checked that the
+ * home and its cache folder are private before it read the cache (a look made otherwise would
+ * skip that check).
+ */
 export interface ConfigLook extends ConfigView {
+  /** The app's home (`<PREFIX>_HOME`, else the XDG default). */
   home: string;
+  /** The config file (`<PREFIX>_CONFIG`, else `config.yaml` in the home). */
   configPath: string;
 }
 

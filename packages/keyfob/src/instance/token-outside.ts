@@ -7,7 +7,7 @@ import { envVar } from '../config/names.js';
 import type { KeyfobConfig } from '../config/schema.js';
 import { ProviderNotFound } from '../errors.js';
 import { type FleetCall, throughFleet } from '../fleet/hook.js';
-import type { CredentialProvider } from '../providers/provider.js';
+import type { CredentialProvider, LoginInteraction } from '../providers/provider.js';
 import { tokenFileReader } from '../providers/static-token.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { InstanceContext } from './context.js';
@@ -16,7 +16,7 @@ import type { InstanceContext } from './context.js';
 export const DEFAULT_LOGIN_TIMEOUT_MS = 60_000;
 
 /** The interaction of a login no person watches (client credentials). */
-export const silentInteraction = {
+export const silentInteraction: LoginInteraction = {
   showAuthorizationUrl() {},
   showDeviceCode() {},
   openBrowser: async () => false,
@@ -106,7 +106,11 @@ export function machineFor(
 }
 
 /** The instance's reader of the token file at `path` (it re-reads only when the file changed). */
-export function fileReader(ctx: InstanceContext, path: string, label: string) {
+export function fileReader(
+  ctx: InstanceContext,
+  path: string,
+  label: string,
+): ReturnType<typeof tokenFileReader> {
   const read = outside(ctx).files.get(path) ?? tokenFileReader(path, label);
   outside(ctx).files.set(path, read);
   return read;

@@ -244,7 +244,7 @@ function fresh(
     resource: string | null;
     /** For a control-plane token: its control plane and tenant. */
     place?: TokenPlace;
-    /** The session the caller has just read (see {@link FreshTokenRequest.stored}). */
+    /** The session the caller has just read (`stored` of `getFreshToken`'s request). */
     stored?: Session;
     loginCommand: string;
     /** The profile's `refresh` under the vendor's names, for a missing scope. */

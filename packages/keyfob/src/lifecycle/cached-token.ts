@@ -32,7 +32,10 @@ export interface CachedTokenRequest {
   /** Seconds; DESIGN.md's freshness rule applies. */
   minTtl: number;
   now: Date;
-  /** The look at the config the caller already took (`lookAtConfig`), else one is taken here. */
+  /**
+   * The look at the config the caller already took with `lookAtConfig` (`null`: it could not
+   * look, and this answers `null` too); absent: one is taken here.
+   */
   look?: ConfigLook | null;
 }
 
@@ -59,7 +62,7 @@ export function cachedToken(request: CachedTokenRequest): CachedToken | null {
   try {
     // A refused home or cache (unsafe owner or mode) shows as no cache, a refused config or state
     // file throws: the full path then reports it.
-    const look = request.look ?? lookAtConfig(names, env, request.homedir);
+    const look = request.look !== undefined ? request.look : lookAtConfig(names, env, request.homedir);
     if (!look?.stats || look.cacheText === null) return null;
     const { home, configPath, stats: configStats, cacheText } = look;
     assertPermissions(configPath, configStats, { allowRootOwner: true });
