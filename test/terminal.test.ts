@@ -3,6 +3,8 @@
  * the provider choice appear only when a person is there.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DevIdp, startDevIdp } from '@keyfob/dev-idp';
 import { makeHome, runCli, startCli } from './support/cli.js';
@@ -54,12 +56,16 @@ describe('the encrypted-file passphrase at a terminal', () => {
     const home = makeHome(idp, 'profiles:\n  ci:\n    provider: robot\n');
     const env = { ...home.env, KEYFOB_STORAGE: 'encrypted-file' };
     const passphrase = 'correct horse battery';
-    const login = await inTerminal(['login', 'robot', '--profile', 'ci'], env, {
-      until: /New passphrase for the encrypted token store: /,
-      answer: `${passphrase}\r`,
-    });
+    // A new passphrase is typed twice; a mismatch is asked again, not taken.
+    const login = await inTerminal(['login', 'robot', '--profile', 'ci'], env, [
+      { until: /New passphrase for the encrypted token store: /, answer: 'a typo\r' },
+      { until: /The same passphrase again: /, answer: `${passphrase}\r` },
+      { until: /The two passphrases differ; try again\.[\s\S]*New passphrase/, answer: `${passphrase}\r` },
+      { until: /The same passphrase again: /, answer: `${passphrase}\r` },
+    ]);
     assert.equal(login.code, 0, login.output);
     assert.match(login.output, /Logged in to robot/);
+    assert.ok(!login.output.includes('a typo'), 'the mismatched passphrase is not echoed');
     const token = await inTerminal(['token', '--profile', 'ci'], env, {
       until: /Passphrase for the encrypted token store: /,
       answer: `${passphrase}\r`,
@@ -71,5 +77,33 @@ describe('the encrypted-file passphrase at a terminal', () => {
     const piped = await runCli(['token', '--profile', 'ci'], { env });
     assert.equal(piped.code, 1, 'no person, no passphrase: a clear error');
     assert.match(piped.stderr, /KEYFOB_PASSPHRASE/);
+  });
+
+  it('three mismatched new passphrases end the login with nothing created', async () => {
+    const home = makeHome(idp, 'profiles:\n  ci:\n    provider: robot\n');
+    const env = { ...home.env, KEYFOB_STORAGE: 'encrypted-file' };
+    const before = readdirSync(home.home).sort();
+    const mismatch = [
+      { until: /New passphrase for the encrypted token store: /, answer: 'one\r' },
+      { until: /The same passphrase again: /, answer: 'two\r' },
+    ];
+    const login = await inTerminal(['login', 'robot', '--profile', 'ci'], env, [
+      ...mismatch,
+      ...mismatch,
+      ...mismatch,
+    ]);
+    assert.equal(login.code, 1, login.output);
+    assert.match(login.output, /the two passphrases differed three times; nothing was created/);
+    assert.equal(login.output.match(/The two passphrases differ; try again/g)?.length, 2);
+    assert.ok(!existsSync(join(home.home, 'identity.age')), 'no identity was created');
+    const encrypted = join(home.home, 'encrypted');
+    assert.deepEqual(existsSync(encrypted) ? readdirSync(encrypted) : [], [], 'no session was stored');
+    assert.deepEqual(
+      readdirSync(home.home).filter(
+        (name) => !before.includes(name) && !['cache', 'locks', 'encrypted'].includes(name),
+      ),
+      [],
+      'nothing else either',
+    );
   });
 });

@@ -35,16 +35,29 @@ export async function openKeyfob(io: IO, app: AppIdentity, values: FlagValues): 
       ...(person
         ? {
             promptPassphrase: ({ creating }: { creating: boolean }) =>
-              askHidden(
-                io,
-                creating
-                  ? 'New passphrase for the encrypted token store: '
-                  : 'Passphrase for the encrypted token store: ',
-              ),
+              creating ? newPassphrase(io) : askHidden(io, 'Passphrase for the encrypted token store: '),
           }
         : {}),
     }),
   );
+}
+
+/**
+ * A new passphrase, typed twice: a typo in it would lock the store for good (as ssh-keygen and
+ * `age -p` ask twice). Three mismatches end the command with nothing created.
+ */
+async function newPassphrase(io: IO): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const first = await askHidden(io, 'New passphrase for the encrypted token store: ');
+    const again = await askHidden(io, 'The same passphrase again: ');
+    if (first === again) return first;
+    if (attempt === 3) {
+      throw new InvalidInput('the two passphrases differed three times; nothing was created', {
+        hint: 'run the command again',
+      });
+    }
+    io.stderr.write('The two passphrases differ; try again.\n');
+  }
 }
 
 export function optionalString(value: FlagValues[string]): string | undefined {
