@@ -86,6 +86,10 @@ export function callAgent(
       bounds.helloMs ?? 1000,
     );
     socket.setEncoding('utf8');
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      const none = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+      finish(none ? { status: 'none' } : { status: 'failed', reason: error.code ?? error.message });
+    });
     let body: AgentRequest | null;
     try {
       body = typeof request === 'function' ? request() : request;
@@ -97,10 +101,6 @@ export function callAgent(
       return;
     }
     const text = `${JSON.stringify(body)}\n`;
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      const none = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
-      finish(none ? { status: 'none' } : { status: 'failed', reason: error.code ?? error.message });
-    });
     socket.on('close', () => finish({ status: 'failed', reason: 'the agent closed the connection' }));
     socket.on('data', (chunk: string) => {
       let received: string[];
