@@ -16,11 +16,11 @@ import {
   isRefresh,
   served,
   startAgent,
-  startHoldingProxy,
   stopAllAgents,
 } from './support/agent-stores.js';
 import { loginWithDevice, makeHome, runCli, type TestHome } from './support/cli.js';
 import { startBus, type TestBus } from './support/keyring.js';
+import { startProxy } from './support/proxy.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -137,7 +137,7 @@ describe('the agent as the one refresher', { concurrency: true }, () => {
   });
 
   it('the agent SIGKILLed in the middle of a refresh, 8 processes waiting on it: they all get one token, the grant intact', async () => {
-    const proxy = await startHoldingProxy();
+    const proxy = await startProxy();
     try {
       const { idp, home, env } = await keychainHome({ HTTP_PROXY: proxy.url });
       const pid = await startAgent(env);
@@ -179,7 +179,7 @@ describe('the agent as the one refresher', { concurrency: true }, () => {
   });
 
   it('SIGTERM to the agent during a refresh: it commits the refreshed session before it exits', async () => {
-    const proxy = await startHoldingProxy();
+    const proxy = await startProxy();
     try {
       // Long-lived tokens: `keyfob refresh` (through the agent) makes the one refresh here.
       const { idp, home, env } = await keychainHome({ HTTP_PROXY: proxy.url }, 600);
@@ -188,7 +188,7 @@ describe('the agent as the one refresher', { concurrency: true }, () => {
       assert.equal(old.code, 0, old.stderr);
       let signalled = false;
       // dev-idp has rotated the refresh token; its answer reaches the agent after the signal.
-      proxy.after = async (exchange) => {
+      proxy.decide = async (exchange) => {
         if (isRefresh(exchange) && !signalled) {
           signalled = true;
           process.kill(pid, 'SIGTERM');

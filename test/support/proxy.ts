@@ -1,8 +1,8 @@
 /**
  * A forward HTTP proxy for tests. undici tunnels through a proxy with CONNECT even for http
  * targets; the tunnel's plain HTTP is served here by an inner server, so the proxy sees every
- * exchange and can act when a chosen one passes: forward it, or swallow the answer after the
- * server has already acted.
+ * exchange and can act when a chosen one passes: hold or drop it before the server sees it, or
+ * swallow the answer after the server has already acted.
  *
  * With `tunnel: true` the proxy only pipes bytes between the client and the CONNECT target, as
  * a real proxy does for https: it cannot read the exchanges then, but it counts the tunnels.
@@ -23,6 +23,8 @@ export interface TestProxy {
   seen: Exchange[];
   /** The target (`host:port`) of every CONNECT request, in order. */
   connects: string[];
+  /** Decides per exchange, before it goes upstream: send it on, or drop it unseen (may wait). */
+  before: (exchange: Exchange) => 'forward' | 'drop' | Promise<'forward' | 'drop'>;
   /** Decides per exchange, after the upstream answered: pass the answer on, or drop it (may wait). */
   decide: (exchange: Exchange) => 'forward' | 'drop' | Promise<'forward' | 'drop'>;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
     url: '',
     seen: [],
     connects: [],
+    before: () => 'forward',
     decide: () => 'forward',
     close: () =>
       new Promise((resolve) => {
@@ -54,7 +57,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
   const inner: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
       const exchange = {
         method: req.method ?? 'GET',
@@ -62,6 +65,10 @@ export async function startProxy(options: ProxyOptions = {}): Promise<TestProxy>
         requestBody: Buffer.concat(chunks).toString('utf8'),
       };
       proxy.seen.push(exchange);
+      if ((await proxy.before(exchange)) === 'drop') {
+        req.socket.destroy();
+        return;
+      }
       const upstream = request(
         url,
         { method: req.method, headers: { ...req.headers, host: url.host } },
